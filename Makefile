@@ -1,0 +1,70 @@
+# terralab: `make up` installs everything and starts the lab; `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip
+PROXY := node_modules/.bin/configurable-http-proxy
+# Extra arguments for `terralab up`, e.g. `make up UP_ARGS="--port 8080"`.
+UP_ARGS ?=
+# Extra arguments for pytest, e.g. `make test PYTEST_ARGS="-k hub"`.
+PYTEST_ARGS ?=
+
+.PHONY: up test install install-test proxy browser lint clean
+
+up: install proxy
+	$(BIN)/terralab up $(UP_ARGS)
+
+test: install-test proxy browser lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install-test
+	$(BIN)/ruff check .
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+proxy: $(PROXY)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# torch first, pinned: the CPU build on a machine without an NVIDIA GPU (2.13.0 is the CPU
+# build here); with a GPU, the default (CUDA) build. Later installs then keep it.
+$(VENV)/.torch: | $(BIN)/python
+	if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi >/dev/null 2>&1; then \
+		$(PIP) install --quiet "torch>=2.13"; \
+	else \
+		$(PIP) install --quiet torch==2.13.0; \
+	fi
+	touch $@
+
+# Editable installs get no data files (Voilà template, extension switch, notebooks): link them.
+$(VENV)/.installed: pyproject.toml $(VENV)/.torch
+	$(PIP) install --quiet -e .
+	$(BIN)/python scripts/link_data_files.py >/dev/null
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.torch
+	$(PIP) install --quiet -e ".[test]"
+	$(BIN)/python scripts/link_data_files.py >/dev/null
+	touch $(VENV)/.installed $@
+
+# configurable-http-proxy from npm, into this checkout (package-lock.json pins it).
+$(PROXY): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Debian's Chromium for the browser tests (installed when missing and we are root).
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else \
+			echo "chromium is missing: install Debian's chromium (apt-get install chromium)" >&2; \
+			exit 1; \
+		fi; \
+	fi
+
+clean:
+	rm -rf $(VENV) node_modules build dist *.egg-info tests/artifacts

@@ -1,0 +1,39 @@
+"""HTTP handlers of the terralab server extension."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
+from tornado import web
+
+from terralab._version import __version__
+from terralab.home import terralab_home
+
+__all__ = ["StatusHandler", "setup_handlers"]
+
+
+class StatusHandler(APIHandler):
+    """``GET <base_url>/terralab/api/status``: version, data folder, hub service."""
+
+    @web.authenticated
+    def get(self) -> None:
+        """Answer with what this user's server knows about terralab."""
+        hub_prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX")
+        service = os.environ.get("TERRALAB_SERVICE")
+        self.finish(json.dumps({
+            "version": __version__,
+            "home": str(terralab_home()),
+            "hub": bool(hub_prefix),
+            "service": f"/services/{service}/" if hub_prefix and service else None,
+        }))
+
+
+def setup_handlers(web_app: Any) -> None:
+    """Add terralab's handlers to the Jupyter server's tornado application."""
+    base = web_app.settings["base_url"]
+    web_app.add_handlers(".*$", [(url_path_join(base, "terralab", "api", "status"),
+                                  StatusHandler)])

@@ -1,0 +1,124 @@
+"""The terralab hub service: the trusted API beside JupyterHub.
+
+JupyterHub starts it as a managed service (``python -m terralab.hub.service``) and proxies
+it at ``/services/terralab/``. It authenticates every caller with JupyterHub: an API token
+(``Authorization: token …``, e.g. ``$JUPYTERHUB_API_TOKEN`` inside a user's server) or the
+OAuth cookie of a browser. Later issues add the queue, quotas, catalog writes and accounts.
+
+Endpoints (relative to the service prefix):
+
+- ``GET health``: ``{"status": "ok", ...}``, no authentication (for probes).
+- ``GET whoami``: the calling user's JupyterHub model; 401 without valid credentials, 403
+  for a valid token that lacks the ``access:services!service=terralab`` scope.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import urlparse
+
+from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
+from jupyterhub.utils import url_path_join
+from tornado import ioloop, web
+
+from terralab._version import __version__
+
+__all__ = ["APIHandler", "HealthHandler", "WhoAmIHandler", "main", "make_app"]
+
+
+class APIHandler(HubOAuthenticated, web.RequestHandler):
+    """Base of the service's JSON endpoints: JSON bodies and JSON errors."""
+
+    def set_default_headers(self) -> None:
+        """Answer JSON and forbid caching of API answers."""
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+
+    def write_json(self, payload: Any, status: int = 200) -> None:
+        """Write ``payload`` as the JSON body with HTTP ``status``."""
+        self.set_status(status)
+        self.finish(json.dumps(payload))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Write every error as ``{"status": code, "message": text}``."""
+        message = self._reason
+        exc_info = kwargs.get("exc_info")
+        if exc_info and isinstance(exc_info[1], web.HTTPError) and exc_info[1].log_message:
+            message = exc_info[1].log_message
+        self.finish(json.dumps({"status": status_code, "message": message}))
+
+    def require_user(self) -> dict[str, Any]:
+        """Return the authenticated caller, or stop the request.
+
+        A browser (a GET that accepts HTML) without a session is sent to the hub login; a
+        valid token without the service's access scope gets 403; any other caller without
+        valid credentials gets 401.
+        """
+        user = self.current_user
+        if user:
+            return user
+        known = self.hub_auth.get_user(self)
+        if known:
+            raise web.HTTPError(
+                HTTPStatus.FORBIDDEN,
+                f"{known.get('kind', 'user')} {known['name']} may not use this service "
+                f"(missing scope {', '.join(sorted(self.hub_scopes or []))})",
+            )
+        if self.request.method == "GET" and "text/html" in self.request.headers.get("Accept", ""):
+            self.redirect(self.get_login_url())
+            raise web.Finish()
+        self.set_header("WWW-Authenticate", 'token realm="terralab"')
+        raise web.HTTPError(
+            HTTPStatus.UNAUTHORIZED,
+            "a JupyterHub API token (Authorization: token …) or a hub login is required",
+        )
+
+
+class HealthHandler(APIHandler):
+    """``GET health``: liveness, without authentication."""
+
+    def get(self) -> None:
+        """Answer that the service is up."""
+        self.write_json({"status": "ok", "service": "terralab", "version": __version__})
+
+
+class WhoAmIHandler(APIHandler):
+    """``GET whoami``: the authenticated caller."""
+
+    def get(self) -> None:
+        """Answer with the caller's hub model (name, kind, admin, groups, scopes)."""
+        user = self.require_user()
+        keys = ("name", "kind", "admin", "groups", "scopes")
+        self.write_json({key: user.get(key) for key in keys if key in user})
+
+
+def make_app(prefix: str = "/services/terralab/") -> web.Application:
+    """Return the service's tornado application, routed under ``prefix``.
+
+    Args:
+        prefix: the URL prefix JupyterHub proxies to the service.
+    """
+    return web.Application(
+        [
+            (url_path_join(prefix, "health"), HealthHandler),
+            (url_path_join(prefix, "whoami"), WhoAmIHandler),
+            (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
+        ],
+        cookie_secret=os.urandom(32),
+    )
+
+
+def main() -> None:
+    """Run the service on the URL JupyterHub gives it (``$JUPYTERHUB_SERVICE_URL``)."""
+    url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:8181"))
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/terralab/")
+    app = make_app(prefix)
+    app.listen(url.port or 80, url.hostname or "127.0.0.1")
+    ioloop.IOLoop.current().start()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""The terralab hub settings, as traitlets, and how they configure JupyterHub.
+
+``jupyterhub_config.py`` builds :class:`TerralabHub` from the same config object JupyterHub
+reads, so a site sets ``c.TerralabHub.<trait>`` (in a file named by
+``TERRALAB_HUB_SITE_CONFIG``) exactly like any JupyterHub option. Environment variables
+that ``terralab up`` sets give the defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from traitlets import Enum, List, Unicode, default
+from traitlets.config import Config, LoggingConfigurable
+
+from terralab.home import checkout_root, terralab_home
+from terralab.hub.logins import logins_path
+from terralab.hub.ports import free_port
+
+__all__ = ["SERVICE_NAME", "TerralabHub", "find_proxy"]
+
+SERVICE_NAME = "terralab"
+DASHBOARD_HOME = "/voila/render/dashboards/home.ipynb"
+
+
+def find_proxy() -> str:
+    """Return the configurable-http-proxy command.
+
+    ``$TERRALAB_PROXY_CMD``, else the one ``make up`` installed into the checkout's
+    ``node_modules``, else the one on ``PATH``.
+
+    Raises:
+        FileNotFoundError: if none is found, with how to install it.
+    """
+    explicit = os.environ.get("TERRALAB_PROXY_CMD")
+    if explicit:
+        return explicit
+    root = checkout_root()
+    if root is not None:
+        local = root / "node_modules" / ".bin" / "configurable-http-proxy"
+        if local.exists():
+            return str(local)
+    found = shutil.which("configurable-http-proxy")
+    if found:
+        return found
+    raise FileNotFoundError(
+        "configurable-http-proxy not found: run `make up` (it installs it from npm into the "
+        "checkout) or `npm install -g configurable-http-proxy`, or set TERRALAB_PROXY_CMD."
+    )
+
+
+class TerralabHub(LoggingConfigurable):
+    """Settings of a terralab JupyterHub deployment."""
+
+    home = Unicode(
+        config=True,
+        help="The terralab data folder (TERRALAB_HOME): catalog, users' data, hub state.",
+    )
+
+    @default("home")
+    def _default_home(self) -> str:
+        return str(terralab_home())
+
+    bind_url = Unicode(
+        config=True,
+        help="The public URL the hub listens on ($TERRALAB_HUB_URL, else 127.0.0.1:8000).",
+    )
+
+    @default("bind_url")
+    def _default_bind_url(self) -> str:
+        return os.environ.get("TERRALAB_HUB_URL", "http://127.0.0.1:8000")
+
+    spawner_mode = Enum(
+        ["workshop", "system"],
+        config=True,
+        help="""How user servers run.
+
+        "workshop" (default): as the hub's own Unix user, without root and without isolation
+        between users (single-trust: a laptop, a class, a workshop). "system": one real
+        system user per hub user (needs root), so users cannot read each other's files.
+        Production deployments set c.JupyterHub.spawner_class to DockerSpawner or
+        KubeSpawner after this (see hub_config/README.md).""",
+    )
+
+    @default("spawner_mode")
+    def _default_spawner_mode(self) -> str:
+        return os.environ.get("TERRALAB_SPAWNER_MODE", "workshop")
+
+    admin_users = List(
+        Unicode(), ["admin"], config=True, help="Hub users who are admins (approve sign-ups)."
+    )
+
+    dashboard_groups = List(
+        Unicode(),
+        ["dashboards"],
+        config=True,
+        help="""Groups whose members land on the dashboards (Voilà) instead of JupyterLab:
+        the non-coders' entry. The groups are created empty; admins add members in the
+        hub's admin page.""",
+    )
+
+    dashboard_url = Unicode(
+        DASHBOARD_HOME, config=True, help="Where members of dashboard_groups land."
+    )
+
+    def apply(self, c: Config) -> None:
+        """Add this deployment's JupyterHub configuration to ``c``.
+
+        Values already in ``c`` (a site file's own JupyterHub options) win over terralab's.
+        """
+        ours = self.jupyterhub_config()
+        ours.merge(c)
+        c.merge(ours)
+
+    def jupyterhub_config(self) -> Config:
+        """Return the JupyterHub configuration of these settings."""
+        c = Config()
+        home = Path(self.home)
+        state = home / "hub"
+        state.mkdir(parents=True, exist_ok=True)
+        env_port = os.environ.get
+
+        c.JupyterHub.bind_url = self.bind_url
+        c.JupyterHub.hub_ip = "127.0.0.1"
+        c.JupyterHub.hub_port = int(env_port("TERRALAB_HUB_API_PORT") or free_port())
+        c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
+        c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
+        c.JupyterHub.pid_file = str(state / "jupyterhub.pid")
+        c.JupyterHub.cleanup_servers = True
+
+        c.ConfigurableHTTPProxy.command = [find_proxy()]
+        proxy_api = int(env_port("TERRALAB_PROXY_API_PORT") or free_port())
+        c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{proxy_api}"
+        c.ConfigurableHTTPProxy.pid_file = str(state / "proxy.pid")
+
+        self._apply_auth(c, home)
+        self._apply_spawner(c, home)
+        self._apply_service(c, home)
+        return c
+
+    def _apply_auth(self, c: Config, home: Path) -> None:
+        """Sign-up with admin approval; bootstrap logins; who may reach the service."""
+        c.JupyterHub.authenticator_class = "terralab.hub.authenticator.TerralabAuthenticator"
+        c.Authenticator.admin_users = set(self.admin_users)
+        # NativeAuthenticator decides who may log in (approved accounts only).
+        c.Authenticator.allow_all = True
+        c.TerralabAuthenticator.bootstrap_logins_file = str(logins_path(home))
+        c.JupyterHub.load_groups = {name: {"users": []} for name in self.dashboard_groups}
+        access = f"access:services!service={SERVICE_NAME}"
+        c.JupyterHub.load_roles = [
+            {"name": "user", "description": "terralab user", "scopes": ["self", access]},
+            {"name": "server", "description": "a user's server",
+             "scopes": ["users:activity!user", "access:servers!server", access]},
+        ]
+
+    def _apply_spawner(self, c: Config, home: Path) -> None:
+        """User servers: JupyterLab by default, the dashboards for dashboard groups."""
+        if self.spawner_mode == "system":
+            c.JupyterHub.spawner_class = "terralab.hub.spawners.SystemUserSpawner"
+            c.SystemUserSpawner.home_dir_template = str(home / "users" / "{username}")
+        else:
+            c.JupyterHub.spawner_class = "terralab.hub.spawners.WorkshopSpawner"
+            c.WorkshopSpawner.home_dir_template = str(home / "users" / "{username}")
+        c.Spawner.cmd = [str(Path(sys.prefix) / "bin" / "jupyterhub-singleuser")]
+        c.Spawner.default_url = "/lab"
+        c.Spawner.http_timeout = 120
+        c.Spawner.start_timeout = 120
+        c.Spawner.environment = {
+            "TERRALAB_HOME": str(home),
+            "TERRALAB_SERVICE": SERVICE_NAME,
+        }
+        c.Spawner.args = ["--VoilaConfiguration.template=terralab"]
+        c.Spawner.group_overrides = {
+            "10-dashboards": {
+                "groups": list(self.dashboard_groups),
+                "spawner_override": {"default_url": self.dashboard_url},
+            }
+        }
+
+    def _apply_service(self, c: Config, home: Path) -> None:
+        """Run the terralab hub service as a managed JupyterHub service."""
+        port = int(os.environ.get("TERRALAB_SERVICE_PORT") or free_port())
+        c.JupyterHub.services = [
+            {
+                "name": SERVICE_NAME,
+                "url": f"http://127.0.0.1:{port}",
+                "command": [sys.executable, "-m", "terralab.hub.service"],
+                "environment": {"TERRALAB_HOME": str(home)},
+                "oauth_no_confirm": True,
+                "display": True,
+                "info": {"description": "terralab queue, quotas, catalog and accounts"},
+            }
+        ]

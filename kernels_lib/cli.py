@@ -1,0 +1,99 @@
+"""The ``terralab`` command."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from terralab._version import __version__
+from terralab.home import terralab_home
+
+__all__ = ["cli", "main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="terralab")
+def cli() -> None:
+    """terralab: an open-source Earth-observation AI lab on Jupyter."""
+
+
+@cli.command()
+def version() -> None:
+    """Print the terralab version."""
+    click.echo(__version__)
+
+
+@cli.command("demo-data")
+@click.option("--home", type=click.Path(path_type=Path), default=None,
+              help="Data folder (default: $TERRALAB_HOME, else ./var or ~/.terralab).")
+@click.option("--seed", type=int, default=42, show_default=True, help="Random seed.")
+@click.option("--size", type=click.IntRange(256, 8192), default=1024, show_default=True,
+              help="Side of each demo scene in pixels.")
+@click.option("--force", is_flag=True, help="Write again even if the demo data exists.")
+def demo_data(home: Path | None, seed: int, size: int, force: bool) -> None:
+    """Write the demo region (seeded GeoTIFFs and their STAC catalog)."""
+    from terralab.demo import demo_data_exists, write_demo_data
+
+    home = (home or terralab_home()).resolve()
+    if demo_data_exists(home) and not force:
+        click.echo(f"demo data already in {home / 'catalog' / 'demo'} (use --force to rewrite)")
+        return
+    result = write_demo_data(home, size=size, seed=seed)
+    click.echo(f"wrote {len(result.files)} GeoTIFFs and {result.catalog}")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """Turn SIGTERM into the same clean stop as Ctrl-C."""
+    raise KeyboardInterrupt
+
+
+@cli.command()
+@click.option("--ip", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True,
+              help="Port to listen on.")
+@click.option("--home", type=click.Path(path_type=Path), default=None,
+              help="Data folder (default: $TERRALAB_HOME, else ./var or ~/.terralab).")
+@click.option("--spawner", "spawner_mode", type=click.Choice(["workshop", "system"]),
+              default="workshop", show_default=True,
+              help="workshop: user servers run as this Unix user (single-trust, no root); "
+                   "system: one system user per hub user (root only).")
+@click.option("--no-demo-data", is_flag=True, help="Do not create the demo data if missing.")
+def up(ip: str, port: int, home: Path | None, spawner_mode: str, no_demo_data: bool) -> None:
+    """Start the lab: JupyterHub, the proxy and the terralab service, until Ctrl-C."""
+    from terralab.demo import demo_data_exists, write_demo_data
+    from terralab.hub.launch import HubStartError, banner, start_hub, stop_hub, wait_until_ready
+
+    home = (home or terralab_home()).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    if not no_demo_data and not demo_data_exists(home):
+        click.echo(f"creating the demo data in {home} …")
+        write_demo_data(home)
+    url = f"http://{ip}:{port}"
+    process = start_hub(home, url, spawner_mode=spawner_mode)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        wait_until_ready(process, url)
+        click.echo(banner(url, home), nl=True)
+        sys.stdout.flush()
+        process.wait()
+        click.echo(f"JupyterHub exited with code {process.returncode}", err=True)
+        sys.exit(process.returncode or 1)
+    except HubStartError as error:
+        click.echo(f"terralab up: {error}; see {home / 'hub' / 'jupyterhub.log'}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("\nstopping terralab …")
+    finally:
+        stop_hub(process)
+
+
+def main() -> None:
+    """Entry point of the ``terralab`` console script."""
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""A user's first visit, in real Chromium: log in, JupyterLab, a notebook cell, a dashboard."""
+
+import re
+
+import pytest
+
+import terralab
+
+pytestmark = [pytest.mark.browser, pytest.mark.hub]
+
+
+def login(page, hub, user, password=None):
+    page.goto(f"{hub.url}/hub/login")
+    page.fill("#username_input", user)
+    page.fill("#password_input", password or hub.logins[user])
+    page.click("#login_submit")
+
+
+def test_demo_logs_in_runs_a_cell_and_opens_a_dashboard(hub, chromium_browser, artifacts):
+    context = chromium_browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+
+    login(page, hub, "demo")
+    page.screenshot(path=artifacts / "01-after-login.png")
+    page.wait_for_url(re.compile(r"/user/demo/lab"), timeout=180_000)
+    page.wait_for_selector(".jp-LauncherCard")
+    page.screenshot(path=artifacts / "02-jupyterlab.png")
+
+    page.locator('.jp-LauncherCard[data-category="Notebook"]').first.click()
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell .cm-content")
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+    cell = page.locator(".jp-NotebookPanel .jp-Cell .cm-content").first
+    cell.click()
+    page.keyboard.type("import terralab; terralab.__version__")
+    page.keyboard.press("Shift+Enter")
+    output = page.locator(".jp-OutputArea-output").first
+    output.wait_for()
+    assert terralab.__version__ in output.inner_text()
+    page.screenshot(path=artifacts / "03-notebook-cell.png")
+
+    page.goto(f"{hub.url}/user/demo/voila/render/dashboards/home.ipynb")
+    page.wait_for_selector("text=is ready")
+    page.wait_for_selector(".leaflet-container")
+    assert page.locator(".tl-bar").is_visible()
+    assert "2 demo scenes" in page.inner_text("body")
+    page.screenshot(path=artifacts / "04-voila-dashboard.png")
+    context.close()
+
+
+def test_dashboards_are_behind_the_hub_login(hub, chromium_browser):
+    context = chromium_browser.new_context()
+    page = context.new_page()
+    page.goto(f"{hub.url}/user/demo/voila/render/dashboards/home.ipynb")
+    page.wait_for_selector("#username_input")
+    assert "/hub/login" in page.url
+    assert "is ready" not in page.content()
+    context.close()

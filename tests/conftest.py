@@ -1,0 +1,110 @@
+"""Shared fixtures: the real sample data, a running terralab hub, a headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.hub_helpers import RunningHub, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL_DATA = ROOT.parent / "shared" / "data" / "real"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    """The real samples of ../shared/data/real (skips when absent)."""
+    if not REAL_DATA.is_dir():
+        pytest.skip(f"real sample data not found at {REAL_DATA}")
+    return REAL_DATA
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Folder for screenshots and other test outputs (git-ignored)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+def start_terralab_up(home: Path, port: int, *extra: str) -> tuple[subprocess.Popen, str]:
+    """Run ``terralab up`` as a user would and wait for its banner.
+
+    Returns:
+        The process and everything it printed up to the banner's last line.
+    """
+    env = dict(os.environ)
+    env.update(
+        TERRALAB_HOME=str(home),
+        TERRALAB_ADMIN_PASSWORD="admin-pass-123",
+        TERRALAB_DEMO_PASSWORD="demo-pass-123",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "terralab.cli", "up", "--port", str(port), "--home", str(home),
+         *extra],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    deadline = time.monotonic() + 240
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "Press Ctrl-C to stop everything" in line:
+            return process, "".join(lines)
+    process.kill()
+    log = home / "hub" / "jupyterhub.log"
+    tail = log.read_text()[-4000:] if log.exists() else ""
+    raise RuntimeError("terralab up did not start:\n" + "".join(lines) + "\n" + tail)
+
+
+@pytest.fixture(scope="session")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHub]:
+    """A real terralab hub (JupyterHub + configurable-http-proxy + the hub service)."""
+    home = tmp_path_factory.mktemp("terralab-home")
+    port = free_port()
+    process, output = start_terralab_up(home, port)
+    logins = dict(re.findall(r"^\s+(\w+)\s+password: (\S+)$", output, flags=re.M))
+    running = RunningHub(url=f"http://127.0.0.1:{port}", home=home, logins=logins)
+    yield running
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="session")
+def chromium_browser():
+    """Debian's Chromium, headless, driven by Playwright (never a downloaded browser)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Debian's chromium is not installed (make test installs it)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS,
+                                             headless=True)
+        yield browser
+        browser.close()

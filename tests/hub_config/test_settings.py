@@ -1,0 +1,53 @@
+"""TerralabHub settings turn into the JupyterHub configuration a site expects."""
+
+from traitlets.config import Config
+
+from terralab.hub.settings import SERVICE_NAME, TerralabHub
+
+
+def _apply(tmp_path, **site):
+    c = Config()
+    for key, value in site.items():
+        section, name = key.split("__")
+        c[section][name] = value
+    c.TerralabHub.home = str(tmp_path)
+    TerralabHub(config=c).apply(c)
+    return c
+
+
+def test_embedded_default(tmp_path):
+    c = _apply(tmp_path)
+    assert c.JupyterHub.spawner_class.endswith("WorkshopSpawner")
+    assert c.JupyterHub.authenticator_class.endswith("TerralabAuthenticator")
+    assert c.JupyterHub.db_url == f"sqlite:///{tmp_path / 'hub' / 'jupyterhub.sqlite'}"
+    assert c.WorkshopSpawner.home_dir_template == str(tmp_path / "users" / "{username}")
+    assert c.Spawner.default_url == "/lab"
+    [service] = c.JupyterHub.services
+    assert service["name"] == SERVICE_NAME
+    assert service["command"][-2:] == ["-m", "terralab.hub.service"]
+
+
+def test_every_user_and_server_token_may_reach_the_service(tmp_path):
+    roles = {role["name"]: role["scopes"] for role in _apply(tmp_path).JupyterHub.load_roles}
+    for name in ("user", "server"):
+        assert f"access:services!service={SERVICE_NAME}" in roles[name]
+
+
+def test_dashboard_groups_land_on_voila(tmp_path):
+    c = _apply(tmp_path, TerralabHub__dashboard_groups=["students"])
+    [override] = c.Spawner.group_overrides.values()
+    assert override["groups"] == ["students"]
+    assert override["spawner_override"]["default_url"].startswith("/voila/render/dashboards/")
+    assert set(c.JupyterHub.load_groups) == {"students"}
+
+
+def test_system_mode_uses_system_users(tmp_path):
+    c = _apply(tmp_path, TerralabHub__spawner_mode="system")
+    assert c.JupyterHub.spawner_class.endswith("SystemUserSpawner")
+
+
+def test_site_jupyterhub_options_win(tmp_path):
+    c = _apply(tmp_path, JupyterHub__spawner_class="dockerspawner.DockerSpawner",
+               Spawner__default_url="/tree")
+    assert c.JupyterHub.spawner_class == "dockerspawner.DockerSpawner"
+    assert c.Spawner.default_url == "/tree"

@@ -1,0 +1,76 @@
+"""Helpers for tests against a running terralab hub: logins, tokens, user servers."""
+
+from __future__ import annotations
+
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+
+def free_port() -> int:
+    """Return a free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class RunningHub:
+    """A hub started by ``terralab up`` for the tests."""
+
+    url: str
+    home: Path
+    logins: dict[str, str]
+    _tokens: dict[str, str] = field(default_factory=dict)
+
+    def session(self, user: str, password: str | None = None) -> requests.Session:
+        """Return a requests session logged in through the hub's login form."""
+        session = requests.Session()
+        session.get(f"{self.url}/hub/login", timeout=30).raise_for_status()
+        response = session.post(
+            f"{self.url}/hub/login",
+            data={"username": user, "password": password or self.logins[user],
+                  "_xsrf": session.cookies.get("_xsrf", "")},
+            allow_redirects=False,
+            timeout=30,
+        )
+        if response.status_code != 302:
+            raise PermissionError(f"login of {user} failed: HTTP {response.status_code}")
+        return session
+
+    def token(self, user: str, scopes: list[str] | None = None) -> str:
+        """Return an API token of ``user`` made through the hub's REST API."""
+        key = f"{user}:{scopes}"
+        if key not in self._tokens:
+            session = self.session(user)
+            body: dict = {"note": "terralab tests", "expires_in": 3600}
+            if scopes is not None:
+                body["scopes"] = scopes
+            response = session.post(
+                f"{self.url}/hub/api/users/{user}/tokens",
+                json=body,
+                headers={"X-XSRFToken": session.cookies.get("_xsrf", "")},
+                timeout=30,
+            )
+            response.raise_for_status()
+            self._tokens[key] = response.json()["token"]
+        return self._tokens[key]
+
+    def start_server(self, user: str, timeout: float = 180) -> None:
+        """Start ``user``'s server through the REST API and wait until it is ready."""
+        headers = {"Authorization": f"token {self.token(user)}"}
+        api = f"{self.url}/hub/api/users/{user}"
+        response = requests.post(f"{api}/server", headers=headers, timeout=30)
+        if response.status_code not in (201, 202, 400):  # 400: already running
+            response.raise_for_status()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            model = requests.get(api, headers=headers, timeout=30).json()
+            server = model.get("servers", {}).get("", {})
+            if server.get("ready"):
+                return
+            time.sleep(1)
+        raise TimeoutError(f"the server of {user} did not start in {timeout} s")

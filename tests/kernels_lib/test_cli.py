@@ -1,0 +1,52 @@
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+import terralab
+from terralab.cli import cli
+
+SUBCOMMANDS = ["up", "demo-data", "version"]
+
+
+def test_version_prints_the_package_version():
+    result = CliRunner().invoke(cli, ["version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == terralab.__version__
+
+
+@pytest.mark.parametrize("name", SUBCOMMANDS)
+def test_every_subcommand_has_help(name):
+    result = CliRunner().invoke(cli, [name, "--help"])
+    assert result.exit_code == 0, result.output
+    assert f"Usage: cli {name}" in result.output or f"Usage: terralab {name}" in result.output
+    assert "--help" in result.output
+
+
+def test_top_level_help_lists_the_subcommands():
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    for name in SUBCOMMANDS:
+        assert name in result.output
+
+
+def test_console_script_runs():
+    out = subprocess.run([sys.executable, "-m", "terralab.cli", "--version"],
+                         capture_output=True, text=True, check=True)
+    assert terralab.__version__ in out.stdout
+
+
+def test_demo_data_command_writes_then_skips(tmp_path):
+    runner = CliRunner()
+    first = runner.invoke(cli, ["demo-data", "--home", str(tmp_path), "--size", "256"])
+    assert first.exit_code == 0, first.output
+    assert "wrote 5 GeoTIFFs" in first.output
+    second = runner.invoke(cli, ["demo-data", "--home", str(tmp_path), "--size", "256"])
+    assert "already" in second.output
+
+
+def test_up_refuses_a_bad_port():
+    result = CliRunner().invoke(cli, ["up", "--port", "70000"])
+    assert result.exit_code != 0
+    assert "70000" in result.output
