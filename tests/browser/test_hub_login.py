@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 import terralab
 
@@ -28,15 +29,15 @@ def test_demo_logs_in_runs_a_cell_and_opens_a_dashboard(hub, chromium_browser, a
     page.screenshot(path=artifacts / "02-jupyterlab.png")
 
     page.locator('.jp-LauncherCard[data-category="Notebook"]').first.click()
-    page.wait_for_selector(".jp-NotebookPanel .jp-Cell .cm-content")
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+    page.wait_for_selector("text=Python 3 (ipykernel) | Idle")
     cell = page.locator(".jp-NotebookPanel .jp-Cell .cm-content").first
     cell.click()
-    page.keyboard.type("import terralab; terralab.__version__")
+    code = "import terralab; terralab.__version__"
+    page.keyboard.type(code)
+    expect(cell).to_have_text(code)
     page.keyboard.press("Shift+Enter")
-    output = page.locator(".jp-OutputArea-output").first
-    output.wait_for()
-    assert terralab.__version__ in output.inner_text()
+    expect(page.locator(".jp-OutputArea-output").first).to_contain_text(
+        repr(terralab.__version__), timeout=120_000)
     page.screenshot(path=artifacts / "03-notebook-cell.png")
 
     page.goto(f"{hub.url}/user/demo/voila/render/dashboards/home.ipynb")

@@ -1,0 +1,60 @@
+"""`terralab up`: prints the URL and the logins, and Ctrl-C stops everything it started."""
+
+import signal
+from pathlib import Path
+
+import requests
+
+from tests.conftest import start_terralab_up
+from tests.hub_helpers import RunningHub, free_port
+
+
+def processes_with_home(home: Path) -> set[int]:
+    """PIDs of the processes whose environment has TERRALAB_HOME=home."""
+    marker = f"TERRALAB_HOME={home}".encode()
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if marker in (entry / "environ").read_bytes().split(b"\0"):
+                found.add(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        status = (Path("/proc") / str(pid) / "status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def test_up_prints_logins_and_ctrl_c_stops_everything(tmp_path):
+    port = free_port()
+    process, output = start_terralab_up(tmp_path, port)
+    url = f"http://127.0.0.1:{port}"
+    assert f"terralab is running at {url}/" in output
+    assert "admin  password: admin-pass-123" in output
+    assert "demo   password: demo-pass-123" in output
+    assert (tmp_path / "catalog" / "demo" / "catalog.json").is_file()  # demo data made
+
+    hub = RunningHub(url=url, home=tmp_path, logins={"demo": "demo-pass-123"})
+    hub.start_server("demo")
+    started = processes_with_home(tmp_path) - {process.pid}
+    commands = {pid: (Path("/proc") / str(pid) / "cmdline").read_bytes() for pid in started}
+    joined = b" ".join(commands.values())
+    for part in (b"jupyterhub", b"configurable-http-proxy", b"terralab.hub.service",
+                 b"jupyterhub-singleuser"):
+        assert part in joined, f"{part!r} not among {commands}"
+
+    process.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal sends
+    assert process.wait(90) == 0
+    assert not [pid for pid in started if alive(pid)], "processes left running after Ctrl-C"
+    try:
+        requests.get(f"{url}/hub/health", timeout=5)
+        raise AssertionError("the hub still answers after Ctrl-C")
+    except requests.ConnectionError:
+        pass
