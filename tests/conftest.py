@@ -44,7 +44,8 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-def start_terralab_up(home: Path, port: int, *extra: str) -> tuple[subprocess.Popen, str]:
+def start_terralab_up(home: Path, port: int, *extra: str,
+                      env_extra: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
     """Run ``terralab up`` as a user would and wait for its banner.
 
     Returns:
@@ -56,6 +57,7 @@ def start_terralab_up(home: Path, port: int, *extra: str) -> tuple[subprocess.Po
         TERRALAB_ADMIN_PASSWORD="admin-pass-123",
         TERRALAB_DEMO_PASSWORD="demo-pass-123",
     )
+    env.update(env_extra or {})
     process = subprocess.Popen(
         [sys.executable, "-m", "terralab.cli", "up", "--port", str(port), "--home", str(home),
          *extra],

@@ -74,3 +74,15 @@ class RunningHub:
                 return
             time.sleep(1)
         raise TimeoutError(f"the server of {user} did not start in {timeout} s")
+
+    def stop_server(self, user: str, timeout: float = 60) -> None:
+        """Stop ``user``'s server (if running) and wait until it is gone."""
+        headers = {"Authorization": f"token {self.token(user)}"}
+        api = f"{self.url}/hub/api/users/{user}"
+        requests.delete(f"{api}/server", headers=headers, timeout=30)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if "" not in requests.get(api, headers=headers, timeout=30).json().get("servers", {}):
+                return
+            time.sleep(0.5)
+        raise TimeoutError(f"the server of {user} did not stop in {timeout} s")
