@@ -16,7 +16,6 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from urllib.parse import urlparse
 
 from terralab.hub.logins import load_logins
 
@@ -106,10 +105,9 @@ def stop_hub(process: subprocess.Popen) -> None:
 def banner(url: str, home: Path) -> str:
     """Return the text printed once the hub is up: the URL and the demo logins."""
     logins = load_logins(home)
-    host = urlparse(url)
     lines = [
         "",
-        f"terralab is running at {url}/  (JupyterHub on {host.hostname}:{host.port})",
+        f"terralab is running at {url}/",
         "",
         "  logins (kept in " + str(home / "hub" / "logins.json") + "):",
         *(f"    {name:<6} password: {password}" for name, password in logins.items()),

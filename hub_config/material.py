@@ -7,6 +7,7 @@ user always sees the installed version; the tutorials are copied once into
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -60,6 +61,4 @@ def provision_workspace(workspace: Path, *, owner: tuple[int, int] | None = None
 
 def _chown(path: Path, owner: tuple[int, int]) -> None:
     """Give ``path`` to ``owner`` without following symlinks."""
-    import os
-
     os.chown(path, *owner, follow_symlinks=False)

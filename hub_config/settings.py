@@ -52,6 +52,11 @@ def find_proxy() -> str:
     )
 
 
+def _port(variable: str) -> int:
+    """Return the port in environment ``variable``, else a free loopback port."""
+    return int(os.environ.get(variable) or free_port())
+
+
 class TerralabHub(LoggingConfigurable):
     """Settings of a terralab JupyterHub deployment."""
 
@@ -121,19 +126,17 @@ class TerralabHub(LoggingConfigurable):
         home = Path(self.home)
         state = home / "hub"
         state.mkdir(parents=True, exist_ok=True)
-        env_port = os.environ.get
 
         c.JupyterHub.bind_url = self.bind_url
         c.JupyterHub.hub_ip = "127.0.0.1"
-        c.JupyterHub.hub_port = int(env_port("TERRALAB_HUB_API_PORT") or free_port())
+        c.JupyterHub.hub_port = _port("TERRALAB_HUB_API_PORT")
         c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
         c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
         c.JupyterHub.pid_file = str(state / "jupyterhub.pid")
         c.JupyterHub.cleanup_servers = True
 
         c.ConfigurableHTTPProxy.command = [find_proxy()]
-        proxy_api = int(env_port("TERRALAB_PROXY_API_PORT") or free_port())
-        c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{proxy_api}"
+        c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{_port('TERRALAB_PROXY_API_PORT')}"
         c.ConfigurableHTTPProxy.pid_file = str(state / "proxy.pid")
 
         self._apply_auth(c, home)
@@ -182,7 +185,7 @@ class TerralabHub(LoggingConfigurable):
 
     def _apply_service(self, c: Config, home: Path) -> None:
         """Run the terralab hub service as a managed JupyterHub service."""
-        port = int(os.environ.get("TERRALAB_SERVICE_PORT") or free_port())
+        port = _port("TERRALAB_SERVICE_PORT")
         c.JupyterHub.services = [
             {
                 "name": SERVICE_NAME,

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.hub_helpers import RunningHub, free_port
+from terralab.hub.ports import free_port
+from tests.hub_helpers import RunningHub
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_DATA = ROOT.parent / "shared" / "data" / "real"

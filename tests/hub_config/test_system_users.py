@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from terralab.hub.ports import free_port
 from tests.conftest import start_terralab_up
-from tests.hub_helpers import RunningHub, free_port
+from tests.hub_helpers import RunningHub
 
 PREFIX = "tltest-"
 

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import requests
 
+from terralab.hub.ports import free_port
 from tests.conftest import start_terralab_up
-from tests.hub_helpers import RunningHub, free_port
+from tests.hub_helpers import RunningHub
 
 
 def processes_with_home(home: Path) -> set[int]:
