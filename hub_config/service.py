@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -25,6 +27,7 @@ from jupyterhub.utils import url_path_join
 from tornado import ioloop, web
 
 from terralab._version import __version__
+from terralab.home import terralab_home
 
 __all__ = ["APIHandler", "HealthHandler", "WhoAmIHandler", "main", "make_app"]
 
@@ -95,11 +98,24 @@ class WhoAmIHandler(APIHandler):
         self.write_json({key: user.get(key) for key in keys if key in user})
 
 
-def make_app(prefix: str = "/services/terralab/") -> web.Application:
+def cookie_secret(home: Path) -> bytes:
+    """Return the service's cookie secret, kept in ``<home>/hub/`` so logins survive restarts."""
+    path = home / "hub" / "terralab_service_cookie_secret"
+    if path.is_file() and path.stat().st_size >= 32:
+        return path.read_bytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(secrets.token_bytes(32))
+    return path.read_bytes()
+
+
+def make_app(prefix: str = "/services/terralab/", home: Path | None = None) -> web.Application:
     """Return the service's tornado application, routed under ``prefix``.
 
     Args:
         prefix: the URL prefix JupyterHub proxies to the service.
+        home: the terralab data folder; ``terralab_home()`` when omitted.
     """
     return web.Application(
         [
@@ -107,7 +123,7 @@ def make_app(prefix: str = "/services/terralab/") -> web.Application:
             (url_path_join(prefix, "whoami"), WhoAmIHandler),
             (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
         ],
-        cookie_secret=os.urandom(32),
+        cookie_secret=cookie_secret(home or terralab_home()),
     )
 
 

@@ -44,3 +44,12 @@ def test_a_browser_without_a_session_is_sent_to_the_hub_login(hub):
                             headers={"Accept": "text/html"}, allow_redirects=False, timeout=30)
     assert response.status_code == 302
     assert "/hub/api/oauth2/authorize" in response.headers["Location"]
+
+
+def test_the_service_cookie_secret_is_private_and_kept(tmp_path):
+    from terralab.hub.service import cookie_secret
+
+    first = cookie_secret(tmp_path)
+    assert len(first) == 32 and cookie_secret(tmp_path) == first
+    path = tmp_path / "hub" / "terralab_service_cookie_secret"
+    assert path.stat().st_mode & 0o777 == 0o600

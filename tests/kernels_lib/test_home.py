@@ -1,6 +1,8 @@
+from pathlib import Path
+
 import pytest
 
-from terralab.home import terralab_home, user_dir
+from terralab.home import checkout_root, terralab_home, user_dir
 
 
 def test_env_variable_wins(tmp_path, monkeypatch):
@@ -11,10 +13,14 @@ def test_env_variable_wins(tmp_path, monkeypatch):
     assert (tmp_path / "h").is_dir()
 
 
-def test_checkout_default_is_var(monkeypatch):
+def test_default_is_var_in_a_checkout_else_dot_terralab(monkeypatch, tmp_path):
     monkeypatch.delenv("TERRALAB_HOME", raising=False)
-    home = terralab_home()
-    assert home.name in {"var", ".terralab"}
+    root = checkout_root()
+    expected = root / "var" if root is not None else Path.home() / ".terralab"
+    assert terralab_home() == expected.resolve()
+    monkeypatch.setattr("terralab.home.checkout_root", lambda: None)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert terralab_home() == (tmp_path / ".terralab").resolve()
 
 
 @pytest.mark.parametrize("name", ["", ".", "..", "../bob", "a/b", "a\\b", "x\x00y"])
