@@ -10,16 +10,26 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlparse
 
 from terralab.hub.logins import load_logins
+from terralab.hub.settings import find_proxy
 
-__all__ = ["HubStartError", "config_file", "start_hub", "stop_hub", "wait_until_ready"]
+__all__ = [
+    "HubStartError",
+    "check_can_start",
+    "config_file",
+    "start_hub",
+    "stop_hub",
+    "wait_until_ready",
+]
 
 _GRACE_SECONDS = 30
 
@@ -43,7 +53,11 @@ def start_hub(home: Path, url: str, *, spawner_mode: str = "workshop") -> subpro
 
     Returns:
         The hub process (in a session of its own).
+
+    Raises:
+        HubStartError: before starting anything, if the port is taken or the proxy missing.
     """
+    check_can_start(url)
     load_logins(home)
     env = dict(os.environ)
     env.update(
@@ -54,15 +68,38 @@ def start_hub(home: Path, url: str, *, spawner_mode: str = "workshop") -> subpro
     )
     state = home / "hub"
     state.mkdir(parents=True, exist_ok=True)
-    log = (state / "jupyterhub.log").open("ab")
-    return subprocess.Popen(
-        [sys.executable, "-m", "jupyterhub", "-f", str(config_file())],
-        cwd=state,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with (state / "jupyterhub.log").open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "jupyterhub", "-f", str(config_file())],
+            cwd=state,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def check_can_start(url: str) -> None:
+    """Refuse early, with a clear message, what would only show up in the hub log.
+
+    Raises:
+        HubStartError: if the address of ``url`` is in use or configurable-http-proxy is
+            missing.
+    """
+    try:
+        find_proxy()
+    except FileNotFoundError as error:
+        raise HubStartError(str(error)) from None
+    parsed = urlparse(url)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((parsed.hostname or "127.0.0.1", parsed.port or 80))
+        except OSError as error:
+            raise HubStartError(
+                f"cannot listen on {parsed.hostname}:{parsed.port} ({error.strerror}); "
+                "stop what uses it or pick another port with --port"
+            ) from None
 
 
 def _ok(url: str) -> bool:

@@ -72,7 +72,10 @@ def up(ip: str, port: int, home: Path | None, spawner_mode: str, no_demo_data: b
         click.echo(f"creating the demo data in {home} …")
         write_demo_data(home)
     url = f"http://{ip}:{port}"
-    process = start_hub(home, url, spawner_mode=spawner_mode)
+    try:
+        process = start_hub(home, url, spawner_mode=spawner_mode)
+    except HubStartError as error:
+        raise click.ClickException(str(error)) from None
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         wait_until_ready(process, url)

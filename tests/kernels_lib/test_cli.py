@@ -50,3 +50,28 @@ def test_up_refuses_a_bad_port():
     result = CliRunner().invoke(cli, ["up", "--port", "70000"])
     assert result.exit_code != 0
     assert "70000" in result.output
+
+
+def test_up_on_a_taken_port_says_so_and_starts_nothing(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, ["up", "--port", str(port), "--home", str(tmp_path),
+                                          "--no-demo-data"])
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert "--port" in result.output
+    assert not (tmp_path / "hub" / "jupyterhub.log").exists()
+
+
+def test_up_without_the_proxy_says_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setattr("terralab.hub.settings.checkout_root", lambda: None)
+    monkeypatch.delenv("TERRALAB_PROXY_CMD", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    result = CliRunner().invoke(cli, ["up", "--home", str(tmp_path), "--no-demo-data"])
+    assert result.exit_code == 1
+    assert "configurable-http-proxy not found" in result.output
+    assert "make up" in result.output
