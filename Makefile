@@ -46,7 +46,7 @@ $(VENV)/.installed: pyproject.toml $(VENV)/.torch
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.torch
-	$(PIP) install --quiet -e ".[test]"
+	$(PIP) install --quiet -e ".[test,pgstac,bench]"
 	$(BIN)/python scripts/link_data_files.py >/dev/null
 	touch $(VENV)/.installed $@
 

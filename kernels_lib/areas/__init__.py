@@ -1,0 +1,1 @@
+"""terralab.areas (being written)."""

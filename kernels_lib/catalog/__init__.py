@@ -1,0 +1,1 @@
+"""terralab.catalog (being written)."""

@@ -1,0 +1,1 @@
+"""terralab.products (being written)."""
