@@ -3,7 +3,8 @@
 JupyterHub starts it as a managed service (``python -m terralab.hub.service``) and proxies
 it at ``/services/terralab/``. It authenticates every caller with JupyterHub: an API token
 (``Authorization: token …``, e.g. ``$JUPYTERHUB_API_TOKEN`` inside a user's server) or the
-OAuth cookie of a browser. Later issues add the queue, quotas, catalog writes and accounts.
+OAuth cookie of a browser. The catalog endpoints live in :mod:`terralab.hub.catalog_handlers`;
+later issues add the queue, quotas and accounts.
 
 Endpoints (relative to the service prefix):
 
@@ -117,13 +118,17 @@ def make_app(prefix: str = "/services/terralab/", home: Path | None = None) -> w
         prefix: the URL prefix JupyterHub proxies to the service.
         home: the terralab data folder; ``terralab_home()`` when omitted.
     """
+    from terralab.hub.catalog_handlers import catalog_routes
+
+    home = home or terralab_home()
     return web.Application(
         [
             (url_path_join(prefix, "health"), HealthHandler),
             (url_path_join(prefix, "whoami"), WhoAmIHandler),
             (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
+            *catalog_routes(prefix, home),
         ],
-        cookie_secret=cookie_secret(home or terralab_home()),
+        cookie_secret=cookie_secret(home),
     )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from terralab._version import __version__
+from terralab.catalog.commands import catalog, search_command
 from terralab.home import terralab_home
 
 __all__ = ["cli", "main"]
@@ -35,14 +36,21 @@ def version() -> None:
 @click.option("--force", is_flag=True, help="Write again even if the demo data exists.")
 def demo_data(home: Path | None, seed: int, size: int, force: bool) -> None:
     """Write the demo region (seeded GeoTIFFs and their STAC catalog)."""
+    from terralab.catalog.bootstrap import index_demo_data
     from terralab.demo import demo_data_exists, write_demo_data
 
     home = (home or terralab_home()).resolve()
     if demo_data_exists(home) and not force:
         click.echo(f"demo data already in {home / 'catalog' / 'demo'} (use --force to rewrite)")
+        click.echo(f"indexed {index_demo_data(home)} demo items in the catalog")
         return
     result = write_demo_data(home, size=size, seed=seed)
     click.echo(f"wrote {len(result.files)} GeoTIFFs and {result.catalog}")
+    click.echo(f"indexed {index_demo_data(home)} demo items in the catalog")
+
+
+cli.add_command(search_command)
+cli.add_command(catalog)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -69,8 +77,11 @@ def up(ip: str, port: int, home: Path | None, spawner_mode: str, no_demo_data: b
     home = (home or terralab_home()).resolve()
     home.mkdir(parents=True, exist_ok=True)
     if not no_demo_data and not demo_data_exists(home):
+        from terralab.catalog.bootstrap import index_demo_data
+
         click.echo(f"creating the demo data in {home} …")
         write_demo_data(home)
+        index_demo_data(home)
     url = f"http://{ip}:{port}"
     try:
         process = start_hub(home, url, spawner_mode=spawner_mode)

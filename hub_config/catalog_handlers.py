@@ -1,0 +1,273 @@
+"""The catalog endpoints of the terralab hub service (PRODUCT.md §1).
+
+All of them need a hub login or API token (:meth:`APIHandler.require_user`). A user sees the
+public catalog plus their own items, never another user's; favourites and the download
+ledger are kept per user in the platform database.
+
+- ``GET catalog/collections``: the collections of the configured source.
+- ``POST catalog/search``: body ``{"place" | "admin" | "geometry" | "bbox" | "area": …,
+  "start", "end", "collections", "max_cloud", "limit", "offset"}`` → a GeoJSON
+  FeatureCollection with ``context``; a bad area → 400 with the message (and
+  ``candidates`` for an ambiguous name).
+- ``GET catalog/items/{id}/thumbnail[?collection=&size=]``: a PNG quicklook (local items) or
+  a redirect to the item's own preview (remote items).
+- ``GET catalog/items/{id}/download?asset=KEY[&collection=&bbox=w,s,e,n]``: the asset (or
+  the window of it covering bbox), streamed; the bytes sent are recorded for the user.
+- ``GET catalog/favourites``; ``PUT|DELETE catalog/favourites/{id}[?collection=]``.
+"""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+from typing import Any
+
+from tornado import iostream, web
+from tornado.ioloop import IOLoop
+
+from terralab.hub.service import APIHandler
+
+__all__ = ["catalog_routes"]
+
+
+class CatalogHandler(APIHandler):
+    """Shared parts of the catalog endpoints: the data folder and item look-up."""
+
+    def initialize(self, home: Any) -> None:
+        """Keep the terralab data folder of the service."""
+        self.home = home
+
+    def body_json(self) -> dict[str, Any]:
+        """Return the JSON object of the request body, or answer 400."""
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError as error:
+            raise web.HTTPError(HTTPStatus.BAD_REQUEST, f"the body is not JSON: {error}") from None
+        if not isinstance(body, dict):
+            raise web.HTTPError(HTTPStatus.BAD_REQUEST, "the body must be a JSON object")
+        return body
+
+    async def find_item(self, user: str, item_id: str) -> tuple[dict[str, Any], str | None]:
+        """Return the item ``item_id`` the user may see and its owner (None = public).
+
+        Raises:
+            tornado.web.HTTPError: 404 when no such item is visible to the user.
+        """
+        collection = self.get_query_argument("collection", None)
+
+        def lookup() -> tuple[dict[str, Any] | None, str | None]:
+            from terralab.catalog.index import CatalogIndex, default_index_path
+
+            index = CatalogIndex(default_index_path(self.home))
+            try:
+                own = index.get(item_id, collection=collection, owner=user)
+                if own is not None and own.get("properties", {}).get("terralab:owner") == user:
+                    return own, user
+                return index.get(item_id, collection=collection, owner=None), None
+            finally:
+                index.close()
+
+        item, owner = await IOLoop.current().run_in_executor(None, lookup)
+        if item is None:
+            raise web.HTTPError(HTTPStatus.NOT_FOUND, f"no item {item_id!r} in the catalog")
+        return item, owner
+
+
+class CollectionsHandler(CatalogHandler):
+    """``GET catalog/collections``."""
+
+    async def get(self) -> None:
+        """List the collections of the catalog source."""
+        self.require_user()
+        from terralab.catalog.sources import get_source
+
+        source = get_source(None, home=self.home)
+        entries = await IOLoop.current().run_in_executor(None, source.collections)
+        self.write_json({"source": source.name, "collections": entries})
+
+
+class SearchHandler(CatalogHandler):
+    """``POST catalog/search``."""
+
+    async def post(self) -> None:
+        """Search the catalog with the body's area and filters."""
+        user = self.require_user()["name"]
+        body = self.body_json()
+        from terralab.areas import AmbiguousAreaError, AreaError
+        from terralab.catalog.search import search
+
+        keys = ("area", "place", "admin", "geometry", "bbox", "file")
+        given = [k for k in keys if body.get(k) is not None]
+        if "file" in given:
+            raise web.HTTPError(HTTPStatus.BAD_REQUEST,
+                                "upload the vector file first and search by its geometry")
+        if len(given) > 1:
+            raise web.HTTPError(HTTPStatus.BAD_REQUEST, f"give one area, not {given}")
+        bbox = body.get("bbox")
+        limit = body.get("limit", 100)
+        if not isinstance(limit, int) or not 1 <= limit <= 1000:
+            raise web.HTTPError(HTTPStatus.BAD_REQUEST, "limit must be an integer 1…1000")
+
+        def run() -> Any:
+            return search(body.get("area"), body.get("start"), body.get("end"),
+                          body.get("collections"), body.get("max_cloud"), limit,
+                          place=body.get("place"), admin=body.get("admin"),
+                          geometry=body.get("geometry") or (tuple(bbox) if bbox else None),
+                          offset=int(body.get("offset") or 0), user=user, home=self.home)
+
+        try:
+            result = await IOLoop.current().run_in_executor(None, run)
+        except AmbiguousAreaError as error:
+            self.write_json({"status": 400, "message": str(error),
+                             "candidates": [_candidate(c) for c in error.candidates]}, 400)
+            return
+        except (AreaError, ValueError, TypeError, KeyError) as error:
+            message = error.args[0] if isinstance(error, KeyError) and error.args else error
+            raise web.HTTPError(HTTPStatus.BAD_REQUEST, str(message)) from None
+        payload = result.to_dict()
+        payload["context"] = {"returned": len(result), "limit": limit,
+                              "offset": result.query.offset, "source": result.source,
+                              "area": getattr(result.area, "name", None)}
+        self.write_json(payload)
+
+
+def _candidate(candidate: Any) -> dict[str, Any] | str:
+    """A JSON view of one candidate of an ambiguous name."""
+    to_dict = getattr(candidate, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    fields = getattr(candidate, "__dataclass_fields__", None)
+    if fields:
+        return {k: getattr(candidate, k) for k in fields
+                if isinstance(getattr(candidate, k), str | int | float | None)}
+    return str(candidate)
+
+
+class ThumbnailHandler(CatalogHandler):
+    """``GET catalog/items/{id}/thumbnail``."""
+
+    async def get(self, item_id: str) -> None:
+        """Answer the item's PNG quicklook, or redirect to a remote item's preview."""
+        user = self.require_user()["name"]
+        from terralab.catalog.assets import AssetAccessError
+        from terralab.catalog.thumbnails import ThumbnailError, preview_href, thumbnail
+
+        item, owner = await self.find_item(user, item_id)
+        size = int(self.get_query_argument("size", "256") or 256)
+        try:
+            png = await IOLoop.current().run_in_executor(
+                None, lambda: thumbnail(item, size=size, owner=owner, home=self.home))
+        except (ThumbnailError, AssetAccessError) as error:
+            remote = preview_href(item)
+            if remote:
+                self.redirect(remote)
+                return
+            raise web.HTTPError(HTTPStatus.NOT_FOUND, str(error)) from None
+        self.set_header("Content-Type", "image/png")
+        self.set_header("Cache-Control", "private, max-age=3600")
+        self.finish(png)
+
+
+class DownloadHandler(CatalogHandler):
+    """``GET catalog/items/{id}/download?asset=KEY``."""
+
+    async def get(self, item_id: str) -> None:
+        """Stream one asset (or its clipped window) and record the bytes sent."""
+        user = self.require_user()["name"]
+        from shapely.geometry import box
+
+        from terralab.catalog.assets import AssetAccessError
+        from terralab.catalog.downloads import open_asset, record_download
+
+        item, owner = await self.find_item(user, item_id)
+        key = self.get_query_argument("asset", None)
+        if not key:
+            raise web.HTTPError(HTTPStatus.BAD_REQUEST,
+                                f"choose an asset: ?asset= one of {', '.join(item['assets'])}")
+        geometry = None
+        if bbox := self.get_query_argument("bbox", None):
+            try:
+                west, south, east, north = (float(v) for v in bbox.split(","))
+            except ValueError:
+                raise web.HTTPError(HTTPStatus.BAD_REQUEST,
+                                    "bbox is west,south,east,north in degrees") from None
+            geometry = box(west, south, east, north)
+        try:
+            stream = await IOLoop.current().run_in_executor(
+                None, lambda: open_asset(item, key, owner=owner, geometry=geometry,
+                                         home=self.home))
+        except AssetAccessError as error:
+            raise web.HTTPError(HTTPStatus.NOT_FOUND, str(error)) from None
+        except ValueError as error:
+            raise web.HTTPError(HTTPStatus.BAD_REQUEST, str(error)) from None
+        sent = 0
+        try:
+            self.set_header("Content-Type", stream.media_type)
+            self.set_header("Cache-Control", "no-store")
+            self.set_header("Content-Disposition", f'attachment; filename="{stream.filename}"')
+            if stream.size is not None:
+                self.set_header("Content-Length", str(stream.size))
+            loop = IOLoop.current()
+            while chunk := await loop.run_in_executor(None, next, stream.chunks, b""):
+                self.write(chunk)
+                await self.flush()
+                sent += len(chunk)
+            await self.finish()
+        except iostream.StreamClosedError:
+            pass
+        finally:
+            stream.close()
+            record_download(user, item, key, sent, home=self.home)
+
+
+class FavouritesHandler(CatalogHandler):
+    """``GET catalog/favourites`` and ``PUT|DELETE catalog/favourites/{id}``."""
+
+    def get(self, item_id: str | None = None) -> None:
+        """List the caller's favourites as a FeatureCollection."""
+        user = self.require_user()["name"]
+        if item_id:
+            raise web.HTTPError(HTTPStatus.METHOD_NOT_ALLOWED, "GET lists all favourites")
+        from terralab.catalog.favourites import list_favourites
+
+        self.write_json({"type": "FeatureCollection",
+                         "features": list_favourites(user, home=self.home)})
+
+    async def put(self, item_id: str | None = None) -> None:
+        """Add a visible catalog item to the caller's favourites."""
+        user = self.require_user()["name"]
+        if not item_id:
+            raise web.HTTPError(HTTPStatus.BAD_REQUEST, "PUT catalog/favourites/{item id}")
+        from terralab.catalog.favourites import add_favourite
+
+        item, _ = await self.find_item(user, item_id)
+        added = add_favourite(user, item, home=self.home)
+        self.write_json({"id": item_id, "added": added},
+                        HTTPStatus.CREATED if added else HTTPStatus.OK)
+
+    def delete(self, item_id: str | None = None) -> None:
+        """Remove an item from the caller's favourites."""
+        user = self.require_user()["name"]
+        from terralab.catalog.favourites import remove_favourite
+
+        removed = remove_favourite(user, item_id or "",
+                                   collection=self.get_query_argument("collection", None),
+                                   home=self.home)
+        if not removed:
+            raise web.HTTPError(HTTPStatus.NOT_FOUND, f"{item_id!r} is not a favourite")
+        self.set_status(HTTPStatus.NO_CONTENT)
+        self.finish()
+
+
+def catalog_routes(prefix: str, home: Any) -> list[tuple[str, type, dict[str, Any]]]:
+    """Return the catalog routes under the service ``prefix``."""
+    base = prefix.rstrip("/") + "/catalog"
+    item = r"/items/([^/]+)"
+    args = {"home": home}
+    return [
+        (base + "/collections", CollectionsHandler, args),
+        (base + "/search", SearchHandler, args),
+        (base + item + "/thumbnail", ThumbnailHandler, args),
+        (base + item + "/download", DownloadHandler, args),
+        (base + r"/favourites/?([^/]*)", FavouritesHandler, args),
+    ]

@@ -1,0 +1,239 @@
+"""Item downloads: stream chosen assets (or a clipped subset) and count the bytes per user.
+
+Every byte handed to a user is recorded in the platform database (``downloads`` table), the
+ledger the monthly download quota reads (PRODUCT.md §6). A clipped subset is the window of
+the raster that covers the area's bounding box, copied block by block into a tiled,
+compressed GeoTIFF, so memory stays bounded whatever the raster size; masking pixels outside
+a polygon is the job of the clip processing tool, not of a download.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import rasterio
+import requests
+from rasterio.warp import transform_bounds
+from rasterio.windows import Window, from_bounds
+from shapely.geometry.base import BaseGeometry
+
+from terralab.catalog.assets import AssetAccessError, asset_href, local_asset_path
+from terralab.platform_db import connect, ensure_tables
+
+__all__ = ["AssetStream", "clip_raster", "download", "downloaded_bytes", "open_asset",
+           "record_download"]
+
+CHUNK = 1 << 20
+_BLOCK = 1024
+_DDL = """
+CREATE TABLE IF NOT EXISTS downloads (
+    user TEXT NOT NULL,
+    at TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    asset TEXT NOT NULL,
+    bytes INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS downloads_user_at ON downloads (user, at);
+"""
+
+
+@dataclass
+class AssetStream:
+    """An asset ready to be sent: its name, type, size when known, and its bytes in chunks.
+
+    Call :meth:`close` when done (a clipped subset lives in a temporary file until then).
+    """
+
+    filename: str
+    media_type: str
+    size: int | None
+    chunks: Iterator[bytes]
+    _cleanup: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Release the stream's temporary file or connection."""
+        while self._cleanup:
+            self._cleanup.pop()()
+
+
+def record_download(user: str, item: dict[str, Any], asset: str, nbytes: int, *,
+                    home: Path | None = None) -> None:
+    """Add ``nbytes`` downloaded by ``user`` to the download ledger."""
+    with closing(connect(home)) as db, db:
+        ensure_tables(db, "downloads", _DDL)
+        db.execute("INSERT INTO downloads VALUES (?, ?, ?, ?, ?, ?)",
+                   (user, datetime.now(UTC).isoformat(), item.get("collection") or "",
+                    item["id"], asset, int(nbytes)))
+
+
+def downloaded_bytes(user: str, *, since: datetime | None = None,
+                     home: Path | None = None) -> int:
+    """Return the bytes ``user`` downloaded (since ``since``, a timezone-aware time)."""
+    with closing(connect(home)) as db:
+        ensure_tables(db, "downloads", _DDL)
+        row = db.execute(
+            "SELECT COALESCE(SUM(bytes), 0) FROM downloads WHERE user = ? AND at >= ?",
+            (user, since.astimezone(UTC).isoformat() if since else ""),
+        ).fetchone()
+    return int(row[0])
+
+
+def _file_chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            yield chunk
+
+
+def clip_raster(source: str | Path, geometry: BaseGeometry, target: Path) -> Path:
+    """Copy the window of ``source`` covering ``geometry``'s bounds into a GeoTIFF.
+
+    Args:
+        source: a raster path (or a GDAL path such as ``/vsicurl/https://…``).
+        geometry: the area in EPSG:4326.
+        target: the GeoTIFF to write (tiled, DEFLATE, same CRS, dtype and nodata).
+
+    Returns:
+        ``target``.
+
+    Raises:
+        ValueError: if the area does not overlap the raster.
+    """
+    with rasterio.open(source) as src:
+        bounds = transform_bounds("EPSG:4326", src.crs, *geometry.bounds, densify_pts=21)
+        full = Window(0, 0, src.width, src.height)
+        try:
+            window = from_bounds(*bounds, transform=src.transform)
+            window = window.round_offsets("floor").round_lengths("ceil").intersection(full)
+        except rasterio.errors.WindowError:
+            window = None
+        if window is None or window.width < 1 or window.height < 1:
+            raise ValueError(f"the area does not overlap {Path(str(source)).name}")
+        profile = src.profile | {
+            "driver": "GTiff", "width": int(window.width), "height": int(window.height),
+            "transform": src.window_transform(window), "tiled": True, "blockxsize": 256,
+            "blockysize": 256, "compress": "deflate", "BIGTIFF": "IF_SAFER",
+        }
+        with rasterio.open(target, "w", **profile) as dst:
+            for row in range(0, int(window.height), _BLOCK):
+                for col in range(0, int(window.width), _BLOCK):
+                    part = Window(col, row, min(_BLOCK, window.width - col),
+                                  min(_BLOCK, window.height - row))
+                    read = Window(window.col_off + col, window.row_off + row,
+                                  part.width, part.height)
+                    dst.write(src.read(window=read), window=part)
+            dst.update_tags(**src.tags())
+    return target
+
+
+def open_asset(item: dict[str, Any], key: str, *, owner: str | None = None,
+               geometry: BaseGeometry | None = None, home: Path | None = None) -> AssetStream:
+    """Open asset ``key`` of ``item`` as a stream of bytes (a clipped subset with ``geometry``).
+
+    Args:
+        item: the STAC item dict.
+        key: the asset key.
+        owner: the owner of a user's own item (its assets must stay in that user's folder).
+        geometry: clip rasters to this area (EPSG:4326); None sends the whole file.
+        home: the terralab data folder.
+
+    Raises:
+        AssetAccessError: for a missing or forbidden asset.
+        ValueError: if ``geometry`` does not overlap the raster or the asset is no raster.
+    """
+    path = local_asset_path(item, key, owner=owner, home=home)
+    href = asset_href(item, key)
+    name = Path(urlparse(href).path).name or f"{item['id']}_{key}"
+    media_type = item["assets"][key].get("type") or "application/octet-stream"
+    if geometry is not None:
+        handle, temp = tempfile.mkstemp(suffix=".tif", prefix="terralab-clip-")
+        os.close(handle)
+        target = Path(temp)
+        try:
+            clip_raster(path or f"/vsicurl/{href}", geometry, target)
+        except rasterio.errors.RasterioIOError as error:
+            target.unlink(missing_ok=True)
+            raise ValueError(f"asset {key!r} is no raster to clip: {error}") from None
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+        stem = Path(name).stem
+        return AssetStream(f"{stem}_clip.tif", "image/tiff; application=geotiff",
+                           target.stat().st_size, _file_chunks(target),
+                           [lambda: target.unlink(missing_ok=True)])
+    if path is not None:
+        return AssetStream(name, media_type, path.stat().st_size, _file_chunks(path))
+    response = requests.get(href, stream=True, timeout=60)
+    if response.status_code != 200:
+        response.close()
+        raise AssetAccessError(f"asset {key!r} answered HTTP {response.status_code}")
+    size = response.headers.get("Content-Length")
+    return AssetStream(name, media_type, int(size) if size else None,
+                       response.iter_content(CHUNK), [response.close])
+
+
+def download(item: dict[str, Any], dest: str | Path, *, assets: list[str] | None = None,
+             geometry: BaseGeometry | None = None, user: str | None = None,
+             owner: str | None = None, home: Path | None = None) -> list[Path]:
+    """Download assets of ``item`` into the folder ``dest`` and record the bytes for ``user``.
+
+    Each file is written as ``<name>.part`` and renamed when complete, so a failed download
+    leaves no half-written file.
+
+    Args:
+        item: the STAC item dict.
+        dest: the folder to write into (created if missing).
+        assets: the asset keys; None = every asset with the role ``data`` (else all assets).
+        geometry: clip rasters to this area (EPSG:4326).
+        user: the user charged for the bytes (``$JUPYTERHUB_USER`` or the login name).
+        owner: the owner of a user's own item.
+        home: the terralab data folder.
+
+    Returns:
+        The files written.
+    """
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    user = user or os.environ.get("JUPYTERHUB_USER") or _login_name()
+    all_assets = item.get("assets") or {}
+    keys = assets or [k for k, a in all_assets.items() if "data" in (a.get("roles") or [])] \
+        or list(all_assets)
+    missing = [k for k in keys if k not in all_assets]
+    if missing:
+        raise AssetAccessError(f"item {item.get('id')!r} has no asset(s) {', '.join(missing)}; "
+                               f"its assets: {', '.join(all_assets)}")
+    written: list[Path] = []
+    for key in keys:
+        stream = open_asset(item, key, owner=owner, geometry=geometry, home=home)
+        target = dest / stream.filename
+        partial = target.with_name(target.name + ".part")
+        size = 0
+        try:
+            with partial.open("wb") as handle:
+                for chunk in stream.chunks:
+                    handle.write(chunk)
+                    size += len(chunk)
+            partial.replace(target)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        finally:
+            stream.close()
+        record_download(user, item, key, size, home=home)
+        written.append(target)
+    return written
+
+
+def _login_name() -> str:
+    """Return the name of the user running this process."""
+    import getpass
+
+    return getpass.getuser()

@@ -1,0 +1,140 @@
+"""Thumbnails of catalog items: PNG quicklooks from the COG overviews of local items.
+
+A local item's quicklook is read through GDAL's decimated reads, which take the COG's
+overviews, so a thumbnail of a 10,000-pixel scene reads a few hundred kilobytes. The bands
+are the collection's RGB preset (:mod:`terralab.products`), each stretched between its 2nd
+and 98th percentile; nodata is transparent. Remote items (from a STAC API) use their own
+preview asset instead (:func:`preview_href`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+from rasterio.enums import Resampling
+from rasterio.io import MemoryFile
+
+from terralab.catalog.assets import local_asset_path
+from terralab.home import terralab_home
+
+__all__ = ["ThumbnailError", "preview_href", "rgb_plan", "thumbnail"]
+
+_PREVIEW_KEYS = ("thumbnail", "rendered_preview", "preview", "visual")
+
+
+class ThumbnailError(ValueError):
+    """No quicklook can be made for this item."""
+
+
+def preview_href(item: dict[str, Any]) -> str | None:
+    """Return the href of a remote item's own preview image, if it has one."""
+    assets = item.get("assets") or {}
+    for key in _PREVIEW_KEYS:
+        if key in assets and str(assets[key].get("href", "")).startswith(("http://", "https://")):
+            return assets[key]["href"]
+    return None
+
+
+def rgb_plan(item: dict[str, Any]) -> list[tuple[str, int]]:
+    """Return the (asset key, band index) pairs shown as red, green and blue.
+
+    The collection's RGB preset when terralab knows the collection and the item has those
+    assets; else the first data asset's first three bands (or its single band as grey).
+
+    Raises:
+        ThumbnailError: if the item has no raster asset to show.
+    """
+    assets = item.get("assets") or {}
+    try:
+        from terralab.products import get as get_product
+
+        preset = tuple(get_product(item.get("collection") or "").rgb)
+    except (ImportError, KeyError, AttributeError):
+        preset = ()
+    if preset and all(key in assets for key in preset):
+        return [(key, 1) for key in preset]
+    for key, asset in assets.items():
+        media = str(asset.get("type") or "")
+        roles = asset.get("roles") or []
+        if ("tiff" in media or str(asset.get("href", "")).lower().endswith((".tif", ".tiff"))) \
+                and ("data" in roles or not roles):
+            bands = asset.get("eo:bands") or asset.get("raster:bands") or []
+            return [(key, 1), (key, 2), (key, 3)] if len(bands) >= 3 else [(key, 1)] * 3
+    raise ThumbnailError(f"item {item.get('id')!r} has no raster asset for a quicklook")
+
+
+def _stretch(band: np.ma.MaskedArray) -> np.ndarray:
+    """Return ``band`` stretched to 1…255 between its 2nd and 98th percentile."""
+    valid = band.compressed()
+    valid = valid[np.isfinite(valid)]
+    if valid.size == 0:
+        return np.zeros(band.shape, dtype=np.uint8)
+    low, high = np.percentile(valid, (2, 98))
+    scaled = (np.ma.filled(band.astype("float32"), low) - low) / max(high - low, 1e-9)
+    return np.clip(scaled * 254 + 1, 1, 255).astype(np.uint8)
+
+
+def _render(item: dict[str, Any], size: int, owner: str | None, home: Path) -> bytes:
+    """Read the RGB preset at thumbnail size and encode it as a PNG."""
+    plan = rgb_plan(item)
+    shape: tuple[int, int] | None = None
+    bands, alpha = [], None
+    for key, index in plan:
+        path = local_asset_path(item, key, owner=owner, home=home)
+        if path is None:
+            raise ThumbnailError(f"asset {key!r} of {item.get('id')!r} is not local")
+        with rasterio.open(path) as src:
+            if shape is None:
+                scale = size / max(src.width, src.height)
+                shape = (max(1, round(src.height * scale)), max(1, round(src.width * scale)))
+            band = src.read(min(index, src.count), out_shape=shape, masked=True,
+                            resampling=Resampling.average)
+        band = np.ma.masked_invalid(band)
+        mask = np.ma.getmaskarray(band)
+        alpha = mask if alpha is None else alpha | mask
+        bands.append(_stretch(band))
+    assert shape is not None and alpha is not None
+    rgba = np.stack([*bands, np.where(alpha, 0, 255).astype(np.uint8)])
+    with MemoryFile() as memory:
+        with memory.open(driver="PNG", width=shape[1], height=shape[0], count=4,
+                         dtype="uint8") as png:
+            png.write(rgba)
+        return memory.read()
+
+
+def thumbnail(item: dict[str, Any], *, size: int = 256, owner: str | None = None,
+              home: Path | None = None) -> bytes:
+    """Return a PNG quicklook of a local ``item``, cached under ``catalog/thumbnails``.
+
+    Args:
+        item: the STAC item dict (local asset hrefs).
+        size: the longer side in pixels (16…1024).
+        owner: the owner of a user's own item; None for a public item.
+        home: the terralab data folder.
+
+    Raises:
+        ThumbnailError: for a remote item (use :func:`preview_href`) or one without rasters.
+        AssetAccessError: if a file is missing or may not be read by the caller.
+    """
+    if not 16 <= size <= 1024:
+        raise ThumbnailError(f"thumbnail size must be 16…1024 pixels, not {size}")
+    home = home or terralab_home()
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in item["id"])
+    cache = (home / "catalog" / "thumbnails" / (owner or "_public")
+             / (item.get("collection") or "_none") / f"{safe}-{size}.png")
+    try:
+        newest = max(p.stat().st_mtime for key, _ in rgb_plan(item)
+                     if (p := local_asset_path(item, key, owner=owner, home=home)))
+    except (ValueError, TypeError):
+        newest = None
+    if newest is not None and cache.is_file() and cache.stat().st_mtime >= newest:
+        return cache.read_bytes()
+    data = _render(item, size, owner, home)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    temp = cache.with_suffix(".tmp")
+    temp.write_bytes(data)
+    temp.replace(cache)
+    return data
