@@ -174,6 +174,8 @@ class TerralabHub(LoggingConfigurable):
         c.Spawner.environment = {
             "TERRALAB_HOME": str(home),
             "TERRALAB_SERVICE": SERVICE_NAME,
+            # the catalog API of a user's kernel calls the hub service here (terralab.catalog)
+            "TERRALAB_SERVICE_URL": f"{self.service_url}/services/{SERVICE_NAME}/",
         }
         c.Spawner.args = ["--VoilaConfiguration.template=terralab"]
         c.Spawner.group_overrides = {
@@ -183,13 +185,22 @@ class TerralabHub(LoggingConfigurable):
             }
         }
 
+    service_url = Unicode(
+        config=True,
+        help="""Where the terralab hub service listens (http://127.0.0.1:<port>; the port from
+        $TERRALAB_SERVICE_PORT, else a free one). User servers reach the service here.""",
+    )
+
+    @default("service_url")
+    def _default_service_url(self) -> str:
+        return f"http://127.0.0.1:{_port('TERRALAB_SERVICE_PORT')}"
+
     def _apply_service(self, c: Config, home: Path) -> None:
         """Run the terralab hub service as a managed JupyterHub service."""
-        port = _port("TERRALAB_SERVICE_PORT")
         c.JupyterHub.services = [
             {
                 "name": SERVICE_NAME,
-                "url": f"http://127.0.0.1:{port}",
+                "url": self.service_url,
                 "command": [sys.executable, "-m", "terralab.hub.service"],
                 "environment": {"TERRALAB_HOME": str(home)},
                 "oauth_no_confirm": True,

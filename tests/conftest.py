@@ -83,10 +83,29 @@ def start_terralab_up(home: Path, port: int, *extra: str,
     raise RuntimeError("terralab up did not start:\n" + "".join(lines) + "\n" + tail)
 
 
+def write_small_demo(home: Path) -> Path:
+    """Write a small demo region into ``home`` and index it; returns ``home``."""
+    from terralab.catalog.bootstrap import index_demo_data
+    from terralab.demo import write_demo_data
+
+    write_demo_data(home, size=256, seed=42)
+    index_demo_data(home)
+    return home
+
+
+@pytest.fixture(scope="session")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A terralab home holding a small demo region, indexed in the catalog (read-only use)."""
+    return write_small_demo(tmp_path_factory.mktemp("demo-home"))
+
+
 @pytest.fixture(scope="session")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHub]:
-    """A real terralab hub (JupyterHub + configurable-http-proxy + the hub service)."""
-    home = tmp_path_factory.mktemp("terralab-home")
+    """A real terralab hub (JupyterHub + configurable-http-proxy + the hub service).
+
+    Its home holds a small demo region, indexed, so the catalog endpoints have items.
+    """
+    home = write_small_demo(tmp_path_factory.mktemp("terralab-home"))
     port = free_port()
     process, output = start_terralab_up(home, port)
     logins = dict(re.findall(r"^\s+(\w+)\s+password: (\S+)$", output, flags=re.M))

@@ -103,7 +103,8 @@ def search(area: Any = None, start: str | date | datetime | None = None,
             :func:`terralab.catalog.sources.get_source`).
         user: whose own items to include besides the public ones (default:
             ``$JUPYTERHUB_USER``).
-        home: the terralab data folder.
+        home: the terralab data folder. Inside a terralab hub, without ``source`` and
+            ``home``, the search goes to the hub service (:mod:`terralab.catalog.remote`).
 
     Returns:
         The items, newest first, as a :class:`SearchResult`.
@@ -117,6 +118,7 @@ def search(area: Any = None, start: str | date | datetime | None = None,
     import os
 
     from terralab.areas import resolve_area
+    from terralab.catalog.remote import service_client
     from terralab.catalog.sources import get_source
 
     resolved = None
@@ -132,5 +134,25 @@ def search(area: Any = None, start: str | date | datetime | None = None,
         offset=int(offset),
         owner=user or os.environ.get("JUPYTERHUB_USER") or None,
     )
+    client = service_client() if source is None and home is None else None
+    if client is not None:
+        return _search_through_service(client, query, resolved)
     catalog = get_source(source, home=home)
     return SearchResult(catalog.search(query), area=resolved, query=query, source=catalog.name)
+
+
+def _search_through_service(client: Any, query: SearchQuery, area: Any) -> SearchResult:
+    """Answer ``query`` through the terralab hub service (inside a hub user's server)."""
+    from shapely.geometry import mapping
+
+    body: dict[str, Any] = {
+        "start": query.start.isoformat() if query.start else None,
+        "end": query.end.isoformat() if query.end else None,
+        "collections": list(query.collections) if query.collections else None,
+        "max_cloud": query.max_cloud, "limit": query.limit, "offset": query.offset,
+    }
+    if query.geometry is not None:
+        body["geometry"] = mapping(query.geometry)
+    payload = client.search(body)
+    return SearchResult(payload["features"], area=area, query=query,
+                        source=f"hub service ({payload.get('context', {}).get('source')})")

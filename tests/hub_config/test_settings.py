@@ -51,3 +51,10 @@ def test_site_jupyterhub_options_win(tmp_path):
                Spawner__default_url="/tree")
     assert c.JupyterHub.spawner_class == "dockerspawner.DockerSpawner"
     assert c.Spawner.default_url == "/tree"
+
+
+def test_user_servers_are_told_where_the_service_is(tmp_path):
+    c = _apply(tmp_path)
+    [service] = c.JupyterHub.services
+    assert c.Spawner.environment["TERRALAB_SERVICE_URL"] == \
+        f"{service['url']}/services/{SERVICE_NAME}/"

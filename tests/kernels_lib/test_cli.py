@@ -7,7 +7,7 @@ from click.testing import CliRunner
 import terralab
 from terralab.cli import cli
 
-SUBCOMMANDS = ["up", "demo-data", "version"]
+SUBCOMMANDS = ["up", "demo-data", "version", "search", "catalog"]
 
 
 def test_version_prints_the_package_version():

@@ -1,0 +1,105 @@
+"""The hub transport of the catalog API: the same calls, answered by the terralab hub service.
+
+Inside a user's server of a terralab hub, the spawner sets ``TERRALAB_SERVICE_URL`` and
+JupyterHub sets ``JUPYTERHUB_API_TOKEN``; then ``tl.search``, favourites and downloads go to
+the trusted hub service, which applies the user's rights and counts their download bytes.
+Without a hub (a plain notebook, a script, the tests) the same calls run in-process.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import requests
+
+__all__ = ["ServiceClient", "ServiceError", "service_client"]
+
+
+class ServiceError(RuntimeError):
+    """The hub service refused a call; the message is the service's own."""
+
+    def __init__(self, status: int, message: str, body: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body or {}
+
+
+class ServiceClient:
+    """Calls the catalog endpoints of the terralab hub service with the user's token.
+
+    Args:
+        url: the service's URL, e.g. ``http://127.0.0.1:8181/services/terralab/``.
+        token: a JupyterHub API token with access to the service.
+    """
+
+    def __init__(self, url: str, token: str) -> None:
+        self.url = url.rstrip("/") + "/"
+        self._session = requests.Session()
+        self._session.headers["Authorization"] = f"token {token}"
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        response = self._session.request(method, self.url + path, timeout=120, **kwargs)
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = {"message": response.text[:500]}
+            raise ServiceError(response.status_code, body.get("message", response.reason), body)
+        return response
+
+    def search(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST catalog/search``; returns the FeatureCollection."""
+        return self._call("POST", "catalog/search", json=body).json()
+
+    def favourites(self) -> list[dict[str, Any]]:
+        """``GET catalog/favourites``."""
+        return self._call("GET", "catalog/favourites").json()["features"]
+
+    def add_favourite(self, item_id: str, collection: str | None = None) -> bool:
+        """``PUT catalog/favourites/{id}``; True when newly added."""
+        params = {"collection": collection} if collection else None
+        return bool(self._call("PUT", f"catalog/favourites/{item_id}", params=params)
+                    .json()["added"])
+
+    def remove_favourite(self, item_id: str, collection: str | None = None) -> None:
+        """``DELETE catalog/favourites/{id}``."""
+        params = {"collection": collection} if collection else None
+        self._call("DELETE", f"catalog/favourites/{item_id}", params=params)
+
+    def download(self, item_id: str, asset: str, dest: Path, *, collection: str | None = None,
+                 bbox: tuple[float, float, float, float] | None = None) -> Path:
+        """Stream one asset into the folder ``dest`` (``.part`` until complete)."""
+        params: dict[str, str] = {"asset": asset}
+        if collection:
+            params["collection"] = collection
+        if bbox:
+            params["bbox"] = ",".join(str(v) for v in bbox)
+        response = self._call("GET", f"catalog/items/{item_id}/download", params=params,
+                              stream=True)
+        disposition = response.headers.get("Content-Disposition", "")
+        name = disposition.split('filename="')[-1].rstrip('"') if "filename=" in disposition \
+            else f"{item_id}_{asset}"
+        target = Path(dest) / Path(name).name
+        partial = target.with_name(target.name + ".part")
+        try:
+            with partial.open("wb") as handle:
+                for chunk in response.iter_content(1 << 20):
+                    handle.write(chunk)
+            partial.replace(target)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        finally:
+            response.close()
+        return target
+
+
+def service_client() -> ServiceClient | None:
+    """Return a client of the hub service when running inside a terralab hub, else None."""
+    url = os.environ.get("TERRALAB_SERVICE_URL")
+    token = os.environ.get("JUPYTERHUB_API_TOKEN")
+    if url and token:
+        return ServiceClient(url, token)
+    return None
