@@ -9,6 +9,7 @@ a polygon is the job of the clip processing tool, not of a download.
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -111,8 +112,10 @@ def clip_raster(source: str | Path, geometry: BaseGeometry, target: Path) -> Pat
         bounds = transform_bounds("EPSG:4326", src.crs, *geometry.bounds, densify_pts=21)
         full = Window(0, 0, src.width, src.height)
         try:
-            window = from_bounds(*bounds, transform=src.transform)
-            window = window.round_offsets("floor").round_lengths("ceil").intersection(full)
+            exact = from_bounds(*bounds, transform=src.transform)
+            col, row = math.floor(exact.col_off), math.floor(exact.row_off)
+            window = Window(col, row, math.ceil(exact.col_off + exact.width) - col,
+                            math.ceil(exact.row_off + exact.height) - row).intersection(full)
         except rasterio.errors.WindowError:
             window = None
         if window is None or window.width < 1 or window.height < 1:

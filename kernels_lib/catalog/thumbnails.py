@@ -2,8 +2,9 @@
 
 A local item's quicklook is read through GDAL's decimated reads, which take the COG's
 overviews, so a thumbnail of a 10,000-pixel scene reads a few hundred kilobytes. The bands
-are the collection's RGB preset (:mod:`terralab.products`), each stretched between its 2nd
-and 98th percentile; nodata is transparent. Remote items (from a STAC API) use their own
+are the collection's RGB preset (:mod:`terralab.products`) in physical units, stretched over
+the preset's display ranges (other items: the first three bands between their 2nd and 98th
+percentile); nodata is transparent. Remote items (from a STAC API) use their own
 preview asset instead (:func:`preview_href`).
 """
 
@@ -19,6 +20,7 @@ from rasterio.io import MemoryFile
 
 from terralab.catalog.assets import local_asset_path
 from terralab.home import terralab_home
+from terralab.products import to_db
 
 __all__ = ["ThumbnailError", "preview_href", "rgb_plan", "thumbnail"]
 
@@ -38,6 +40,21 @@ def preview_href(item: dict[str, Any]) -> str | None:
     return None
 
 
+def _preset(item: dict[str, Any]) -> Any:
+    """Return the collection's product and RGB preset when the item has its assets."""
+    try:
+        from terralab.products import get as get_product
+
+        product = get_product(item.get("collection") or "")
+    except (ImportError, KeyError):
+        return None, None
+    preset = product.rgb
+    assets = item.get("assets") or {}
+    if preset is None or not all(product.band(k).asset in assets for k in preset.bands):
+        return None, None
+    return product, preset
+
+
 def rgb_plan(item: dict[str, Any]) -> list[tuple[str, int]]:
     """Return the (asset key, band index) pairs shown as red, green and blue.
 
@@ -47,15 +64,10 @@ def rgb_plan(item: dict[str, Any]) -> list[tuple[str, int]]:
     Raises:
         ThumbnailError: if the item has no raster asset to show.
     """
+    product, preset = _preset(item)
+    if preset is not None:
+        return [(product.band(k).asset, product.band(k).index) for k in preset.bands]
     assets = item.get("assets") or {}
-    try:
-        from terralab.products import get as get_product
-
-        preset = tuple(get_product(item.get("collection") or "").rgb)
-    except (ImportError, KeyError, AttributeError):
-        preset = ()
-    if preset and all(key in assets for key in preset):
-        return [(key, 1) for key in preset]
     for key, asset in assets.items():
         media = str(asset.get("type") or "")
         roles = asset.get("roles") or []
@@ -66,13 +78,13 @@ def rgb_plan(item: dict[str, Any]) -> list[tuple[str, int]]:
     raise ThumbnailError(f"item {item.get('id')!r} has no raster asset for a quicklook")
 
 
-def _stretch(band: np.ma.MaskedArray) -> np.ndarray:
-    """Return ``band`` stretched to 1…255 between its 2nd and 98th percentile."""
+def _stretch(band: np.ma.MaskedArray, limits: tuple[float, float] | None = None) -> np.ndarray:
+    """Return ``band`` stretched to 1…255 between ``limits`` (default: 2nd…98th percentile)."""
     valid = band.compressed()
     valid = valid[np.isfinite(valid)]
     if valid.size == 0:
         return np.zeros(band.shape, dtype=np.uint8)
-    low, high = np.percentile(valid, (2, 98))
+    low, high = limits if limits is not None else np.percentile(valid, (2, 98))
     scaled = (np.ma.filled(band.astype("float32"), low) - low) / max(high - low, 1e-9)
     return np.clip(scaled * 254 + 1, 1, 255).astype(np.uint8)
 
@@ -80,9 +92,10 @@ def _stretch(band: np.ma.MaskedArray) -> np.ndarray:
 def _render(item: dict[str, Any], size: int, owner: str | None, home: Path) -> bytes:
     """Read the RGB preset at thumbnail size and encode it as a PNG."""
     plan = rgb_plan(item)
+    product, preset = _preset(item)
     shape: tuple[int, int] | None = None
     bands, alpha = [], None
-    for key, index in plan:
+    for channel, (key, index) in enumerate(plan):
         path = local_asset_path(item, key, owner=owner, home=home)
         if path is None:
             raise ThumbnailError(f"asset {key!r} of {item.get('id')!r} is not local")
@@ -91,11 +104,18 @@ def _render(item: dict[str, Any], size: int, owner: str | None, home: Path) -> b
                 scale = size / max(src.width, src.height)
                 shape = (max(1, round(src.height * scale)), max(1, round(src.width * scale)))
             band = src.read(min(index, src.count), out_shape=shape, masked=True,
-                            resampling=Resampling.average)
+                            resampling=Resampling.nearest if preset else Resampling.average)
+        limits = None
+        if preset is not None:
+            band_key = preset.bands[channel]
+            values = product.to_physical(band_key, band.data, item.get("properties"))
+            values = to_db(values) if preset.db else values
+            band = np.ma.masked_array(values, np.ma.getmaskarray(band))
+            limits = preset.ranges[channel]
         band = np.ma.masked_invalid(band)
         mask = np.ma.getmaskarray(band)
         alpha = mask if alpha is None else alpha | mask
-        bands.append(_stretch(band))
+        bands.append(_stretch(band, limits))
     assert shape is not None and alpha is not None
     rgba = np.stack([*bands, np.where(alpha, 0, 255).astype(np.uint8)])
     with MemoryFile() as memory:
