@@ -10,12 +10,14 @@ preview asset instead (:func:`preview_href`).
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import rasterio
 from rasterio.enums import Resampling
+from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
 
 from terralab.catalog.assets import local_asset_path
@@ -118,7 +120,8 @@ def _render(item: dict[str, Any], size: int, owner: str | None, home: Path) -> b
         bands.append(_stretch(band, limits))
     assert shape is not None and alpha is not None
     rgba = np.stack([*bands, np.where(alpha, 0, 255).astype(np.uint8)])
-    with MemoryFile() as memory:
+    with warnings.catch_warnings(), MemoryFile() as memory:
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)  # a PNG has no georeference
         with memory.open(driver="PNG", width=shape[1], height=shape[0], count=4,
                          dtype="uint8") as png:
             png.write(rgba)
