@@ -31,8 +31,9 @@ def version() -> None:
 @click.option("--home", type=click.Path(path_type=Path), default=None,
               help="Data folder (default: $TERRALAB_HOME, else ./var or ~/.terralab).")
 @click.option("--seed", type=int, default=42, show_default=True, help="Random seed.")
-@click.option("--size", type=click.IntRange(256, 8192), default=1024, show_default=True,
-              help="Side of each demo scene in pixels.")
+@click.option("--size", type=click.IntRange(256, 1200), default=1024, show_default=True,
+              help="Side of the 0.5 m aerial scenes and of the 10 m regional grid, in pixels "
+                   "(larger regions would leave Deqing county).")
 @click.option("--force", is_flag=True, help="Write again even if the demo data exists.")
 def demo_data(home: Path | None, seed: int, size: int, force: bool) -> None:
     """Write the demo region (seeded GeoTIFFs and their STAC catalog)."""

@@ -1,37 +1,48 @@
-"""Write the demo home: seeded GeoTIFFs (COGs) and their STAC catalog under TERRALAB_HOME.
+"""Write the demo home: seeded COGs and their STAC catalog under ``<home>/catalog/demo``.
 
-The demo region lies around Deqing, Zhejiang (UTM zone 51N). This first version holds a
-0.5 m aerial RGB+NIR pair (two dates) with land-cover and change ground truth.
+The demo region lies in Deqing county, Huzhou, Zhejiang (EPSG:32651, see
+:mod:`terralab.demo.grid`). One land-cover scene (:mod:`terralab.demo.landscape`) underlies
+every sensor; the 0.5 m aerial pair is a detailed patch of it, and the changes between
+its two dates show in every satellite scene after :data:`~terralab.demo.schedule.CHANGE_DATE`.
+
+Catalog layout (relative hrefs, self-contained)::
+
+    catalog.json
+    landsat-c2-l2/collection.json    6 items (Landsat 8 and 9, 30 m)
+    sentinel-2-l2a/collection.json   8 items (Sentinel-2A/2B, 10/20/60 m)
+    sentinel-1-grd/collection.json   6 items (Sentinel-1A IW VV+VH σ⁰, 10 m)
+    demo-aerial/collection.json      2 items (0.5 m RGB+NIR with ground truth)
+    <collection>/<item id>/<item id>.json + the item's files
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
 import pystac
-import rasterio
-from pyproj import Transformer
-from rasterio.crs import CRS
-from rasterio.shutil import copy as rio_copy
-from rasterio.transform import from_origin
 
 from terralab._version import __version__
-from terralab.demo.landscape import change_buildings, make_landscape
-from terralab.demo.render import render_aerial
-from terralab.landcover import CLASSES
+from terralab.demo.aerial import write_aerial_pair
+from terralab.demo.aerial_scene import regional_classes
+from terralab.demo.landsat import write_landsat_scene
+from terralab.demo.schedule import acquisitions
+from terralab.demo.sentinel1 import write_sentinel1_scene
+from terralab.demo.sentinel2 import write_sentinel2_scene
+from terralab.demo.truth import demo_scenes, scene_clouds
+from terralab.products import get as get_product
 
 __all__ = ["DemoData", "demo_data_exists", "write_demo_data"]
 
-EPSG = 32651  # WGS 84 / UTM zone 51N
-ORIGIN = (225_000.0, 3_385_000.0)  # upper-left corner, near Deqing, Zhejiang
-RESOLUTION = 0.5
-DATES = (datetime(2024, 5, 10, 2, 30, tzinfo=UTC), datetime(2025, 5, 12, 2, 30, tzinfo=UTC))
-COLLECTION = "demo-aerial"
 _MARKER = "demo.json"
+_COLLECTIONS = {
+    "landsat-c2-l2": "Landsat 8-9 Collection 2 Level-2 (synthetic, demo region).",
+    "sentinel-2-l2a": "Sentinel-2 Level-2A, processing baseline 05.10 (synthetic, demo region).",
+    "sentinel-1-grd": "Sentinel-1 GRD IW, σ⁰ VV+VH, linear power (synthetic, demo region).",
+    "demo-aerial": "0.5 m aerial RGB+NIR, two dates, with land-cover, object and change "
+                   "ground truth (synthetic).",
+}
 
 
 @dataclass(frozen=True)
@@ -41,12 +52,16 @@ class DemoData:
     Attributes:
         root: the demo catalog folder (``<home>/catalog/demo``).
         catalog: the path of the STAC ``catalog.json``.
-        files: every GeoTIFF written.
+        files: every GeoTIFF (COG) written.
+        metadata: the other data files (Landsat MTL, ground-truth GeoPackages).
+        items: collection id → item ids.
     """
 
     root: Path
     catalog: Path
     files: tuple[Path, ...]
+    metadata: tuple[Path, ...] = ()
+    items: dict[str, tuple[str, ...]] | None = None
 
 
 def demo_data_exists(home: Path) -> bool:
@@ -60,58 +75,13 @@ def demo_data_exists(home: Path) -> bool:
         return False
 
 
-def _write_cog(path: Path, data: np.ndarray, *, nodata: float | None = None, **tags: str) -> None:
-    """Write ``data`` (bands, rows, cols) as a COG with overviews on the demo grid."""
-    profile = {
-        "driver": "GTiff",
-        "count": data.shape[0],
-        "height": data.shape[1],
-        "width": data.shape[2],
-        "dtype": data.dtype.name,
-        "crs": CRS.from_epsg(EPSG),
-        "transform": from_origin(*ORIGIN, RESOLUTION, RESOLUTION),
-        "nodata": nodata,
-    }
-    tmp = path.with_suffix(".tmp.tif")
-    with rasterio.open(tmp, "w", **profile) as dst:
-        dst.write(data)
-        dst.update_tags(**tags)
-    rio_copy(tmp, path, driver="COG", compress="DEFLATE", blocksize=256,
-             overview_resampling="average")
-    tmp.unlink()
-
-
-def _item(item_id: str, when: datetime, shape: tuple[int, int], seed: int) -> pystac.Item:
-    """Return a STAC Item for one demo scene on the demo grid, with projection metadata."""
-    left, top = ORIGIN
-    right, bottom = left + shape[1] * RESOLUTION, top - shape[0] * RESOLUTION
-    to_lonlat = Transformer.from_crs(EPSG, 4326, always_xy=True)
-    corners = [to_lonlat.transform(x, y) for x, y in ((left, bottom), (right, bottom),
-                                                        (right, top), (left, top))]
-    lons, lats = zip(*corners, strict=True)
-    geometry = {"type": "Polygon", "coordinates": [[*map(list, corners), list(corners[0])]]}
-    return pystac.Item(
-        id=item_id,
-        geometry=geometry,
-        bbox=[min(lons), min(lats), max(lons), max(lats)],
-        datetime=when,
-        properties={
-            "gsd": RESOLUTION,
-            "proj:code": f"EPSG:{EPSG}",
-            "proj:shape": list(shape),
-            "proj:transform": list(from_origin(*ORIGIN, RESOLUTION, RESOLUTION))[:6],
-            "terralab:seed": seed,
-        },
-        collection=COLLECTION,
-    )
-
-
 def write_demo_data(home: Path, *, size: int = 1024, seed: int = 42) -> DemoData:
     """Write the demo catalog under ``home/catalog/demo``.
 
     Args:
         home: the terralab data folder.
-        size: the side of each scene in pixels (0.5 m pixels).
+        size: the side in pixels of the 0.5 m aerial scenes and of the 10 m regional grid
+            (so 1024 gives a ~10 km region: Landsat 342², Sentinel-2 1026² at 10 m).
         seed: the random seed; the same seed writes the same pixels.
 
     Returns:
@@ -120,51 +90,55 @@ def write_demo_data(home: Path, *, size: int = 1024, seed: int = 42) -> DemoData
     root = home / "catalog" / "demo"
     root.mkdir(parents=True, exist_ok=True)
     (root / _MARKER).unlink(missing_ok=True)
-
-    before = make_landscape(size, seed)
-    after, change = change_buildings(before, seed + 1)
+    landscape, scene = demo_scenes(size, seed)
+    region = landscape.region
+    classes = {after: regional_classes(landscape, scene, after=after) for after in (False, True)}
     catalog = pystac.Catalog(
         id="terralab-demo",
-        description="terralab demo region around Deqing, Zhejiang (synthetic, seeded).",
-    )
-    collection = pystac.Collection(
-        id=COLLECTION,
-        description="0.5 m aerial RGB+NIR, two dates, with land-cover and change ground truth.",
-        extent=pystac.Extent(pystac.SpatialExtent([[0, 0, 0, 0]]),
-                             pystac.TemporalExtent([[DATES[0], DATES[1]]])),
-    )
-    catalog.add_child(collection)
-    legend = json.dumps({c.code: c.name for c in CLASSES})
-    files: list[Path] = []
-    for index, (when, classes) in enumerate(zip(DATES, (before, after), strict=True)):
-        item_id = f"deqing-aerial-{when:%Y%m%d}"
-        folder = root / COLLECTION / item_id
-        folder.mkdir(parents=True, exist_ok=True)
-        image = folder / "image.tif"
-        labels = folder / "landcover.tif"
-        _write_cog(image, render_aerial(classes, seed + 10 + index), nodata=0,
-                   BAND_NAMES="red,green,blue,nir")
-        _write_cog(labels, classes[None], nodata=0, CLASSES=legend)
-        item = _item(item_id, when, classes.shape, seed)
-        item.add_asset("image", pystac.Asset(
-            href=str(image), media_type=pystac.MediaType.COG, roles=["data"],
-            title="RGB+NIR, 8 bit", extra_fields={"eo:bands": [
-                {"name": n} for n in ("red", "green", "blue", "nir")]}))
-        item.add_asset("landcover", pystac.Asset(
-            href=str(labels), media_type=pystac.MediaType.COG, roles=["labels"],
-            title="Land-cover ground truth (10 classes)"))
-        if index == 1:
-            mask = folder / "change.tif"
-            _write_cog(mask, change[None], nodata=None)
-            item.add_asset("change", pystac.Asset(
-                href=str(mask), media_type=pystac.MediaType.COG, roles=["labels"],
-                title=f"Change since {DATES[0]:%Y-%m-%d} (1 = changed)"))
-            files.append(mask)
-        collection.add_item(item)
-        files.extend([image, labels])
-    collection.update_extent_from_items()
+        description="terralab demo region in Deqing county, Huzhou, Zhejiang (synthetic, "
+                    f"seed {seed}).")
+    collections: dict[str, pystac.Collection] = {}
+    for cid, description in _COLLECTIONS.items():
+        collections[cid] = pystac.Collection(
+            id=cid, description=description, title=get_product(cid).title, license="CC0-1.0",
+            extent=pystac.Extent(pystac.SpatialExtent([[0.0, 0.0, 0.0, 0.0]]),
+                                 pystac.TemporalExtent([[None, None]])))
+        catalog.add_child(collections[cid])
+    rasters, others = [], []
+    items, aerial_rasters, aerial_others = write_aerial_pair(scene, root / "demo-aerial", seed)
+    rasters += aerial_rasters
+    others += aerial_others
+    for item in items:
+        collections["demo-aerial"].add_item(item)
+    for acq in acquisitions():
+        folder = root / acq.collection
+        land = classes[acq.after_change]
+        if acq.collection == "sentinel-1-grd":
+            item, files = write_sentinel1_scene(acq, land, region, folder / "tmp", seed)
+        else:
+            clouds = scene_clouds(acq, size=size, seed=seed)
+            writer = (write_landsat_scene if acq.collection == "landsat-c2-l2"
+                      else write_sentinel2_scene)
+            item, files = writer(acq, land, region, clouds, folder / "tmp", seed)
+        final = folder / item.id
+        if final.exists():
+            for old in final.iterdir():
+                old.unlink()
+            final.rmdir()
+        (folder / "tmp").rename(final)
+        for asset in item.assets.values():
+            asset.href = str(final / Path(asset.href).name)
+        files = [final / f.name for f in files]
+        rasters += [f for f in files if f.suffix.lower() in (".tif", ".tiff")]
+        others += [f for f in files if f.suffix.lower() not in (".tif", ".tiff")]
+        collections[acq.collection].add_item(item)
+    for collection in collections.values():
+        collection.update_extent_from_items()
     catalog.normalize_hrefs(str(root))
     catalog.make_all_asset_hrefs_relative()
     catalog.save(catalog_type=pystac.CatalogType.SELF_CONTAINED)
     (root / _MARKER).write_text(json.dumps({"version": __version__, "seed": seed, "size": size}))
-    return DemoData(root=root, catalog=root / "catalog.json", files=tuple(files))
+    return DemoData(root=root, catalog=root / "catalog.json", files=tuple(rasters),
+                    metadata=tuple(others),
+                    items={cid: tuple(i.id for i in c.get_items()) for cid, c in
+                           collections.items()})

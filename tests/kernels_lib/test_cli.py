@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 
@@ -41,9 +42,18 @@ def test_demo_data_command_writes_then_skips(tmp_path):
     runner = CliRunner()
     first = runner.invoke(cli, ["demo-data", "--home", str(tmp_path), "--size", "256"])
     assert first.exit_code == 0, first.output
-    assert "wrote 5 GeoTIFFs" in first.output
+    assert re.search(r"wrote \d+ GeoTIFFs", first.output)
+    indexed = int(re.search(r"indexed (\d+) demo items", first.output).group(1))
+    assert indexed >= 20  # Landsat, Sentinel-2, Sentinel-1 and the aerial pair
     second = runner.invoke(cli, ["demo-data", "--home", str(tmp_path), "--size", "256"])
     assert "already" in second.output
+    assert f"indexed {indexed} demo items" in second.output  # re-indexing keeps one copy
+
+
+def test_demo_data_refuses_a_region_larger_than_the_county(tmp_path):
+    result = CliRunner().invoke(cli, ["demo-data", "--home", str(tmp_path), "--size", "4096"])
+    assert result.exit_code != 0
+    assert "4096" in result.output
 
 
 def test_up_refuses_a_bad_port():
