@@ -10,12 +10,12 @@ UP_ARGS ?=
 # Extra arguments for pytest, e.g. `make test PYTEST_ARGS="-k hub"`.
 PYTEST_ARGS ?=
 
-.PHONY: up test install install-test proxy browser lint clean
+.PHONY: up test install install-test proxy browser postgres lint clean
 
 up: install proxy
 	$(BIN)/terralab up $(UP_ARGS)
 
-test: install-test proxy browser lint
+test: install-test proxy browser postgres lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install-test
@@ -62,6 +62,20 @@ browser:
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 		else \
 			echo "chromium is missing: install Debian's chromium (apt-get install chromium)" >&2; \
+			exit 1; \
+		fi; \
+	fi
+
+# PostgreSQL with PostGIS for the pgstac source tests (installed when missing and we are root).
+postgres:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		! ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				postgresql postgresql-15-postgis-3; \
+		else \
+			echo "PostgreSQL/PostGIS is missing: install Debian's postgresql and" \
+				"postgresql-15-postgis-3" >&2; \
 			exit 1; \
 		fi; \
 	fi

@@ -55,22 +55,19 @@ class CatalogHandler(APIHandler):
         """
         collection = self.get_query_argument("collection", None)
 
-        def lookup() -> tuple[dict[str, Any] | None, str | None]:
+        def lookup() -> tuple[dict[str, Any], str | None] | None:
             from terralab.catalog.index import CatalogIndex, default_index_path
 
             index = CatalogIndex(default_index_path(self.home))
             try:
-                own = index.get(item_id, collection=collection, owner=user)
-                if own is not None and own.get("properties", {}).get("terralab:owner") == user:
-                    return own, user
-                return index.get(item_id, collection=collection, owner=None), None
+                return index.lookup(item_id, collection=collection, owner=user)
             finally:
                 index.close()
 
-        item, owner = await IOLoop.current().run_in_executor(None, lookup)
-        if item is None:
+        found = await IOLoop.current().run_in_executor(None, lookup)
+        if found is None:
             raise web.HTTPError(HTTPStatus.NOT_FOUND, f"no item {item_id!r} in the catalog")
-        return item, owner
+        return found
 
 
 class CollectionsHandler(CatalogHandler):
@@ -200,7 +197,10 @@ class DownloadHandler(CatalogHandler):
             raise web.HTTPError(HTTPStatus.NOT_FOUND, str(error)) from None
         except ValueError as error:
             raise web.HTTPError(HTTPStatus.BAD_REQUEST, str(error)) from None
-        sent = 0
+        # The ledger is written before the last chunk goes out, so it is complete by the time
+        # the client has the whole file; a client that goes away earlier is charged for what
+        # it was sent.
+        sent, recorded = 0, False
         try:
             self.set_header("Content-Type", stream.media_type)
             self.set_header("Cache-Control", "no-store")
@@ -208,16 +208,25 @@ class DownloadHandler(CatalogHandler):
             if stream.size is not None:
                 self.set_header("Content-Length", str(stream.size))
             loop = IOLoop.current()
-            while chunk := await loop.run_in_executor(None, next, stream.chunks, b""):
+            chunk = await loop.run_in_executor(None, next, stream.chunks, b"")
+            while chunk:
+                following = await loop.run_in_executor(None, next, stream.chunks, b"")
+                if not following:
+                    record_download(user, item, key, sent + len(chunk), home=self.home)
+                    recorded = True
                 self.write(chunk)
                 await self.flush()
                 sent += len(chunk)
+                chunk = following
+            if not recorded:  # an empty file
+                record_download(user, item, key, 0, home=self.home)
+                recorded = True
             await self.finish()
         except iostream.StreamClosedError:
-            pass
+            if not recorded:
+                record_download(user, item, key, sent, home=self.home)
         finally:
             stream.close()
-            record_download(user, item, key, sent, home=self.home)
 
 
 class FavouritesHandler(CatalogHandler):

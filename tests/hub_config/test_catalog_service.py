@@ -166,3 +166,19 @@ def test_tl_search_in_a_users_server_goes_through_the_service(hub, found, tmp_pa
     assert ids.split(",") == [f["id"] for f in found["features"]]
     assert not (tmp_path / "catalog").exists(), "the kernel read a local catalog"
 
+
+
+def test_a_users_item_cannot_point_at_files_outside_their_folder(hub, found):
+    """Ingesting an item whose href points at someone else's file must not leak that file."""
+    item = copy.deepcopy(found["features"][0])
+    item["id"] = "admins-sneaky-scene"
+    key = next(k for k, a in item["assets"].items() if a["href"].endswith(".tif"))
+    index = CatalogIndex(default_index_path(hub.home))
+    try:
+        index.add_items([item], owner="admin")  # hrefs still point into the public catalog
+    finally:
+        index.close()
+    response = requests.get(api(hub, f"items/{item['id']}/download"), params={"asset": key},
+                            headers=auth(hub, "admin"), timeout=30)
+    assert response.status_code == 404
+    assert "outside" in response.json()["message"]
