@@ -20,6 +20,7 @@ from typing import Any
 from terralab.catalog.downloads import download as _download
 from terralab.catalog.favourites import add_favourite, list_favourites, remove_favourite
 from terralab.catalog.query import SearchQuery
+from terralab.catalog.remote import service_client
 from terralab.catalog.results import SearchResult
 from terralab.catalog.search import search
 
@@ -38,7 +39,8 @@ def download(item: Any, dest: str | Path = ".", *, assets: list[str] | None = No
         area: clip rasters to this area (anything :func:`terralab.areas.resolve_area`
             takes: a region name, a bbox, a GeoJSON dict, a vector file …).
         user: the user charged for the bytes (default ``$JUPYTERHUB_USER``).
-        home: the terralab data folder.
+        home: the terralab data folder. Inside a terralab hub, without ``user`` and
+            ``home``, the hub service sends the files and counts the bytes.
 
     Returns:
         The files written.
@@ -49,4 +51,14 @@ def download(item: Any, dest: str | Path = ".", *, assets: list[str] | None = No
         from terralab.areas import resolve_area
 
         geometry = resolve_area(area).geometry
-    return _download(data, dest, assets=assets, geometry=geometry, user=user, home=home)
+    client = service_client() if home is None and user is None else None
+    if client is None:
+        return _download(data, dest, assets=assets, geometry=geometry, user=user, home=home)
+    # inside a hub: the service checks the user's rights and counts the bytes
+    folder = Path(dest)
+    folder.mkdir(parents=True, exist_ok=True)
+    keys = assets or [k for k, a in data.get("assets", {}).items()
+                      if "data" in (a.get("roles") or [])] or list(data.get("assets", {}))
+    bbox = tuple(geometry.bounds) if geometry is not None else None
+    return [client.download(data["id"], key, folder, collection=data.get("collection"),
+                            bbox=bbox) for key in keys]

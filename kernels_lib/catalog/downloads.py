@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,7 +30,7 @@ from terralab.catalog.assets import AssetAccessError, asset_href, local_asset_pa
 from terralab.platform_db import connect, ensure_tables
 
 __all__ = ["AssetStream", "clip_raster", "download", "downloaded_bytes", "open_asset",
-           "record_download"]
+           "record_download", "write_whole"]
 
 CHUNK = 1 << 20
 _BLOCK = 1024
@@ -217,22 +217,35 @@ def download(item: dict[str, Any], dest: str | Path, *, assets: list[str] | None
     for key in keys:
         stream = open_asset(item, key, owner=owner, geometry=geometry, home=home)
         target = dest / stream.filename
-        partial = target.with_name(target.name + ".part")
-        size = 0
         try:
-            with partial.open("wb") as handle:
-                for chunk in stream.chunks:
-                    handle.write(chunk)
-                    size += len(chunk)
-            partial.replace(target)
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
+            size = write_whole(target, stream.chunks)
         finally:
             stream.close()
         record_download(user, item, key, size, home=home)
         written.append(target)
     return written
+
+
+def write_whole(target: Path, chunks: Iterable[bytes]) -> int:
+    """Write ``chunks`` to ``target`` through ``<target>.part``, renamed when complete.
+
+    A failure on the way removes the partial file, so no half-written download remains.
+
+    Returns:
+        The number of bytes written.
+    """
+    partial = target.with_name(target.name + ".part")
+    size = 0
+    try:
+        with partial.open("wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+                size += len(chunk)
+        partial.replace(target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return size
 
 
 def _login_name() -> str:

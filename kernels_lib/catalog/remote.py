@@ -14,6 +14,8 @@ from typing import Any
 
 import requests
 
+from terralab.catalog.downloads import write_whole
+
 __all__ = ["ServiceClient", "ServiceError", "service_client"]
 
 
@@ -82,15 +84,8 @@ class ServiceClient:
         name = disposition.split('filename="')[-1].rstrip('"') if "filename=" in disposition \
             else f"{item_id}_{asset}"
         target = Path(dest) / Path(name).name
-        partial = target.with_name(target.name + ".part")
         try:
-            with partial.open("wb") as handle:
-                for chunk in response.iter_content(1 << 20):
-                    handle.write(chunk)
-            partial.replace(target)
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
+            write_whole(target, response.iter_content(1 << 20))
         finally:
             response.close()
         return target

@@ -157,13 +157,19 @@ def test_tl_search_in_a_users_server_goes_through_the_service(hub, found, tmp_pa
                JUPYTERHUB_API_TOKEN=hub.token("demo"), TERRALAB_HOME=str(tmp_path))
     code = ("import terralab as tl\n"
             "r = tl.search(admin='湖州市', collections='sentinel-2-l2a', max_cloud=30)\n"
-            "print(r.source)\nprint(','.join(i.id for i in r))\n")
+            "print(r.source)\nprint(','.join(i.id for i in r))\n"
+            f"files = tl.download(r[0], {str(tmp_path / 'out')!r}, assets=['B04'])\n"
+            "print(files[0].stat().st_size)\n")
+    before = downloaded_bytes("demo", home=hub.home)
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr
-    source, ids = done.stdout.strip().splitlines()
+    source, ids, size = done.stdout.strip().splitlines()
     assert source.startswith("hub service")
     assert ids.split(",") == [f["id"] for f in found["features"]]
+    with open(found["features"][0]["assets"]["B04"]["href"], "rb") as handle:
+        assert int(size) == len(handle.read())
+    assert downloaded_bytes("demo", home=hub.home) - before == int(size)
     assert not (tmp_path / "catalog").exists(), "the kernel read a local catalog"
 
 
