@@ -143,7 +143,13 @@ def ingest(target: str, owner: str | None, collection: str | None, max_items: in
 def collections(source: str | None, home: Path | None) -> None:
     """List the collections of the catalog source."""
     from terralab.catalog.sources import get_source
+    from terralab.products import get as get_product
 
     for entry in get_source(source, home=(home or terralab_home()).resolve()).collections():
-        click.echo(f"{entry.get('id', ''):20}  {entry.get('count', '')!s:>8}  "
-                   f"{entry.get('title') or entry.get('description') or ''}")
+        title = entry.get("title") or entry.get("description")
+        if not title:
+            try:
+                title = get_product(entry.get("id", "")).title
+            except KeyError:
+                title = ""
+        click.echo(f"{entry.get('id', ''):20}  {entry.get('count', '')!s:>8}  {title}")
