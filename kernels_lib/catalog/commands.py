@@ -45,13 +45,14 @@ def _bbox(ctx: click.Context, param: click.Parameter, value: str | None) -> tupl
 @click.option("--limit", type=click.IntRange(1, 10000), default=100, show_default=True)
 @click.option("--offset", type=click.IntRange(0), default=0, help="Skip this many items.")
 @click.option("--source", help="Catalog source (default: embedded; see catalog sources).")
+@click.option("--user", help="Also search this user's own items (default: $JUPYTERHUB_USER).")
 @click.option("--json", "as_json", is_flag=True, help="Print a GeoJSON FeatureCollection.")
 @_HOME
 def search_command(place: str | None, admin: str | None, vector: Path | None,
                    bbox: tuple | None, geojson_text: str | None, start: str | None,
                    end: str | None, collections: tuple[str, ...], max_cloud: float | None,
-                   limit: int, offset: int, source: str | None, as_json: bool,
-                   home: Path | None) -> None:
+                   limit: int, offset: int, source: str | None, user: str | None,
+                   as_json: bool, home: Path | None) -> None:
     """Search the catalog by area, dates, collection and cloud cover."""
     from terralab.areas import AmbiguousAreaError, AreaError
     from terralab.catalog.search import search
@@ -69,7 +70,7 @@ def search_command(place: str | None, admin: str | None, vector: Path | None,
     try:
         result = search(place=place, admin=admin, file=vector, geometry=geometry, start=start,
                         end=end, collections=collections or None, max_cloud=max_cloud,
-                        limit=limit, offset=offset, source=source,
+                        limit=limit, offset=offset, source=source, user=user,
                         home=(home or terralab_home()).resolve())
     except AmbiguousAreaError as error:
         lines = [str(error), "candidates:"]

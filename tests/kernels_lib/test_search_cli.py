@@ -96,3 +96,36 @@ def test_a_zip_with_two_shapefiles_is_refused(home, aoi_files):
 def test_two_areas_at_once_are_refused(home):
     done = terralab("search", "--admin", "330500", "--place", "德清", home=home)
     assert done.returncode != 0 and "one area" in done.stderr
+
+
+def test_ingested_real_items_and_a_users_geotiffs_are_found(tmp_path, real_data):
+    items = real_data / "stac_items" / "sentinel-2-l2a-pc.json"
+    done = terralab("catalog", "ingest", str(items), home=tmp_path)
+    assert done.returncode == 0, done.stderr
+    found = terralab("search", "--collection", "sentinel-2-l2a", "--json", home=tmp_path)
+    features = json.loads(found.stdout)["features"]
+    real = json.loads(items.read_text())
+    assert {f["id"] for f in features} == {i["id"] for i in real}
+    assert {f["id"]: f["properties"]["eo:cloud_cover"] for f in features} == \
+        {i["id"]: i["properties"]["eo:cloud_cover"] for i in real}
+
+    folder = tmp_path / "users" / "alice" / "uploads"
+    folder.mkdir(parents=True)
+    for tif in (real_data / "naip").glob("*.tif"):
+        (folder / tif.name).write_bytes(tif.read_bytes())
+    done = terralab("catalog", "ingest", str(folder), "--owner", "alice", home=tmp_path)
+    assert done.returncode == 0, done.stderr
+    mine = terralab("search", "--user", "alice", "--collection", "local-geotiff", "--json",
+                    home=tmp_path)
+    theirs = terralab("search", "--user", "bob", "--collection", "local-geotiff", "--json",
+                      home=tmp_path)
+    assert len(json.loads(mine.stdout)["features"]) == len(list(folder.glob("*.tif"))) > 0
+    assert json.loads(theirs.stdout)["features"] == []
+
+
+def test_ingest_of_something_that_is_no_catalog_fails_clearly(tmp_path):
+    bad = tmp_path / "notes.json"
+    bad.write_text('{"hello": "world"}')
+    done = terralab("catalog", "ingest", str(bad), home=tmp_path)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "notes.json" in done.stderr
