@@ -6,12 +6,17 @@ from pathlib import Path
 
 import numpy as np
 from rasterio.crs import CRS
+from rasterio.enums import ColorInterp
 from rasterio.io import MemoryFile
 from rasterio.shutil import copy as rio_copy
 
 from terralab.demo.grid import EPSG, Grid
 
 __all__ = ["write_cog"]
+
+# band names shown as colours (the Sentinel-2 TCI is B04, B03, B02)
+_COLOUR = {"red": ColorInterp.red, "green": ColorInterp.green, "blue": ColorInterp.blue,
+           "b04": ColorInterp.red, "b03": ColorInterp.green, "b02": ColorInterp.blue}
 
 
 def _blocksize(side: int) -> int:
@@ -48,6 +53,11 @@ def write_cog(path: Path, data: np.ndarray, grid: Grid, *, nodata: float | None 
         tmp.write(data)
         for index, text in enumerate(descriptions, start=1):
             tmp.set_band_description(index, text)
+        if len(descriptions) > 1:
+            # name the colours; any other band (e.g. NIR) is no alpha band, whatever GDAL
+            # would otherwise assume for a 4-band RGB image
+            tmp.colorinterp = [_COLOUR.get(text.lower(), ColorInterp.undefined)
+                               for text in descriptions]
         if tags:
             tmp.update_tags(**tags)
         rio_copy(tmp, path, driver="COG", compress="DEFLATE", predictor="YES",

@@ -160,3 +160,12 @@ def test_same_seed_same_pixels_other_seed_other_scene(tmp_path):
     assert not demo_data_exists(tmp_path / "a")
     marker.unlink()
     assert not demo_data_exists(tmp_path / "a")
+
+
+def test_the_aerial_nir_band_is_no_alpha_band(demo):
+    from rasterio.enums import ColorInterp
+
+    image = next(p for p in demo[1].files if p.name == "image.tif")
+    with rasterio.open(image) as src:
+        assert src.colorinterp == (ColorInterp.red, ColorInterp.green, ColorInterp.blue,
+                                   ColorInterp.undefined)
