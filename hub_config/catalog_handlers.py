@@ -19,8 +19,10 @@ ledger are kept per user in the platform database.
 from __future__ import annotations
 
 import json
+from functools import partial
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import quote
 
 from tornado import iostream, web
 from tornado.ioloop import IOLoop
@@ -30,12 +32,47 @@ from terralab.hub.service import APIHandler
 __all__ = ["catalog_routes"]
 
 
+class CatalogState:
+    """What the catalog endpoints share in one service process: the index and the source.
+
+    Both are opened on first use and kept, so a request never waits to open the index (an
+    ingest may hold its write lock for minutes) and a STAC API's landing page and tokens are
+    fetched once.
+    """
+
+    def __init__(self, home: Any) -> None:
+        self.home = home
+        self._index: Any = None
+        self._source: Any = None
+
+    @property
+    def index(self) -> Any:
+        """The embedded index (public items and users' own items)."""
+        if self._index is None:
+            from terralab.catalog.index import CatalogIndex, default_index_path
+
+            self._index = CatalogIndex(default_index_path(self.home))
+        return self._index
+
+    @property
+    def source(self) -> Any:
+        """The configured catalog source (the embedded index by default)."""
+        if self._source is None:
+            from terralab.catalog.sources import EmbeddedSource, get_source
+
+            source = get_source(None, home=self.home)
+            self._source = EmbeddedSource(self.index) \
+                if isinstance(source, EmbeddedSource) else source
+        return self._source
+
+
 class CatalogHandler(APIHandler):
     """Shared parts of the catalog endpoints: the data folder and item look-up."""
 
-    def initialize(self, home: Any) -> None:
-        """Keep the terralab data folder of the service."""
-        self.home = home
+    def initialize(self, state: CatalogState) -> None:
+        """Keep the service's catalog state."""
+        self.state = state
+        self.home = state.home
 
     def body_json(self) -> dict[str, Any]:
         """Return the JSON object of the request body, or answer 400."""
@@ -47,8 +84,15 @@ class CatalogHandler(APIHandler):
             raise web.HTTPError(HTTPStatus.BAD_REQUEST, "the body must be a JSON object")
         return body
 
+    async def blocking(self, function: Any, *args: Any) -> Any:
+        """Run ``function(*args)`` (disk or database work) off the IOLoop."""
+        return await IOLoop.current().run_in_executor(None, function, *args)
+
     async def find_item(self, user: str, item_id: str) -> tuple[dict[str, Any], str | None]:
         """Return the item ``item_id`` the user may see and its owner (None = public).
+
+        The user's own items and the embedded index come first; then the configured source
+        (a STAC API or pgstac), whose items are public.
 
         Raises:
             tornado.web.HTTPError: 404 when no such item is visible to the user.
@@ -56,15 +100,14 @@ class CatalogHandler(APIHandler):
         collection = self.get_query_argument("collection", None)
 
         def lookup() -> tuple[dict[str, Any], str | None] | None:
-            from terralab.catalog.index import CatalogIndex, default_index_path
+            found = self.state.index.lookup(item_id, collection=collection, owner=user)
+            source = self.state.source
+            if found is None and getattr(source, "index", None) is not self.state.index:
+                item = source.get_item(item_id, collection)
+                found = None if item is None else (item, None)
+            return found
 
-            index = CatalogIndex(default_index_path(self.home))
-            try:
-                return index.lookup(item_id, collection=collection, owner=user)
-            finally:
-                index.close()
-
-        found = await IOLoop.current().run_in_executor(None, lookup)
+        found = await self.blocking(lookup)
         if found is None:
             raise web.HTTPError(HTTPStatus.NOT_FOUND, f"no item {item_id!r} in the catalog")
         return found
@@ -74,13 +117,16 @@ class CollectionsHandler(CatalogHandler):
     """``GET catalog/collections``."""
 
     async def get(self) -> None:
-        """List the collections of the catalog source."""
-        self.require_user()
-        from terralab.catalog.sources import get_source
+        """List the collections of the catalog source (with the caller's own ones)."""
+        user = self.require_user()["name"]
+        source = self.state.source
 
-        source = get_source(None, home=self.home)
-        entries = await IOLoop.current().run_in_executor(None, source.collections)
-        self.write_json({"source": source.name, "collections": entries})
+        def listing() -> list[dict[str, Any]]:
+            if getattr(source, "index", None) is self.state.index:
+                return self.state.index.collections(owner=user)
+            return source.collections()
+
+        self.write_json({"source": source.name, "collections": await self.blocking(listing)})
 
 
 class SearchHandler(CatalogHandler):
@@ -110,7 +156,8 @@ class SearchHandler(CatalogHandler):
                           body.get("collections"), body.get("max_cloud"), limit,
                           place=body.get("place"), admin=body.get("admin"),
                           geometry=body.get("geometry") or (tuple(bbox) if bbox else None),
-                          offset=int(body.get("offset") or 0), user=user, home=self.home)
+                          offset=int(body.get("offset") or 0), source=self.state.source,
+                          user=user, home=self.home)
 
         try:
             result = await IOLoop.current().run_in_executor(None, run)
@@ -150,7 +197,10 @@ class ThumbnailHandler(CatalogHandler):
         from terralab.catalog.thumbnails import ThumbnailError, preview_href, thumbnail
 
         item, owner = await self.find_item(user, item_id)
-        size = int(self.get_query_argument("size", "256") or 256)
+        try:
+            size = int(self.get_query_argument("size", "256") or 256)
+        except ValueError:
+            raise web.HTTPError(HTTPStatus.BAD_REQUEST, "size is a number of pixels") from None
         try:
             png = await IOLoop.current().run_in_executor(
                 None, lambda: thumbnail(item, size=size, owner=owner, home=self.home))
@@ -198,41 +248,47 @@ class DownloadHandler(CatalogHandler):
         except ValueError as error:
             raise web.HTTPError(HTTPStatus.BAD_REQUEST, str(error)) from None
         # The ledger is written before the last chunk goes out, so it is complete by the time
-        # the client has the whole file; a client that goes away earlier is charged for what
-        # it was sent.
+        # the client has the whole file; a download that ends early (the client went away,
+        # the origin failed) is charged for what was sent.
         sent, recorded = 0, False
         try:
             self.set_header("Content-Type", stream.media_type)
             self.set_header("Cache-Control", "no-store")
-            self.set_header("Content-Disposition", f'attachment; filename="{stream.filename}"')
+            self.set_header("Content-Disposition", _attachment(stream.filename))
             if stream.size is not None:
                 self.set_header("Content-Length", str(stream.size))
-            loop = IOLoop.current()
-            chunk = await loop.run_in_executor(None, next, stream.chunks, b"")
+            chunk = await self.blocking(next, stream.chunks, b"")
             while chunk:
-                following = await loop.run_in_executor(None, next, stream.chunks, b"")
+                following = await self.blocking(next, stream.chunks, b"")
                 if not following:
-                    record_download(user, item, key, sent + len(chunk), home=self.home)
+                    await self.blocking(partial(record_download, user, item, key,
+                                                sent + len(chunk), home=self.home))
                     recorded = True
                 self.write(chunk)
                 await self.flush()
                 sent += len(chunk)
                 chunk = following
-            if not recorded:  # an empty file
-                record_download(user, item, key, 0, home=self.home)
-                recorded = True
             await self.finish()
         except iostream.StreamClosedError:
-            if not recorded:
-                record_download(user, item, key, sent, home=self.home)
+            pass
         finally:
             stream.close()
+            if not recorded:
+                await self.blocking(partial(record_download, user, item, key, sent,
+                                            home=self.home))
+
+
+def _attachment(filename: str) -> str:
+    """A Content-Disposition for ``filename``, UTF-8 names included (RFC 6266 / 5987)."""
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_"
+                       for c in filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 class FavouritesHandler(CatalogHandler):
     """``GET catalog/favourites`` and ``PUT|DELETE catalog/favourites/{id}``."""
 
-    def get(self, item_id: str | None = None) -> None:
+    async def get(self, item_id: str | None = None) -> None:
         """List the caller's favourites as a FeatureCollection."""
         user = self.require_user()["name"]
         if item_id:
@@ -240,7 +296,8 @@ class FavouritesHandler(CatalogHandler):
         from terralab.catalog.favourites import list_favourites
 
         self.write_json({"type": "FeatureCollection",
-                         "features": list_favourites(user, home=self.home)})
+                         "features": await self.blocking(
+                             partial(list_favourites, user, home=self.home))})
 
     async def put(self, item_id: str | None = None) -> None:
         """Add a visible catalog item to the caller's favourites."""
@@ -250,18 +307,18 @@ class FavouritesHandler(CatalogHandler):
         from terralab.catalog.favourites import add_favourite
 
         item, _ = await self.find_item(user, item_id)
-        added = add_favourite(user, item, home=self.home)
+        added = await self.blocking(partial(add_favourite, user, item, home=self.home))
         self.write_json({"id": item_id, "added": added},
                         HTTPStatus.CREATED if added else HTTPStatus.OK)
 
-    def delete(self, item_id: str | None = None) -> None:
+    async def delete(self, item_id: str | None = None) -> None:
         """Remove an item from the caller's favourites."""
         user = self.require_user()["name"]
         from terralab.catalog.favourites import remove_favourite
 
-        removed = remove_favourite(user, item_id or "",
-                                   collection=self.get_query_argument("collection", None),
-                                   home=self.home)
+        removed = await self.blocking(partial(
+            remove_favourite, user, item_id or "",
+            collection=self.get_query_argument("collection", None), home=self.home))
         if not removed:
             raise web.HTTPError(HTTPStatus.NOT_FOUND, f"{item_id!r} is not a favourite")
         self.set_status(HTTPStatus.NO_CONTENT)
@@ -272,7 +329,7 @@ def catalog_routes(prefix: str, home: Any) -> list[tuple[str, type, dict[str, An
     """Return the catalog routes under the service ``prefix``."""
     base = prefix.rstrip("/") + "/catalog"
     item = r"/items/([^/]+)"
-    args = {"home": home}
+    args = {"state": CatalogState(home)}
     return [
         (base + "/collections", CollectionsHandler, args),
         (base + "/search", SearchHandler, args),

@@ -33,7 +33,8 @@ def item_interval(properties: dict[str, Any]) -> tuple[int, int, int]:
     """Return an item's (sort time, start, end) in microseconds since 1970 UTC.
 
     The sort time is ``datetime``, else ``start_datetime``; the interval is
-    ``start_datetime``/``end_datetime`` when given, else the instant ``datetime``.
+    ``start_datetime``/``end_datetime`` when given, else the instant ``datetime``; it is
+    widened to hold ``datetime`` when a nominal datetime lies outside it.
 
     Raises:
         ValueError: when the item has neither a datetime nor a start and end.
@@ -44,7 +45,9 @@ def item_interval(properties: dict[str, Any]) -> tuple[int, int, int]:
     if not start or not end:
         raise ValueError("has neither a datetime nor a start_datetime and end_datetime")
     t0, t1 = micros(start), micros(end)
-    return (micros(instant) if instant else t0), min(t0, t1), max(t0, t1)
+    moment = micros(instant) if instant else min(t0, t1)
+    # a nominal datetime outside its interval (composites) still belongs to the item
+    return moment, min(t0, t1, moment), max(t0, t1, moment)
 
 
 def _is_absolute(href: str) -> bool:

@@ -1,19 +1,28 @@
 """Where an item's assets live, and who may read them.
 
-Public catalog items may point anywhere the administrator ingested them from; a user's own
-items may only point inside that user's folder, so no endpoint can be turned into a reader
-of another user's files by ingesting an item whose href points there.
+Public catalog items may point anywhere the administrator ingested them from (local files
+or http(s) URLs). A user's own items may only point at files inside that user's folder: no
+URL (the trusted service would otherwise fetch internal addresses for the user) and no file
+elsewhere. The check is made on the file actually opened (its real path, read back from the
+open descriptor), so swapping a folder for a symbolic link between check and read gains
+nothing.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import unquote, urlparse
 
 from terralab.home import terralab_home, user_dir
 
-__all__ = ["AssetAccessError", "asset_href", "local_asset_path"]
+__all__ = ["AssetAccessError", "asset_href", "local_asset_path", "open_local_asset"]
+
+_FETCHED = {"http", "https"}
+_REMOTE = {"http", "https", "s3", "gs", "az", "ftp"}
 
 
 class AssetAccessError(PermissionError):
@@ -35,7 +44,7 @@ def asset_href(item: dict[str, Any], key: str) -> str:
 
 def local_asset_path(item: dict[str, Any], key: str, *, owner: str | None = None,
                      home: Path | None = None) -> Path | None:
-    """Return the local file of asset ``key``, or None when the asset is remote (http/s3).
+    """Return the local file of asset ``key``, or None for a public item's http(s) asset.
 
     Args:
         item: the STAC item dict (hrefs absolute, as the catalog index stores them).
@@ -44,19 +53,62 @@ def local_asset_path(item: dict[str, Any], key: str, *, owner: str | None = None
         home: the terralab data folder.
 
     Raises:
-        AssetAccessError: if the asset is missing, the file does not exist, or a user's own
-            item points outside that user's folder.
+        AssetAccessError: if the asset is missing, the file does not exist, a user's own
+            item points at a URL or outside that user's folder, or the URL scheme is not
+            one terralab fetches.
     """
     href = asset_href(item, key)
     parsed = urlparse(href)
-    if parsed.scheme in {"http", "https", "s3", "gs", "az"}:
+    if parsed.scheme in _REMOTE:
+        if owner is not None:
+            raise AssetAccessError(f"asset {key!r} of {item.get('id')!r} points outside the "
+                                   f"folder of {owner} (a user's items hold files, not URLs)")
+        if parsed.scheme not in _FETCHED:
+            raise AssetAccessError(f"asset {key!r} of {item.get('id')!r} is at a "
+                                   f"{parsed.scheme}:// address, which terralab does not fetch")
         return None
     path = Path(unquote(parsed.path) if parsed.scheme == "file" else href).resolve()
-    if owner is not None:
-        root = user_dir(owner, home=home or terralab_home())
-        if not path.is_relative_to(root):
-            raise AssetAccessError(
-                f"asset {key!r} of {item.get('id')!r} points outside the folder of {owner}")
+    if owner is not None and not path.is_relative_to(_root(owner, home)):
+        raise AssetAccessError(
+            f"asset {key!r} of {item.get('id')!r} points outside the folder of {owner}")
     if not path.is_file():
         raise AssetAccessError(f"asset {key!r} of {item.get('id')!r} is missing on disk")
     return path
+
+
+def _root(owner: str, home: Path | None) -> Path:
+    """The folder a user's own items may point into."""
+    return user_dir(owner, home=home or terralab_home())
+
+
+@contextmanager
+def open_local_asset(item: dict[str, Any], key: str, *, owner: str | None = None,
+                     home: Path | None = None) -> Iterator[tuple[BinaryIO, str]]:
+    """Open the local file of asset ``key`` and check the file that was really opened.
+
+    Yields:
+        The open binary file and a path GDAL can open for the same file
+        (``/proc/self/fd/N`` on Linux, which names the open file, not the path again).
+
+    Raises:
+        AssetAccessError: as :func:`local_asset_path`, and for a remote asset.
+    """
+    path = local_asset_path(item, key, owner=owner, home=home)
+    if path is None:
+        raise AssetAccessError(f"asset {key!r} of {item.get('id')!r} is not a local file")
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 (closed below, after the caller is done)
+    except OSError as error:
+        raise AssetAccessError(f"asset {key!r} of {item.get('id')!r} cannot be read: "
+                               f"{error.strerror}") from None
+    try:
+        through_fd = f"/proc/self/fd/{handle.fileno()}"
+        if owner is not None:
+            real = Path(os.readlink(through_fd)) if os.path.exists(through_fd) \
+                else path.resolve()
+            if not real.is_relative_to(_root(owner, home)):
+                raise AssetAccessError(
+                    f"asset {key!r} of {item.get('id')!r} points outside the folder of {owner}")
+        yield handle, through_fd if os.path.exists(through_fd) else str(path)
+    finally:
+        handle.close()

@@ -13,11 +13,11 @@ import math
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import closing
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlparse
 
 import rasterio
@@ -26,7 +26,12 @@ from rasterio.warp import transform_bounds
 from rasterio.windows import Window, from_bounds
 from shapely.geometry.base import BaseGeometry
 
-from terralab.catalog.assets import AssetAccessError, asset_href, local_asset_path
+from terralab.catalog.assets import (
+    AssetAccessError,
+    asset_href,
+    local_asset_path,
+    open_local_asset,
+)
 from terralab.platform_db import connect, ensure_tables
 
 __all__ = ["AssetStream", "clip_raster", "download", "downloaded_bytes", "open_asset",
@@ -89,9 +94,15 @@ def downloaded_bytes(user: str, *, since: datetime | None = None,
 
 
 def _file_chunks(path: Path) -> Iterator[bytes]:
+    """Yield the bytes of ``path`` in chunks."""
     with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            yield chunk
+        yield from _handle_chunks(handle)
+
+
+def _handle_chunks(handle: BinaryIO) -> Iterator[bytes]:
+    """Yield the bytes of an open file in chunks."""
+    while chunk := handle.read(CHUNK):
+        yield chunk
 
 
 def clip_raster(source: str | Path, geometry: BaseGeometry, target: Path) -> Path:
@@ -157,30 +168,44 @@ def open_asset(item: dict[str, Any], key: str, *, owner: str | None = None,
     name = Path(urlparse(href).path).name or f"{item['id']}_{key}"
     media_type = item["assets"][key].get("type") or "application/octet-stream"
     if geometry is not None:
-        handle, temp = tempfile.mkstemp(suffix=".tif", prefix="terralab-clip-")
-        os.close(handle)
-        target = Path(temp)
-        try:
-            clip_raster(path or f"/vsicurl/{href}", geometry, target)
-        except rasterio.errors.RasterioIOError as error:
-            target.unlink(missing_ok=True)
-            raise ValueError(f"asset {key!r} is no raster to clip: {error}") from None
-        except BaseException:
-            target.unlink(missing_ok=True)
-            raise
-        stem = Path(name).stem
-        return AssetStream(f"{stem}_clip.tif", "image/tiff; application=geotiff",
-                           target.stat().st_size, _file_chunks(target),
-                           [lambda: target.unlink(missing_ok=True)])
+        return _clipped(item, key, path, href, name, geometry, owner, home)
     if path is not None:
-        return AssetStream(name, media_type, path.stat().st_size, _file_chunks(path))
+        opened = ExitStack()
+        handle, _ = opened.enter_context(open_local_asset(item, key, owner=owner, home=home))
+        return AssetStream(name, media_type, os.fstat(handle.fileno()).st_size,
+                           _handle_chunks(handle), [opened.close])
     response = requests.get(href, stream=True, timeout=60)
     if response.status_code != 200:
         response.close()
         raise AssetAccessError(f"asset {key!r} answered HTTP {response.status_code}")
     size = response.headers.get("Content-Length")
+    if response.headers.get("Content-Encoding"):
+        size = None  # the body is decoded on the way: its length differs from the header's
     return AssetStream(name, media_type, int(size) if size else None,
                        response.iter_content(CHUNK), [response.close])
+
+
+def _clipped(item: dict[str, Any], key: str, path: Path | None, href: str, name: str,
+             geometry: BaseGeometry, owner: str | None, home: Path | None) -> AssetStream:
+    """Clip asset ``key`` into a temporary GeoTIFF and stream that (removed on close)."""
+    handle, temp = tempfile.mkstemp(suffix=".tif", prefix="terralab-clip-")
+    os.close(handle)
+    target = Path(temp)
+    try:
+        if path is None:
+            clip_raster(f"/vsicurl/{href}", geometry, target)
+        else:
+            with open_local_asset(item, key, owner=owner, home=home) as (_, through_fd):
+                clip_raster(through_fd, geometry, target)
+    except rasterio.errors.RasterioIOError as error:
+        target.unlink(missing_ok=True)
+        raise ValueError(f"asset {key!r} is no raster to clip: {error}") from None
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return AssetStream(f"{Path(name).stem}_clip.tif", "image/tiff; application=geotiff",
+                       target.stat().st_size, _file_chunks(target),
+                       [lambda: target.unlink(missing_ok=True)])
 
 
 def download(item: dict[str, Any], dest: str | Path, *, assets: list[str] | None = None,

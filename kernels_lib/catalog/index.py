@@ -112,14 +112,24 @@ class CatalogIndex:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._write = threading.Lock()
-        with self._write:
-            self._conn.executescript(_SCHEMA)
-            self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)",
-                               (_SCHEMA_VERSION,))
-        (version,) = self._conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        row = self._schema_version()
+        if row is None:  # a new file: only then take the write lock (an ingest may hold it)
+            with self._write:
+                self._conn.executescript(_SCHEMA)
+                self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)",
+                                   (_SCHEMA_VERSION,))
+            row = self._schema_version()
+        (version,) = row
         if version != _SCHEMA_VERSION:
             raise ValueError(f"{self.path} has index schema {version}, this terralab reads "
                              f"{_SCHEMA_VERSION}: remove the file and ingest again")
+
+    def _schema_version(self) -> tuple[Any] | None:
+        """Return the ``(schema version,)`` row, or None for a file without the schema."""
+        try:
+            return self._conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        except sqlite3.OperationalError:  # no meta table yet
+            return None
 
     @property
     def _conn(self) -> sqlite3.Connection:

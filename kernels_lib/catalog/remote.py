@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -62,13 +63,14 @@ class ServiceClient:
     def add_favourite(self, item_id: str, collection: str | None = None) -> bool:
         """``PUT catalog/favourites/{id}``; True when newly added."""
         params = {"collection": collection} if collection else None
-        return bool(self._call("PUT", f"catalog/favourites/{item_id}", params=params)
-                    .json()["added"])
+        path = f"catalog/favourites/{quote(item_id, safe='')}"
+        return bool(self._call("PUT", path, params=params).json()["added"])
 
     def remove_favourite(self, item_id: str, collection: str | None = None) -> None:
         """``DELETE catalog/favourites/{id}``."""
         params = {"collection": collection} if collection else None
-        self._call("DELETE", f"catalog/favourites/{item_id}", params=params)
+        self._call("DELETE", f"catalog/favourites/{quote(item_id, safe='')}",
+                   params=params)
 
     def download(self, item_id: str, asset: str, dest: Path, *, collection: str | None = None,
                  bbox: tuple[float, float, float, float] | None = None) -> Path:
@@ -78,8 +80,8 @@ class ServiceClient:
             params["collection"] = collection
         if bbox:
             params["bbox"] = ",".join(str(v) for v in bbox)
-        response = self._call("GET", f"catalog/items/{item_id}/download", params=params,
-                              stream=True)
+        response = self._call("GET", f"catalog/items/{quote(item_id, safe='')}/download",
+                              params=params, stream=True)
         disposition = response.headers.get("Content-Disposition", "")
         name = disposition.split('filename="')[-1].rstrip('"') if "filename=" in disposition \
             else f"{item_id}_{asset}"

@@ -78,7 +78,7 @@ def search(area: Any = None, start: str | date | datetime | None = None,
            collections: str | Iterable[str] | None = None, max_cloud: float | None = None,
            limit: int = 100, *, place: str | None = None, admin: str | None = None,
            geometry: Any = None, file: str | Path | None = None, offset: int = 0,
-           source: str | None = None, user: str | None = None,
+           source: Any = None, user: str | None = None,
            home: Path | None = None) -> SearchResult:
     """Search the catalog.
 
@@ -100,7 +100,7 @@ def search(area: Any = None, start: str | date | datetime | None = None,
         file: a vector file (zipped shapefile, GeoJSON, GeoPackage), instead of ``area``.
         offset: how many matching items to skip (the next page: ``offset=limit``).
         source: the catalog source by name (``"embedded"`` by default, see
-            :func:`terralab.catalog.sources.get_source`).
+            :func:`terralab.catalog.sources.get_source`), or a source object.
         user: whose own items to include besides the public ones (default:
             ``$JUPYTERHUB_USER``).
         home: the terralab data folder. Inside a terralab hub, without ``source`` and
@@ -137,7 +137,8 @@ def search(area: Any = None, start: str | date | datetime | None = None,
     client = service_client() if source is None and home is None else None
     if client is not None:
         return _search_through_service(client, query, resolved)
-    catalog = get_source(source, home=home)
+    catalog = get_source(source, home=home) if source is None or isinstance(source, str) \
+        else source
     return SearchResult(catalog.search(query), area=resolved, query=query, source=catalog.name)
 
 

@@ -10,6 +10,8 @@ preview asset instead (:func:`preview_href`).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import warnings
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from rasterio.enums import Resampling
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
 
-from terralab.catalog.assets import local_asset_path
+from terralab.catalog.assets import asset_href, local_asset_path, open_local_asset
 from terralab.home import terralab_home
 from terralab.products import to_db
 
@@ -98,10 +100,10 @@ def _render(item: dict[str, Any], size: int, owner: str | None, home: Path) -> b
     shape: tuple[int, int] | None = None
     bands, alpha = [], None
     for channel, (key, index) in enumerate(plan):
-        path = local_asset_path(item, key, owner=owner, home=home)
-        if path is None:
+        if local_asset_path(item, key, owner=owner, home=home) is None:
             raise ThumbnailError(f"asset {key!r} of {item.get('id')!r} is not local")
-        with rasterio.open(path) as src:
+        with open_local_asset(item, key, owner=owner, home=home) as (_, through_fd), \
+                rasterio.open(through_fd) as src:
             if shape is None:
                 scale = size / max(src.width, src.height)
                 shape = (max(1, round(src.height * scale)), max(1, round(src.width * scale)))
@@ -145,12 +147,16 @@ def thumbnail(item: dict[str, Any], *, size: int = 256, owner: str | None = None
     if not 16 <= size <= 1024:
         raise ThumbnailError(f"thumbnail size must be 16…1024 pixels, not {size}")
     home = home or terralab_home()
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in item["id"])
-    cache = (home / "catalog" / "thumbnails" / (owner or "_public")
-             / (item.get("collection") or "_none") / f"{safe}-{size}.png")
+    # named by a digest of whose item it is and what it shows: nothing an item says (its id,
+    # its collection) ever becomes part of a path
+    plan = rgb_plan(item)
+    key = json.dumps([owner, item.get("collection"), item["id"],
+                      [asset_href(item, k) for k, _ in plan]])
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    cache = home / "catalog" / "thumbnails" / digest[:2] / f"{digest}-{size}.png"
     try:
-        newest = max(p.stat().st_mtime for key, _ in rgb_plan(item)
-                     if (p := local_asset_path(item, key, owner=owner, home=home)))
+        newest = max(p.stat().st_mtime for k, _ in plan
+                     if (p := local_asset_path(item, k, owner=owner, home=home)))
     except (ValueError, TypeError):
         newest = None
     if newest is not None and cache.is_file() and cache.stat().st_mtime >= newest:

@@ -188,3 +188,46 @@ def test_a_users_item_cannot_point_at_files_outside_their_folder(hub, found):
                             headers=auth(hub, "admin"), timeout=30)
     assert response.status_code == 404
     assert "outside" in response.json()["message"]
+
+
+def add_admins_item(hub, item):
+    index = CatalogIndex(default_index_path(hub.home))
+    try:
+        index.add_items([item], owner="admin")
+    finally:
+        index.close()
+
+
+def test_a_chinese_file_name_downloads_with_its_name(hub, found):
+    item = copy.deepcopy(found["features"][0])
+    item["id"] = "admins-huzhou-scene"
+    source = item["assets"]["B04"]["href"]
+    target = hub.home / "users" / "admin" / "uploads" / "湖州 影像.tif"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    item["assets"] = {"B04": dict(item["assets"]["B04"], href=str(target))}
+    add_admins_item(hub, item)
+    response = requests.get(api(hub, f"items/{item['id']}/download"), params={"asset": "B04"},
+                            headers=auth(hub, "admin"), timeout=60)
+    assert response.status_code == 200, response.text
+    disposition = response.headers["Content-Disposition"]
+    assert "filename*=UTF-8''%E6%B9%96%E5%B7%9E%20%E5%BD%B1%E5%83%8F.tif" in disposition
+    assert response.content == target.read_bytes()
+
+
+def test_a_users_item_cannot_make_the_service_fetch_a_url(hub, found):
+    item = copy.deepcopy(found["features"][0])
+    item["id"] = "admins-url-scene"
+    item["assets"] = {"B04": {"href": f"{hub.url}/hub/api", "roles": ["data"]}}
+    add_admins_item(hub, item)
+    response = requests.get(api(hub, f"items/{item['id']}/download"), params={"asset": "B04"},
+                            headers=auth(hub, "admin"), timeout=30)
+    assert response.status_code == 404
+    assert "outside" in response.json()["message"]
+
+
+def test_a_bad_thumbnail_size_is_a_400(hub, found):
+    item = found["features"][0]["id"]
+    response = requests.get(api(hub, f"items/{item}/thumbnail"), params={"size": "big"},
+                            headers=auth(hub, "demo"), timeout=30)
+    assert response.status_code == 400

@@ -97,3 +97,49 @@ def test_remote_items_use_their_own_preview():
     assert preview_href(item) == "https://example.test/preview.png"
     with pytest.raises(ThumbnailError):
         thumbnail(item)
+
+
+def users_item(home, href_of, collection="mine"):
+    return {"id": "x", "collection": collection, "geometry": None, "properties": {},
+            "assets": {"data": {"href": href_of, "roles": ["data"]}}}
+
+
+@pytest.mark.parametrize("href", ["http://127.0.0.1:9/latest/meta-data/",
+                                  "s3://bucket/key.tif", "file:///etc/passwd"])
+def test_a_users_item_may_not_point_at_urls_or_outside_files(tmp_path, href):
+    item = users_item(tmp_path, href)
+    with pytest.raises(AssetAccessError, match="outside"):
+        download(item, tmp_path / "out", owner="mallory", user="mallory", home=tmp_path)
+    assert downloaded_bytes("mallory", home=tmp_path) == 0
+
+
+def test_public_items_at_unfetched_schemes_get_a_clear_error(tmp_path):
+    with pytest.raises(AssetAccessError, match="s3://"):
+        download(users_item(tmp_path, "s3://bucket/key.tif"), tmp_path, user="erin",
+                 home=tmp_path)
+
+
+def test_the_file_really_opened_is_checked_not_the_path(tmp_path, monkeypatch):
+    """A folder swapped for a link after the path was checked still gains nothing."""
+    from terralab.catalog import assets
+
+    secret = tmp_path / "users" / "bob" / "secret.tif"
+    secret.parent.mkdir(parents=True)
+    secret.write_bytes(b"BOB'S SECRET")
+    item = users_item(tmp_path, str(secret))
+    monkeypatch.setattr(assets, "local_asset_path", lambda *a, **k: secret)  # the race won
+    with pytest.raises(AssetAccessError, match="outside"), \
+            assets.open_local_asset(item, "data", owner="mallory", home=tmp_path):
+        pass
+
+
+def test_thumbnail_cache_paths_come_from_no_item_field(tmp_path, demo_home, s2_item):
+    victim = tmp_path / "users" / "bob" / "results"
+    victim.mkdir(parents=True)
+    hostile = json.loads(json.dumps(s2_item))
+    hostile["collection"] = str(victim)
+    hostile["id"] = "../../../../users/bob/results/evil"
+    thumbnail(hostile, size=64, home=tmp_path)
+    assert list(victim.iterdir()) == []
+    cached = list((tmp_path / "catalog" / "thumbnails").rglob("*.png"))
+    assert len(cached) == 1

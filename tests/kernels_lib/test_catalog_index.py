@@ -294,3 +294,14 @@ def test_duplicates_across_batches(index: CatalogIndex, monkeypatch: pytest.Monk
     assert len(index) == 4 and index.collections()[0]["count"] == 4
     assert index.get("a")["properties"]["eo:cloud_cover"] == 3  # the last one wins
     assert index.count(SearchQuery(geometry=box(0.2, 0.2, 0.3, 0.3))) == 4
+
+
+def test_a_nominal_datetime_outside_its_interval_is_found_with_and_without_area(
+        index: CatalogIndex) -> None:
+    odd = item("nominal", box(0, 0, 1, 1), "2024-06-15T00:00:00Z",
+               start_datetime="2024-01-01T00:00:00Z", end_datetime="2024-01-31T00:00:00Z")
+    index.add_items([odd])
+    query = SearchQuery(start=utc("2024-06-01T00:00:00"), end=utc("2024-06-30T00:00:00"))
+    assert ids(index.search(query)) == ["nominal"]
+    assert ids(index.search(SearchQuery(geometry=box(0.2, 0.2, 0.3, 0.3), start=query.start,
+                                        end=query.end))) == ["nominal"]
