@@ -152,7 +152,9 @@ class StacApiSource:
     def search(self, query: SearchQuery) -> list[dict[str, Any]]:
         """Return one page of matching items, newest first, as (signed) STAC dicts.
 
-        A remote API holds no user items: ``query.owner`` is ignored.
+        A remote API holds no user items: ``query.owner`` is ignored. The order is the
+        API's own sort (``sortby`` datetime descending, then id); an API without the sort
+        extension answers in its own order, which this page keeps.
         """
         wanted = query.offset + query.limit
         streams = [self._stream(query, group, cloud)
