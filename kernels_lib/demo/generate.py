@@ -36,6 +36,9 @@ from terralab.products import get as get_product
 __all__ = ["DemoData", "demo_data_exists", "write_demo_data"]
 
 _MARKER = "demo.json"
+# Bump when the demo region's content changes, so `terralab demo-data` / `up` rewrite it.
+# 2: Landsat C2L2, Sentinel-2 L2A and Sentinel-1 beside the aerial pair.
+DEMO_FORMAT = 2
 _COLLECTIONS = {
     "landsat-c2-l2": "Landsat 8-9 Collection 2 Level-2 (synthetic, demo region).",
     "sentinel-2-l2a": "Sentinel-2 Level-2A, processing baseline 05.10 (synthetic, demo region).",
@@ -70,7 +73,8 @@ def demo_data_exists(home: Path) -> bool:
     if not marker.is_file():
         return False
     try:
-        return json.loads(marker.read_text()).get("version") == __version__
+        written = json.loads(marker.read_text())
+        return written.get("version") == __version__ and written.get("format") == DEMO_FORMAT
     except (OSError, ValueError):
         return False
 
@@ -137,7 +141,8 @@ def write_demo_data(home: Path, *, size: int = 1024, seed: int = 42) -> DemoData
     catalog.normalize_hrefs(str(root))
     catalog.make_all_asset_hrefs_relative()
     catalog.save(catalog_type=pystac.CatalogType.SELF_CONTAINED)
-    (root / _MARKER).write_text(json.dumps({"version": __version__, "seed": seed, "size": size}))
+    (root / _MARKER).write_text(json.dumps({"version": __version__, "format": DEMO_FORMAT,
+                                                "seed": seed, "size": size}))
     return DemoData(root=root, catalog=root / "catalog.json", files=tuple(rasters),
                     metadata=tuple(others),
                     items={cid: tuple(i.id for i in c.get_items()) for cid, c in

@@ -156,7 +156,10 @@ def test_same_seed_same_pixels_other_seed_other_scene(tmp_path):
     # an incomplete or outdated demo is not taken as present
     assert demo_data_exists(tmp_path / "a")
     marker = a.root / "demo.json"
-    marker.write_text(json.dumps({"version": "0.0.0"}))
+    written = json.loads(marker.read_text())
+    marker.write_text(json.dumps({**written, "version": "0.0.0"}))
+    assert not demo_data_exists(tmp_path / "a")
+    marker.write_text(json.dumps({**written, "format": 1}))  # the aerial-only demo of old
     assert not demo_data_exists(tmp_path / "a")
     marker.unlink()
     assert not demo_data_exists(tmp_path / "a")
