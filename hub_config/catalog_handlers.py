@@ -61,8 +61,10 @@ class CatalogState:
             from terralab.catalog.sources import EmbeddedSource, get_source
 
             source = get_source(None, home=self.home)
-            self._source = EmbeddedSource(self.index) \
-                if isinstance(source, EmbeddedSource) else source
+            if isinstance(source, EmbeddedSource):  # share the one index of the service
+                source.index.close()
+                source = EmbeddedSource(self.index)
+            self._source = source
         return self._source
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from terralab.catalog.downloads import chosen_assets
 from terralab.catalog.downloads import download as _download
 from terralab.catalog.favourites import add_favourite, list_favourites, remove_favourite
 from terralab.catalog.query import SearchQuery
@@ -57,8 +58,7 @@ def download(item: Any, dest: str | Path = ".", *, assets: list[str] | None = No
     # inside a hub: the service checks the user's rights and counts the bytes
     folder = Path(dest)
     folder.mkdir(parents=True, exist_ok=True)
-    keys = assets or [k for k, a in data.get("assets", {}).items()
-                      if "data" in (a.get("roles") or [])] or list(data.get("assets", {}))
+    keys = chosen_assets(data, assets)
     bbox = tuple(geometry.bounds) if geometry is not None else None
     return [client.download(data["id"], key, folder, collection=data.get("collection"),
                             bbox=bbox) for key in keys]

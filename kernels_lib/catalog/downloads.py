@@ -34,8 +34,16 @@ from terralab.catalog.assets import (
 )
 from terralab.platform_db import connect, ensure_tables
 
-__all__ = ["AssetStream", "clip_raster", "download", "downloaded_bytes", "open_asset",
-           "record_download", "write_whole"]
+__all__ = [
+    "AssetStream",
+    "chosen_assets",
+    "clip_raster",
+    "download",
+    "downloaded_bytes",
+    "open_asset",
+    "record_download",
+    "write_whole",
+]
 
 CHUNK = 1 << 20
 _BLOCK = 1024
@@ -231,13 +239,7 @@ def download(item: dict[str, Any], dest: str | Path, *, assets: list[str] | None
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     user = user or os.environ.get("JUPYTERHUB_USER") or _login_name()
-    all_assets = item.get("assets") or {}
-    keys = assets or [k for k, a in all_assets.items() if "data" in (a.get("roles") or [])] \
-        or list(all_assets)
-    missing = [k for k in keys if k not in all_assets]
-    if missing:
-        raise AssetAccessError(f"item {item.get('id')!r} has no asset(s) {', '.join(missing)}; "
-                               f"its assets: {', '.join(all_assets)}")
+    keys = chosen_assets(item, assets)
     written: list[Path] = []
     for key in keys:
         stream = open_asset(item, key, owner=owner, geometry=geometry, home=home)
@@ -249,6 +251,22 @@ def download(item: dict[str, Any], dest: str | Path, *, assets: list[str] | None
         record_download(user, item, key, size, home=home)
         written.append(target)
     return written
+
+
+def chosen_assets(item: dict[str, Any], assets: list[str] | None) -> list[str]:
+    """Return the asset keys to download: ``assets``, else the data assets, else all.
+
+    Raises:
+        AssetAccessError: if a requested key is not an asset of the item.
+    """
+    all_assets = item.get("assets") or {}
+    keys = assets or [k for k, a in all_assets.items() if "data" in (a.get("roles") or [])] \
+        or list(all_assets)
+    missing = [k for k in keys if k not in all_assets]
+    if missing:
+        raise AssetAccessError(f"item {item.get('id')!r} has no asset(s) {', '.join(missing)}; "
+                               f"its assets: {', '.join(all_assets)}")
+    return keys
 
 
 def write_whole(target: Path, chunks: Iterable[bytes]) -> int:

@@ -7,6 +7,7 @@ The same function serves notebooks, the ``terralab search`` command and the hub 
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
@@ -115,8 +116,6 @@ def search(area: Any = None, start: str | date | datetime | None = None,
             the candidates of an ambiguous name.
         ValueError: for bad dates, cloud cover or limits.
     """
-    import os
-
     from terralab.areas import resolve_area
     from terralab.catalog.remote import service_client
     from terralab.catalog.sources import get_source
