@@ -6,6 +6,8 @@ import pytest
 from playwright.sync_api import expect
 
 import terralab
+from terralab.catalog.index import CatalogIndex, default_index_path
+from terralab.catalog.query import SearchQuery
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
@@ -44,7 +46,10 @@ def test_demo_logs_in_runs_a_cell_and_opens_a_dashboard(hub, chromium_browser, a
     page.wait_for_selector("text=is ready")
     page.wait_for_selector(".leaflet-container")
     assert page.locator(".tl-bar").is_visible()
-    assert "2 demo scenes" in page.inner_text("body")
+    with CatalogIndex(default_index_path(hub.home)) as index:
+        indexed = len(index.search(SearchQuery(limit=10_000)))  # public items: what demo sees
+    assert indexed > 20
+    assert f"{indexed} scenes in the catalog" in page.inner_text("body")
     page.screenshot(path=artifacts / "04-voila-dashboard.png")
     context.close()
 
