@@ -29,7 +29,7 @@ from tornado.ioloop import IOLoop
 
 from terralab.hub.service import APIHandler
 
-__all__ = ["catalog_routes"]
+__all__ = ["CatalogState", "catalog_routes"]
 
 
 class CatalogState:
@@ -203,6 +203,17 @@ class ThumbnailHandler(CatalogHandler):
             size = int(self.get_query_argument("size", "256") or 256)
         except ValueError:
             raise web.HTTPError(HTTPStatus.BAD_REQUEST, "size is a number of pixels") from None
+        if owner is not None and "thumbnail" in item.get("assets", {}):
+            # a user's own item (an upload, a result) carries its preview, made when it was
+            # published; it is read through the same owner check as any of its files
+            try:
+                png = await self.blocking(_own_preview, item, owner, self.home)
+            except AssetAccessError as error:
+                raise web.HTTPError(HTTPStatus.NOT_FOUND, str(error)) from None
+            self.set_header("Content-Type", "image/png")
+            self.set_header("Cache-Control", "private, max-age=3600")
+            self.finish(png)
+            return
         try:
             png = await IOLoop.current().run_in_executor(
                 None, lambda: thumbnail(item, size=size, owner=owner, home=self.home))
@@ -220,6 +231,8 @@ class ThumbnailHandler(CatalogHandler):
 class DownloadHandler(CatalogHandler):
     """``GET catalog/items/{id}/download?asset=KEY``."""
 
+    default_asset: str | None = None
+
     async def get(self, item_id: str) -> None:
         """Stream one asset (or its clipped window) and record the bytes sent."""
         user = self.require_user()["name"]
@@ -229,7 +242,7 @@ class DownloadHandler(CatalogHandler):
         from terralab.catalog.downloads import open_asset, record_download
 
         item, owner = await self.find_item(user, item_id)
-        key = self.get_query_argument("asset", None)
+        key = self.get_query_argument("asset", None) or self.default_asset
         if not key:
             raise web.HTTPError(HTTPStatus.BAD_REQUEST,
                                 f"choose an asset: ?asset= one of {', '.join(item['assets'])}")
@@ -280,6 +293,14 @@ class DownloadHandler(CatalogHandler):
                                             home=self.home))
 
 
+def _own_preview(item: dict[str, Any], owner: str, home: Any) -> bytes:
+    """Read the ``thumbnail`` asset of a user's own item (checked to be in their folder)."""
+    from terralab.catalog.assets import open_local_asset
+
+    with open_local_asset(item, "thumbnail", owner=owner, home=home) as (handle, _):
+        return handle.read()
+
+
 def _attachment(filename: str) -> str:
     """A Content-Disposition for ``filename``, UTF-8 names included (RFC 6266 / 5987)."""
     fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_"
@@ -327,11 +348,12 @@ class FavouritesHandler(CatalogHandler):
         self.finish()
 
 
-def catalog_routes(prefix: str, home: Any) -> list[tuple[str, type, dict[str, Any]]]:
-    """Return the catalog routes under the service ``prefix``."""
+def catalog_routes(prefix: str, home: Any,
+                   state: CatalogState | None = None) -> list[tuple[str, type, dict[str, Any]]]:
+    """Return the catalog routes under the service ``prefix`` (sharing ``state`` if given)."""
     base = prefix.rstrip("/") + "/catalog"
     item = r"/items/([^/]+)"
-    args = {"state": CatalogState(home)}
+    args = {"state": state or CatalogState(home)}
     return [
         (base + "/collections", CollectionsHandler, args),
         (base + "/search", SearchHandler, args),

@@ -3,8 +3,9 @@
 JupyterHub starts it as a managed service (``python -m terralab.hub.service``) and proxies
 it at ``/services/terralab/``. It authenticates every caller with JupyterHub: an API token
 (``Authorization: token …``, e.g. ``$JUPYTERHUB_API_TOKEN`` inside a user's server) or the
-OAuth cookie of a browser. The catalog endpoints live in :mod:`terralab.hub.catalog_handlers`;
-later issues add the queue, quotas and accounts.
+OAuth cookie of a browser. The catalog endpoints live in :mod:`terralab.hub.catalog_handlers`,
+uploads and my data in :mod:`terralab.hub.mydata_handlers`; later issues add the queue and
+accounts.
 
 Endpoints (relative to the service prefix):
 
@@ -118,15 +119,18 @@ def make_app(prefix: str = "/services/terralab/", home: Path | None = None) -> w
         prefix: the URL prefix JupyterHub proxies to the service.
         home: the terralab data folder; ``terralab_home()`` when omitted.
     """
-    from terralab.hub.catalog_handlers import catalog_routes
+    from terralab.hub.catalog_handlers import CatalogState, catalog_routes
+    from terralab.hub.mydata_handlers import mydata_routes
 
     home = home or terralab_home()
+    state = CatalogState(home)
     return web.Application(
         [
             (url_path_join(prefix, "health"), HealthHandler),
             (url_path_join(prefix, "whoami"), WhoAmIHandler),
             (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
-            *catalog_routes(prefix, home),
+            *catalog_routes(prefix, home, state),
+            *mydata_routes(prefix, state),
         ],
         cookie_secret=cookie_secret(home),
     )

@@ -13,7 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from traitlets import Enum, List, Unicode, default
+from traitlets import Dict, Enum, List, Unicode, default, validate
 from traitlets.config import Config, LoggingConfigurable
 
 from terralab.home import checkout_root, terralab_home
@@ -195,6 +195,56 @@ class TerralabHub(LoggingConfigurable):
     def _default_service_url(self) -> str:
         return f"http://127.0.0.1:{_port('TERRALAB_SERVICE_PORT')}"
 
+    storage_quota = Unicode(
+        "300GB",
+        config=True,
+        help="""How much data each user may keep in my data (uploads and results), e.g.
+        "300GB", "10 MB" or a number of bytes. storage_quota_users and storage_quota_groups
+        override it (a user's own value first, else the largest of their groups').""",
+    )
+
+    storage_quota_users = Dict(
+        config=True, help='Storage quotas of single users, e.g. {"alice": "1TB"}.'
+    )
+
+    storage_quota_groups = Dict(
+        config=True, help='Storage quotas of groups, e.g. {"teachers": "2TB"}.'
+    )
+
+    upload_limits = Dict(
+        config=True,
+        help="""Changes to the upload rules (terralab.mydata.limits.UploadLimits), e.g.
+        {"max_bytes": 10737418240, "min_side": 512, "crs": "any", "band_counts": "1,3,4",
+        "dtypes": "uint8,uint16,float32"}. Keys: max_bytes, min_side, max_side, band_counts,
+        dtypes, crs, zip_max_entries, zip_max_unpacked, zip_max_ratio.""",
+    )
+
+    @validate("storage_quota", "storage_quota_users", "storage_quota_groups", "upload_limits")
+    def _check_sizes(self, proposal: dict) -> object:
+        self._policy_env({proposal["trait"].name: proposal["value"]})
+        return proposal["value"]
+
+    def _policy_env(self, changes: dict | None = None) -> dict[str, str]:
+        """The service's environment for the quota and upload settings (checked)."""
+        from terralab.mydata.limits import UploadLimits
+        from terralab.mydata.quota import StoragePolicy, parse_size
+
+        values = {"storage_quota": self.storage_quota, "upload_limits": self.upload_limits,
+                  "storage_quota_users": self.storage_quota_users,
+                  "storage_quota_groups": self.storage_quota_groups, **(changes or {})}
+        policy = StoragePolicy(
+            default=parse_size(values["storage_quota"]),
+            users={k: parse_size(v) for k, v in values["storage_quota_users"].items()},
+            groups={k: parse_size(v) for k, v in values["storage_quota_groups"].items()})
+        env = policy.to_env()
+        for key, value in values["upload_limits"].items():
+            if key not in UploadLimits.__dataclass_fields__:
+                raise ValueError(f"upload_limits: unknown rule {key!r}")
+            text = ",".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+            env[f"TERRALAB_UPLOAD_{key.upper()}"] = text
+        UploadLimits.from_env(env)  # refuses bad values now, not at the first upload
+        return env
+
     def _apply_service(self, c: Config, home: Path) -> None:
         """Run the terralab hub service as a managed JupyterHub service."""
         c.JupyterHub.services = [
@@ -202,7 +252,7 @@ class TerralabHub(LoggingConfigurable):
                 "name": SERVICE_NAME,
                 "url": self.service_url,
                 "command": [sys.executable, "-m", "terralab.hub.service"],
-                "environment": {"TERRALAB_HOME": str(home)},
+                "environment": {"TERRALAB_HOME": str(home), **self._policy_env()},
                 "oauth_no_confirm": True,
                 "display": True,
                 "info": {"description": "terralab queue, quotas, catalog and accounts"},

@@ -3,8 +3,9 @@
 Import it in a notebook as ``import terralab as tl``. It runs with no hub and no Jupyter:
 without a hub the platform runs in-process against a local ``TERRALAB_HOME``.
 
-``tl.search`` and ``tl.download`` (see :mod:`terralab.catalog`) are loaded on first use, so
-``import terralab`` stays quick.
+``tl.search`` and ``tl.download`` (see :mod:`terralab.catalog`), ``tl.upload`` and
+``tl.my_data`` (see :mod:`terralab.mydata`, also reachable as ``tl.mydata``) are loaded on
+first use, so ``import terralab`` stays quick.
 """
 
 from __future__ import annotations
@@ -14,13 +15,18 @@ from typing import Any
 from terralab._version import __version__
 from terralab.home import terralab_home
 
-__all__ = ["__version__", "download", "search", "terralab_home"]
+__all__ = ["__version__", "download", "my_data", "search", "terralab_home", "upload"]
 
-_LAZY = {"search": "terralab.catalog", "download": "terralab.catalog"}
+_LAZY = {"search": "terralab.catalog", "download": "terralab.catalog",
+         "upload": "terralab.mydata", "my_data": "terralab.mydata"}
 
 
 def __getattr__(name: str) -> Any:
-    """Load ``search`` and ``download`` from :mod:`terralab.catalog` on first use."""
+    """Load the catalog and my-data calls (and ``tl.mydata``) on first use."""
+    if name == "mydata":
+        import importlib
+
+        return importlib.import_module("terralab.mydata")
     if name in _LAZY:
         import importlib
 

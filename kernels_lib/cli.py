@@ -11,6 +11,7 @@ import click
 from terralab._version import __version__
 from terralab.catalog.commands import catalog, search_command
 from terralab.home import terralab_home
+from terralab.mydata.commands import mydata_group, upload_command
 
 __all__ = ["cli", "main"]
 
@@ -52,6 +53,8 @@ def demo_data(home: Path | None, seed: int, size: int, force: bool) -> None:
 
 cli.add_command(search_command)
 cli.add_command(catalog)
+cli.add_command(upload_command)
+cli.add_command(mydata_group)
 
 
 def _interrupt(signum: int, frame: object) -> None:

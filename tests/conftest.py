@@ -103,11 +103,16 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHub]:
     """A real terralab hub (JupyterHub + configurable-http-proxy + the hub service).
 
-    Its home holds a small demo region, indexed, so the catalog endpoints have items.
+    Its home holds a small demo region, indexed, so the catalog endpoints have items; the
+    user admin has a storage quota of 10 MB.
     """
     home = write_small_demo(tmp_path_factory.mktemp("terralab-home"))
+    site = home / "site_config.py"
+    # the storage-quota tests upload as admin, who gets 10 MB here
+    site.write_text('c.TerralabHub.storage_quota_users = {"admin": "10MB"}\n')
     port = free_port()
-    process, output = start_terralab_up(home, port)
+    process, output = start_terralab_up(home, port,
+                                        env_extra={"TERRALAB_HUB_SITE_CONFIG": str(site)})
     logins = dict(re.findall(r"^\s+(\w+)\s+password: (\S+)$", output, flags=re.M))
     running = RunningHub(url=f"http://127.0.0.1:{port}", home=home, logins=logins)
     yield running

@@ -42,8 +42,14 @@ class ServiceClient:
         self._session = requests.Session()
         self._session.headers["Authorization"] = f"token {token}"
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        response = self._session.request(method, self.url + path, timeout=120, **kwargs)
+    def call(self, method: str, path: str, *, timeout: float = 120,
+             **kwargs: Any) -> requests.Response:
+        """Call ``path`` (relative to the service) and return the response.
+
+        Raises:
+            ServiceError: for an answer of 400 or more, with the service's message.
+        """
+        response = self._session.request(method, self.url + path, timeout=timeout, **kwargs)
         if response.status_code >= 400:
             try:
                 body = response.json()
@@ -54,22 +60,22 @@ class ServiceClient:
 
     def search(self, body: dict[str, Any]) -> dict[str, Any]:
         """``POST catalog/search``; returns the FeatureCollection."""
-        return self._call("POST", "catalog/search", json=body).json()
+        return self.call("POST", "catalog/search", json=body).json()
 
     def favourites(self) -> list[dict[str, Any]]:
         """``GET catalog/favourites``."""
-        return self._call("GET", "catalog/favourites").json()["features"]
+        return self.call("GET", "catalog/favourites").json()["features"]
 
     def add_favourite(self, item_id: str, collection: str | None = None) -> bool:
         """``PUT catalog/favourites/{id}``; True when newly added."""
         params = {"collection": collection} if collection else None
         path = f"catalog/favourites/{quote(item_id, safe='')}"
-        return bool(self._call("PUT", path, params=params).json()["added"])
+        return bool(self.call("PUT", path, params=params).json()["added"])
 
     def remove_favourite(self, item_id: str, collection: str | None = None) -> None:
         """``DELETE catalog/favourites/{id}``."""
         params = {"collection": collection} if collection else None
-        self._call("DELETE", f"catalog/favourites/{quote(item_id, safe='')}",
+        self.call("DELETE", f"catalog/favourites/{quote(item_id, safe='')}",
                    params=params)
 
     def download(self, item_id: str, asset: str, dest: Path, *, collection: str | None = None,
@@ -80,7 +86,7 @@ class ServiceClient:
             params["collection"] = collection
         if bbox:
             params["bbox"] = ",".join(str(v) for v in bbox)
-        response = self._call("GET", f"catalog/items/{quote(item_id, safe='')}/download",
+        response = self.call("GET", f"catalog/items/{quote(item_id, safe='')}/download",
                               params=params, stream=True)
         disposition = response.headers.get("Content-Disposition", "")
         name = disposition.split('filename="')[-1].rstrip('"') if "filename=" in disposition \

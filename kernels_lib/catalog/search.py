@@ -7,7 +7,6 @@ The same function serves notebooks, the ``terralab search`` command and the hub 
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
@@ -102,8 +101,8 @@ def search(area: Any = None, start: str | date | datetime | None = None,
         offset: how many matching items to skip (the next page: ``offset=limit``).
         source: the catalog source by name (``"embedded"`` by default, see
             :func:`terralab.catalog.sources.get_source`), or a source object.
-        user: whose own items to include besides the public ones (default:
-            ``$JUPYTERHUB_USER``).
+        user: whose own items (uploads, results) to include besides the public ones
+            (default: :func:`terralab.identity.current_user`).
         home: the terralab data folder. Inside a terralab hub, without ``source`` and
             ``home``, the search goes to the hub service (:mod:`terralab.catalog.remote`).
 
@@ -119,6 +118,7 @@ def search(area: Any = None, start: str | date | datetime | None = None,
     from terralab.areas import resolve_area
     from terralab.catalog.remote import service_client
     from terralab.catalog.sources import get_source
+    from terralab.identity import current_user
 
     resolved = None
     if any(v is not None for v in (area, place, admin, geometry, file)):
@@ -131,7 +131,7 @@ def search(area: Any = None, start: str | date | datetime | None = None,
         max_cloud=None if max_cloud is None else float(max_cloud),
         limit=int(limit),
         offset=int(offset),
-        owner=user or os.environ.get("JUPYTERHUB_USER") or None,
+        owner=user or current_user(),
     )
     client = service_client() if source is None and home is None else None
     if client is not None:

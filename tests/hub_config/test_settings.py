@@ -58,3 +58,29 @@ def test_user_servers_are_told_where_the_service_is(tmp_path):
     [service] = c.JupyterHub.services
     assert c.Spawner.environment["TERRALAB_SERVICE_URL"] == \
         f"{service['url']}/services/{SERVICE_NAME}/"
+
+
+def test_storage_quota_and_upload_limits_reach_the_service(tmp_path):
+    import pytest
+    from traitlets import TraitError
+
+    from terralab.mydata.limits import UploadLimits
+    from terralab.mydata.quota import StoragePolicy
+
+    c = _apply(tmp_path, TerralabHub__storage_quota="10MB",
+               TerralabHub__storage_quota_users={"alice": "1GB"},
+               TerralabHub__storage_quota_groups={"class": "20 MB"},
+               TerralabHub__upload_limits={"min_side": 512, "band_counts": [1, 3, 4]})
+    [service] = c.JupyterHub.services
+    policy = StoragePolicy.from_env(service["environment"])
+    assert policy.limit_for("bob") == 10 * 1024**2
+    assert policy.limit_for("alice", ["class"]) == 1024**3
+    assert policy.limit_for("carol", ["class"]) == 20 * 1024**2
+    limits = UploadLimits.from_env(service["environment"])
+    assert limits.min_side == 512 and limits.band_counts == (1, 3, 4)
+    default = StoragePolicy.from_env(_apply(tmp_path).JupyterHub.services[0]["environment"])
+    assert default.limit_for("bob") == 300 * 1024**3
+    for bad in ({"storage_quota": "plenty"}, {"upload_limits": {"colour": "red"}},
+                {"upload_limits": {"crs": "martian"}}):
+        with pytest.raises((ValueError, TraitError)):
+            TerralabHub(**bad)

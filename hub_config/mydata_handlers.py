@@ -1,0 +1,281 @@
+"""The my-data endpoints of the terralab hub service (PRODUCT.md §2).
+
+The service is where uploads are checked, published and charged, because a user's own
+server is not trusted with their quota. Every endpoint needs a hub login or API token and
+acts only on the caller's own items; another user's item id is simply not found (404).
+
+- ``POST mydata/uploads`` ``{"name", "size"[, "title", "layer"]}``: announce an upload. Its
+  type, size limit and the storage quota are checked and the size reserved **before** a byte
+  is sent (413 with the message when too large or over quota); answers ``{"id", "put"}``.
+- ``PUT mydata/uploads/{id}``: the file as the body, exactly the announced size. It is
+  streamed to a private staging file (never held in memory), published, and the new item
+  answered (201). A file that breaks a rule gets 400 ``{"message", "rule"[, "layers"]}``;
+  nothing is kept and the reservation is released. ``DELETE`` cancels an announced upload.
+- ``GET mydata/items[?kind=upload|result|favourite&data_type=&q=]``: ``{"items": […]}``.
+- ``GET|PATCH|DELETE mydata/items/{id}``: one item; ``{"title": …}`` renames; delete frees
+  its storage (``{"deleted": id, "freed": bytes}``).
+- ``GET mydata/items/{id}/download``: the data file, streamed and metered.
+- ``GET mydata/items/{id}/thumbnail``: its preview PNG.
+- ``GET mydata/storage``: ``{"used", "limit", "remaining", "text"}``.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+from http import HTTPStatus
+from typing import Any
+
+from tornado import web
+
+from terralab.hub.catalog_handlers import (
+    CatalogHandler,
+    CatalogState,
+    DownloadHandler,
+    ThumbnailHandler,
+)
+
+__all__ = ["mydata_routes"]
+
+
+def _groups(user: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(user.get("groups") or ())
+
+
+class MyDataHandler(CatalogHandler):
+    """Shared parts: the caller's own records, errors as JSON with their rule."""
+
+    def write_refusal(self, error: Exception, status: int = HTTPStatus.BAD_REQUEST) -> None:
+        """Answer a refused upload or my-data call with its message and rule."""
+        body: dict[str, Any] = {"status": status, "message": str(error)}
+        rule = getattr(error, "rule", None)
+        if rule:
+            body["rule"] = rule
+            if rule in ("quota", "size"):
+                status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+                body["status"] = status
+        if getattr(error, "layers", None):
+            body["layers"] = error.layers  # type: ignore[attr-defined]
+        self.set_status(status)
+        self.finish(json.dumps(body))
+
+    async def find_item(self, user: str, item_id: str) -> tuple[dict[str, Any], str | None]:
+        """Return the caller's own upload or result as (item, owner), or answer 404."""
+        from terralab.mydata.store import get_record
+
+        record = await self.blocking(partial(get_record, user, item_id, home=self.home))
+        if record is None:
+            raise web.HTTPError(HTTPStatus.NOT_FOUND, f"you have no item {item_id!r}")
+        return record.item, user
+
+
+class UploadsHandler(MyDataHandler):
+    """``POST mydata/uploads``: announce an upload; its quota is reserved or refused here."""
+
+    async def post(self) -> None:
+        """Check name, size and quota from the body ``{"name", "size"[, "title", "layer"]}``."""
+        from terralab.mydata.errors import UploadError
+        from terralab.mydata.limits import UploadLimits
+        from terralab.mydata.uploads import start_upload
+
+        user = self.require_user()
+        body = self.body_json()
+        name, size = body.get("name"), body.get("size")
+        if not isinstance(name, str) or not isinstance(size, int) or size < 0:
+            raise web.HTTPError(HTTPStatus.BAD_REQUEST,
+                                'send {"name": "file.tif", "size": bytes}')
+        limits = UploadLimits.from_env()
+        try:
+            pending = await self.blocking(partial(
+                start_upload, user["name"], name, size, limits=limits, groups=_groups(user),
+                home=self.home))
+        except UploadError as error:
+            self.write_refusal(error)
+            return
+        _PENDING[pending.item_id] = (pending, limits, body.get("title"), body.get("layer"))
+        self.write_json({"id": pending.item_id, "name": pending.name, "size": size,
+                         "put": f"mydata/uploads/{pending.item_id}"}, HTTPStatus.CREATED)
+
+
+# Announced uploads waiting for their bytes, by upload id. A service restart forgets them;
+# their reservations stop counting after store.STALE_SECONDS and the staging is swept.
+_PENDING: dict[str, tuple[Any, Any, str | None, str | None]] = {}
+
+
+@web.stream_request_body
+class UploadHandler(MyDataHandler):
+    """``PUT mydata/uploads/{id}`` (the file, streamed) and ``DELETE`` (cancel)."""
+
+    entry: Any = None
+    _file: Any = None
+    _received = 0
+
+    def _claim(self, upload_id: str) -> Any:
+        """Take the caller's announced upload ``upload_id`` off the waiting list, or 404."""
+        user = self.require_user()["name"]
+        entry = _PENDING.get(upload_id)
+        if entry is None or entry[0].owner != user:
+            raise web.HTTPError(HTTPStatus.NOT_FOUND, f"no upload {upload_id!r} is waiting; "
+                                "announce it first with POST mydata/uploads")
+        return _PENDING.pop(upload_id)
+
+    async def prepare(self) -> None:
+        """Match the body to its announced upload and open the staging file."""
+        if self.request.method != "PUT":
+            return
+        self.entry = self._claim(self.path_args[0])
+        pending = self.entry[0]
+        length = self.request.headers.get("Content-Length", "")
+        if length != str(pending.declared):
+            self._discard()
+            raise web.HTTPError(HTTPStatus.BAD_REQUEST, f"send exactly the {pending.declared} "
+                                "bytes announced, with their Content-Length")
+        self.request.connection.set_max_body_size(pending.declared)
+        self._file = open(pending.source, "wb")  # noqa: SIM115 (closed in put / on close)
+
+    def data_received(self, chunk: bytes) -> None:
+        """Append a piece of the body to the staging file."""
+        if self._file is not None:
+            self._received += len(chunk)
+            self._file.write(chunk)
+
+    def _discard(self) -> None:
+        from terralab.mydata.uploads import abort_upload
+
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if self.entry is not None:
+            abort_upload(self.entry[0])
+            self.entry = None
+
+    def on_connection_close(self) -> None:
+        """A client that goes away mid-upload leaves nothing behind."""
+        self._discard()
+        super().on_connection_close()
+
+    def on_finish(self) -> None:
+        """Whatever happened, nothing stays open or reserved."""
+        self._discard()
+
+    async def put(self, upload_id: str) -> None:
+        """Publish the received file and answer the new item."""
+        from terralab.mydata.errors import MyDataError
+        from terralab.mydata.uploads import finish_upload
+
+        self._file.close()
+        self._file = None
+        (pending, limits, title, layer), self.entry = self.entry, None
+        try:
+            record = await self.blocking(partial(finish_upload, pending, title=title,
+                                                 layer=layer, limits=limits))
+        except MyDataError as error:
+            self.write_refusal(error)
+            return
+        self.write_json(record.to_dict(), HTTPStatus.CREATED)
+
+    async def delete(self, upload_id: str) -> None:
+        """Cancel an announced upload, releasing its reservation."""
+        self.entry = self._claim(upload_id)
+        self._discard()
+        self.set_status(HTTPStatus.NO_CONTENT)
+        self.finish()
+
+
+class ItemsHandler(MyDataHandler):
+    """``GET mydata/items``."""
+
+    async def get(self) -> None:
+        """List the caller's items, filtered."""
+        from terralab.mydata.errors import MyDataError
+        from terralab.mydata.library import list_items
+
+        user = self.require_user()["name"]
+        try:
+            records = await self.blocking(partial(
+                list_items, user, kind=self.get_query_argument("kind", None) or None,
+                data_type=self.get_query_argument("data_type", None) or None,
+                text=self.get_query_argument("q", None) or None, home=self.home))
+        except MyDataError as error:
+            self.write_refusal(error)
+            return
+        self.write_json({"items": [record.to_dict() for record in records]})
+
+
+class ItemHandler(MyDataHandler):
+    """``GET|PATCH|DELETE mydata/items/{id}``."""
+
+    async def get(self, item_id: str) -> None:
+        """Answer one of the caller's items."""
+        user = self.require_user()["name"]
+        item, _ = await self.find_item(user, item_id)
+        from terralab.mydata.store import get_record
+
+        record = await self.blocking(partial(get_record, user, item_id, home=self.home))
+        self.write_json(record.to_dict() if record else item)
+
+    async def patch(self, item_id: str) -> None:
+        """Rename an item: body ``{"title": "…"}``."""
+        from terralab.mydata.errors import MyDataError
+        from terralab.mydata.library import rename_item
+
+        user = self.require_user()["name"]
+        await self.find_item(user, item_id)
+        title = self.body_json().get("title")
+        if not isinstance(title, str):
+            raise web.HTTPError(HTTPStatus.BAD_REQUEST, 'send {"title": "new name"}')
+        try:
+            record = await self.blocking(partial(rename_item, user, item_id, title,
+                                                 home=self.home))
+        except MyDataError as error:
+            self.write_refusal(error)
+            return
+        self.write_json(record.to_dict())
+
+    async def delete(self, item_id: str) -> None:
+        """Delete an item and free its storage."""
+        from terralab.mydata.library import delete_item
+
+        user = self.require_user()["name"]
+        await self.find_item(user, item_id)
+        freed = await self.blocking(partial(delete_item, user, item_id, home=self.home))
+        self.write_json({"deleted": item_id, "freed": freed})
+
+
+class MyDownloadHandler(MyDataHandler, DownloadHandler):
+    """``GET mydata/items/{id}/download``: the data file, metered."""
+
+    default_asset = "data"
+
+
+class MyThumbnailHandler(MyDataHandler, ThumbnailHandler):
+    """``GET mydata/items/{id}/thumbnail``."""
+
+
+class StorageHandler(MyDataHandler):
+    """``GET mydata/storage``."""
+
+    async def get(self) -> None:
+        """Answer the caller's storage use and limit."""
+        from terralab.mydata.store import storage_usage
+
+        user = self.require_user()
+        usage = await self.blocking(partial(storage_usage, user["name"],
+                                            groups=_groups(user), home=self.home))
+        self.write_json(usage.to_dict())
+
+
+def mydata_routes(prefix: str, state: CatalogState) -> list[tuple[str, type, dict[str, Any]]]:
+    """Return the my-data routes under the service ``prefix``."""
+    base = prefix.rstrip("/") + "/mydata"
+    item = r"/items/([^/]+)"
+    args = {"state": state}
+    return [
+        (base + "/uploads", UploadsHandler, args),
+        (base + r"/uploads/([^/]+)", UploadHandler, args),
+        (base + "/items", ItemsHandler, args),
+        (base + item, ItemHandler, args),
+        (base + item + "/download", MyDownloadHandler, args),
+        (base + item + "/thumbnail", MyThumbnailHandler, args),
+        (base + "/storage", StorageHandler, args),
+    ]

@@ -1,0 +1,28 @@
+"""My data: a user's uploads, results and favourites (PRODUCT.md §2).
+
+In a notebook::
+
+    import terralab as tl
+    item = tl.upload("field.tif")            # checked, published as a COG, on the map
+    tl.my_data()                             # uploads and results, newest first
+    tl.mydata.rename(item.id, "Field, June")
+    tl.mydata.storage()                      # used / quota
+    tl.search(collections=["my-data"], geometry=item.item["bbox"])
+
+Uploads follow the platform's rules (:mod:`terralab.mydata.limits`), are published by
+:mod:`terralab.mydata.uploads` and charged against the storage quota
+(:mod:`terralab.mydata.quota`, :mod:`terralab.mydata.store`).
+"""
+
+from __future__ import annotations
+
+from terralab.mydata.api import delete, download, my_data, rename, storage, upload
+from terralab.mydata.errors import MyDataError, UploadError
+from terralab.mydata.items import COLLECTION
+from terralab.mydata.limits import UploadLimits
+from terralab.mydata.quota import StoragePolicy
+from terralab.mydata.store import MyDataRecord, StorageUsage
+
+__all__ = ["COLLECTION", "MyDataError", "MyDataRecord", "StoragePolicy", "StorageUsage",
+           "UploadError", "UploadLimits", "delete", "download", "my_data", "rename", "storage",
+           "upload"]

@@ -1,0 +1,102 @@
+"""The my-data calls of ``import terralab as tl``, one code path with two transports.
+
+Inside a terralab hub (``TERRALAB_SERVICE_URL`` and ``JUPYTERHUB_API_TOKEN`` set by the
+spawner) every call goes to the hub service, which owns quotas and publishing. Without a hub
+(a plain notebook, a script, the tests) the same calls run in this process against the
+local ``TERRALAB_HOME``, for the user :func:`terralab.identity.current_user` names.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from terralab.identity import current_user
+from terralab.mydata import library, store
+from terralab.mydata.remote import MyDataService
+
+__all__ = ["delete", "download", "my_data", "rename", "storage", "upload"]
+
+
+def _service() -> MyDataService | None:
+    from terralab.catalog.remote import service_client
+
+    client = service_client()
+    return MyDataService(client) if client is not None else None
+
+
+def upload(path: str | Path, *, title: str | None = None,
+           layer: str | None = None) -> store.MyDataRecord:
+    """Upload a raster or vector file into my data; it is published for the map at once.
+
+    Rasters (``.tif``, ``.img``) become Cloud-Optimized GeoTIFFs with overviews, statistics
+    and a thumbnail; vectors (zipped shapefile, GeoJSON, GeoPackage) a GeoPackage with a
+    preview. Both get a private STAC item: ``tl.search(collections=["my-data"])`` finds them.
+
+    Args:
+        path: the file.
+        title: the name to show (default: the file name).
+        layer: the layer of a GeoPackage with several (the error lists them).
+
+    Returns:
+        The new item of my data.
+
+    Raises:
+        UploadError: for a file that breaks an upload rule (the message says which; its
+            ``rule`` names it); nothing is kept and no quota is charged.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {str(path)!r}")
+    service = _service()
+    if service is not None:
+        return service.upload(path, title=title, layer=layer)
+    from terralab.mydata.uploads import upload_file
+
+    return upload_file(path, owner=current_user(), title=title, layer=layer)
+
+
+def my_data(kind: str | None = None, *, data_type: str | None = None,
+            text: str | None = None) -> list[store.MyDataRecord]:
+    """List my data, newest first.
+
+    Args:
+        kind: ``"upload"``, ``"result"`` or ``"favourite"``; None = uploads and results.
+        data_type: ``"raster"`` or ``"vector"``.
+        text: only items whose name contains this text.
+    """
+    service = _service()
+    if service is not None:
+        return service.list(kind=kind, data_type=data_type, q=text)
+    return library.list_items(current_user(), kind=kind, data_type=data_type, text=text)
+
+
+def rename(item_id: str, title: str) -> store.MyDataRecord:
+    """Give one of my items a new name."""
+    service = _service()
+    if service is not None:
+        return service.rename(item_id, title)
+    return library.rename_item(current_user(), item_id, title)
+
+
+def delete(item_id: str) -> int:
+    """Delete one of my uploads or results; returns the bytes of quota freed."""
+    service = _service()
+    if service is not None:
+        return service.delete(item_id)
+    return library.delete_item(current_user(), item_id)
+
+
+def download(item_id: str, dest: str | Path = ".") -> list[Path]:
+    """Download one of my items' data file into the folder ``dest`` (counted as a download)."""
+    service = _service()
+    if service is not None:
+        return service.download(item_id, Path(dest))
+    return library.download_item(current_user(), item_id, dest)
+
+
+def storage() -> store.StorageUsage:
+    """My storage: bytes used, the quota and what is left."""
+    service = _service()
+    if service is not None:
+        return service.storage()
+    return store.storage_usage(current_user())

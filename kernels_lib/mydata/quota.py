@@ -1,0 +1,118 @@
+"""The storage quota of my data: how many bytes each user may keep (PRODUCT.md §2, §6).
+
+The limit is 300 GB by default and can be set per user and per group: a user's own value
+wins, else the largest value of the user's groups, else the default. A deployment sets them
+as traitlets of the hub (``c.TerralabHub.storage_quota``, ``storage_quota_users``,
+``storage_quota_groups``), which the hub passes to its service as environment variables;
+without a hub the same variables configure the in-process platform:
+
+- ``TERRALAB_STORAGE_QUOTA``: the default, ``"300GB"``, ``"10 MB"`` or a number of bytes;
+- ``TERRALAB_STORAGE_QUOTA_USERS`` / ``TERRALAB_STORAGE_QUOTA_GROUPS``: JSON objects
+  ``{"name": "1TB", …}``.
+
+Sizes use binary units (1 GB = 1024³ bytes), as file browsers on Linux and Windows do.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+__all__ = ["DEFAULT_STORAGE_QUOTA", "StoragePolicy", "format_size", "parse_size"]
+
+_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2,
+          "mib": 1024**2, "g": 1024**3, "gb": 1024**3, "gib": 1024**3, "t": 1024**4,
+          "tb": 1024**4, "tib": 1024**4}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
+DEFAULT_STORAGE_QUOTA = 300 * 1024**3
+
+
+def parse_size(value: str | int | float) -> int:
+    """Return a size in bytes from ``300GB``, ``"10 MB"``, ``1.5TB`` or a number of bytes.
+
+    Raises:
+        ValueError: for text that is not a size.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"not a size: {value!r}")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError(f"a size cannot be negative: {value!r}")
+        return int(value)
+    match = _SIZE.match(str(value))
+    unit = match.group(2).lower() if match else ""
+    if not match or unit not in _UNITS:
+        raise ValueError(f"not a size: {value!r} (examples: 300GB, 10 MB, 1048576)")
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
+def format_size(size: int | float) -> str:
+    """``300 GB``, ``10.5 MB``, ``812 bytes``… for messages."""
+    for unit, factor in (("TB", 1024**4), ("GB", 1024**3), ("MB", 1024**2), ("kB", 1024)):
+        if abs(size) >= factor:
+            return f"{size / factor:.3g} {unit}"
+    return f"{int(size)} bytes"
+
+
+@dataclass(frozen=True)
+class StoragePolicy:
+    """Storage limits: a default and per-user / per-group values, in bytes.
+
+    Attributes:
+        default: the limit of a user with no value of their own or of a group.
+        users: limits by user name.
+        groups: limits by group name; a user in several groups gets the largest.
+    """
+
+    default: int = DEFAULT_STORAGE_QUOTA
+    users: Mapping[str, int] = field(default_factory=dict)
+    groups: Mapping[str, int] = field(default_factory=dict)
+
+    def limit_for(self, user: str, groups: Iterable[str] = ()) -> int:
+        """Return the storage limit of ``user`` (member of ``groups``), in bytes."""
+        if user in self.users:
+            return self.users[user]
+        found = [self.groups[name] for name in groups if name in self.groups]
+        return max(found) if found else self.default
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> StoragePolicy:
+        """Read the policy from the ``TERRALAB_STORAGE_QUOTA*`` variables.
+
+        Raises:
+            ValueError: naming the variable that holds a bad value.
+        """
+        env = os.environ if environ is None else environ
+        default = DEFAULT_STORAGE_QUOTA
+        text = env.get("TERRALAB_STORAGE_QUOTA", "").strip()
+        if text:
+            try:
+                default = parse_size(text)
+            except ValueError as error:
+                raise ValueError(f"$TERRALAB_STORAGE_QUOTA: {error}") from None
+        return cls(default=default, users=_sizes(env, "TERRALAB_STORAGE_QUOTA_USERS"),
+                   groups=_sizes(env, "TERRALAB_STORAGE_QUOTA_GROUPS"))
+
+    def to_env(self) -> dict[str, str]:
+        """Return the environment variables that :meth:`from_env` reads back."""
+        return {"TERRALAB_STORAGE_QUOTA": str(self.default),
+                "TERRALAB_STORAGE_QUOTA_USERS": json.dumps(dict(self.users)),
+                "TERRALAB_STORAGE_QUOTA_GROUPS": json.dumps(dict(self.groups))}
+
+
+def _sizes(env: Mapping[str, str], name: str) -> dict[str, int]:
+    """Parse a JSON object of sizes from variable ``name``."""
+    text = env.get(name, "").strip()
+    if not text:
+        return {}
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        return {str(key): parse_size(value) for key, value in data.items()}
+    except ValueError as error:
+        raise ValueError(f"${name} must be a JSON object of sizes, e.g. "
+                         f'{{"alice": "1TB"}}: {error}') from None

@@ -1,0 +1,103 @@
+"""The hub transport of my data: uploads and my-data calls answered by the hub service.
+
+Inside a terralab hub, ``tl.upload`` streams the file to the service (never whole in
+memory), which checks it, publishes it and charges the quota where the user cannot tamper
+with it. The calls mirror :mod:`terralab.mydata.library`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from terralab.catalog.downloads import write_whole
+from terralab.catalog.remote import ServiceClient, ServiceError
+from terralab.mydata.errors import MyDataError, UploadError
+from terralab.mydata.store import MyDataRecord, StorageUsage
+
+__all__ = ["MyDataService"]
+
+
+def _raise(error: ServiceError) -> None:
+    """Turn the service's refusal into the error the in-process call would raise."""
+    rule = error.body.get("rule")
+    if rule:
+        raise UploadError(str(error), rule=rule, layers=error.body.get("layers")) from None
+    raise MyDataError(str(error)) from None
+
+
+class MyDataService:
+    """My-data calls of the hub service, for one user's token."""
+
+    def __init__(self, client: ServiceClient) -> None:
+        self.client = client
+
+    def upload(self, path: Path, *, name: str | None = None, title: str | None = None,
+               layer: str | None = None) -> MyDataRecord:
+        """``POST mydata/uploads`` (name and size), then ``PUT`` the file, streamed."""
+        size = path.stat().st_size
+        announce = {"name": name or path.name, "size": size, "title": title, "layer": layer}
+        try:
+            # first the name and size: a file over the quota is refused before it is sent
+            put = self.client.call("POST", "mydata/uploads", json=announce).json()["put"]
+            with path.open("rb") as handle:
+                response = self.client.call(
+                    "PUT", put, data=handle, timeout=3600,
+                    headers={"Content-Length": str(size),
+                             "Content-Type": "application/octet-stream"})
+        except ServiceError as error:
+            _raise(error)
+        return MyDataRecord.from_dict(response.json())
+
+    def list(self, **filters: Any) -> list[MyDataRecord]:
+        """``GET mydata/items``."""
+        params = {key: value for key, value in filters.items() if value is not None}
+        try:
+            items = self.client.call("GET", "mydata/items", params=params).json()["items"]
+        except ServiceError as error:
+            _raise(error)
+        return [MyDataRecord.from_dict(item) for item in items]
+
+    def rename(self, item_id: str, title: str) -> MyDataRecord:
+        """``PATCH mydata/items/{id}``."""
+        try:
+            body = self.client.call("PATCH", f"mydata/items/{quote(item_id, safe='')}",
+                                    json={"title": title}).json()
+        except ServiceError as error:
+            _raise(error)
+        return MyDataRecord.from_dict(body)
+
+    def delete(self, item_id: str) -> int:
+        """``DELETE mydata/items/{id}``; returns the bytes freed."""
+        try:
+            body = self.client.call("DELETE", f"mydata/items/{quote(item_id, safe='')}").json()
+        except ServiceError as error:
+            _raise(error)
+        return int(body["freed"])
+
+    def storage(self) -> StorageUsage:
+        """``GET mydata/storage``."""
+        try:
+            body = self.client.call("GET", "mydata/storage").json()
+        except ServiceError as error:
+            _raise(error)
+        return StorageUsage(used=int(body["used"]), limit=int(body["limit"]))
+
+    def download(self, item_id: str, dest: Path) -> list[Path]:
+        """``GET mydata/items/{id}/download`` into the folder ``dest`` (metered)."""
+        try:
+            response = self.client.call("GET", f"mydata/items/{quote(item_id, safe='')}/download",
+                                        stream=True)
+        except ServiceError as error:
+            _raise(error)
+        disposition = response.headers.get("Content-Disposition", "")
+        name = disposition.split('filename="')[-1].rstrip('"') if "filename=" in disposition \
+            else item_id
+        dest.mkdir(parents=True, exist_ok=True)
+        target = dest / Path(name).name
+        try:
+            write_whole(target, response.iter_content(1 << 20))
+        finally:
+            response.close()
+        return [target]

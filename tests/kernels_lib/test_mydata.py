@@ -1,0 +1,262 @@
+"""My data in-process: uploads charged against the storage quota, list, rename, delete,
+download, search of ``my-data``; a failed upload leaves nothing and charges nothing."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from click.testing import CliRunner
+from rasterio.transform import from_origin
+
+from terralab.mydata import store
+from terralab.mydata.errors import MyDataError, UploadError
+from terralab.mydata.library import (
+    delete_item,
+    download_item,
+    get_item,
+    list_items,
+    rename_item,
+)
+from terralab.mydata.limits import UploadLimits
+from terralab.mydata.quota import StoragePolicy, format_size, parse_size
+from terralab.mydata.uploads import start_upload, upload_file
+
+MB = 1024**2
+
+
+def write_geotiff(path: Path, *, side: int = 1024, count: int = 3, dtype: str = "uint8",
+                  compress: str | None = "deflate", seed: int = 0) -> Path:
+    """A georeferenced test image in UTM 51N (Deqing), random but seeded."""
+    rng = np.random.default_rng(seed)
+    info = np.iinfo(dtype)
+    data = rng.integers(0, min(info.max, 4000), size=(count, side, side), dtype=dtype)
+    profile = {"driver": "GTiff", "width": side, "height": side, "count": count,
+               "dtype": dtype, "crs": "EPSG:32651",
+               "transform": from_origin(220_000, 3_400_000, 0.5, 0.5)}
+    if compress:
+        profile.update(compress=compress, tiled=True, blockxsize=256, blockysize=256)
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data)
+    return path
+
+
+def nothing_left(home: Path, user: str) -> None:
+    """Assert that no upload files or staging folders remain for ``user``."""
+    uploads = home / "users" / user / "uploads"
+    assert not uploads.exists() or not any(uploads.iterdir())
+    staging = home / "staging"
+    assert not staging.exists() or not any(staging.iterdir())
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty terralab home; in-process calls act for user alice."""
+    folder = tmp_path / "home"
+    folder.mkdir()
+    monkeypatch.setenv("TERRALAB_HOME", str(folder))
+    monkeypatch.setenv("TERRALAB_USER", "alice")
+    for name in ("JUPYTERHUB_USER", "TERRALAB_SERVICE_URL", "JUPYTERHUB_API_TOKEN",
+                 "TERRALAB_STORAGE_QUOTA", "TERRALAB_STORAGE_QUOTA_USERS",
+                 "TERRALAB_STORAGE_QUOTA_GROUPS"):
+        monkeypatch.delenv(name, raising=False)
+    return folder
+
+
+def test_sizes_parse_and_print() -> None:
+    assert parse_size("10MB") == 10 * MB
+    assert parse_size("300 GB") == 300 * 1024**3
+    assert parse_size(1234) == 1234
+    assert parse_size("1.5kb") == 1536
+    for bad in ("lots", "-3MB", "10 parsecs", ""):
+        with pytest.raises(ValueError, match="not a size"):
+            parse_size(bad)
+    assert format_size(10 * MB) == "10 MB"
+
+
+def test_policy_user_and_group_overrides() -> None:
+    policy = StoragePolicy(default=100, users={"alice": 5}, groups={"class": 50, "staff": 70})
+    assert policy.limit_for("alice", ["staff"]) == 5          # the user's own value first
+    assert policy.limit_for("bob", ["class", "staff"]) == 70  # else the largest group value
+    assert policy.limit_for("carol") == 100
+    env = {"TERRALAB_STORAGE_QUOTA": "1GB",
+           "TERRALAB_STORAGE_QUOTA_USERS": '{"alice": "2GB"}',
+           "TERRALAB_STORAGE_QUOTA_GROUPS": '{"class": "3GB"}'}
+    read = StoragePolicy.from_env(env)
+    assert read.limit_for("alice") == 2 * 1024**3
+    assert read.limit_for("bob", ["class"]) == 3 * 1024**3
+    assert StoragePolicy.from_env(read.to_env()) == read
+    with pytest.raises(ValueError, match="TERRALAB_STORAGE_QUOTA_USERS"):
+        StoragePolicy.from_env({"TERRALAB_STORAGE_QUOTA_USERS": "[1]"})
+
+
+def test_quota_refuses_an_upload_over_it_and_keeps_nothing(home: Path, tmp_path: Path) -> None:
+    big = write_geotiff(tmp_path / "big.tif", side=1216, count=4, dtype="uint16", compress=None)
+    assert big.stat().st_size > 11 * MB
+    policy = StoragePolicy(default=10 * MB)
+    with pytest.raises(UploadError) as caught:
+        upload_file(big, owner="alice", policy=policy, home=home)
+    assert caught.value.rule == "quota"
+    message = str(caught.value)
+    assert "storage quota" in message and "10 MB" in message and "big.tif" in message
+    nothing_left(home, "alice")
+    assert store.storage_usage("alice", policy=policy, home=home).used == 0
+
+
+def test_upload_publishes_charges_and_delete_frees(home: Path, tmp_path: Path) -> None:
+    image = write_geotiff(tmp_path / "Field 2024.tif", seed=1)
+    record = upload_file(image, owner="alice", home=home)
+    folder = home / "users" / "alice" / "uploads" / record.id
+    assert record.kind == "upload" and record.data_type == "raster"
+    assert record.title == "Field 2024.tif" and record.id.startswith("field-2024-")
+    assert folder.is_dir() and (folder / "data.tif").is_file()
+    on_disk = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    assert record.bytes == on_disk > 0
+    usage = store.storage_usage("alice", home=home)
+    assert usage.used == on_disk
+    data = record.item["assets"]["data"]
+    assert data["href"] == str(folder / "data.tif")
+    assert "cloud-optimized" in data["type"]
+    assert len(data["raster:bands"]) == 3
+    assert {"minimum", "maximum", "mean", "stddev"} <= set(data["raster:bands"][0]["statistics"])
+    with rasterio.open(folder / "data.tif") as cog, rasterio.open(image) as src:
+        assert cog.crs == src.crs and cog.transform == src.transform
+        assert np.array_equal(cog.read(), src.read())
+        assert cog.overviews(1)
+
+    # searchable as my-data by its owner, invisible to anyone else
+    from terralab.catalog.search import search
+
+    mine = search(collections=["my-data"], geometry=tuple(record.item["bbox"]), home=home)
+    assert [item.id for item in mine] == [record.id]
+    assert len(search(collections=["my-data"], user="bob", home=home)) == 0
+
+    # rename: the listing and the catalog show the new title
+    renamed = rename_item("alice", record.id, "  Field,\tJune  ", home=home)
+    assert renamed.title == "Field, June"
+    found = search(collections=["my-data"], home=home)
+    assert found[0].properties["title"] == "Field, June"
+    assert [r.id for r in list_items("alice", text="june", home=home)] == [record.id]
+    assert list_items("alice", kind="result", home=home) == []
+    with pytest.raises(MyDataError, match="title"):
+        rename_item("alice", record.id, "   ", home=home)
+
+    # download: named after the item, counted in the download record
+    from terralab.catalog.downloads import downloaded_bytes
+
+    [copy] = download_item("alice", record.id, tmp_path / "out", home=home)
+    assert copy.name == "Field, June.tif"
+    assert copy.read_bytes() == (folder / "data.tif").read_bytes()
+    assert downloaded_bytes("alice", home=home) == copy.stat().st_size
+
+    # another user cannot reach it
+    with pytest.raises(MyDataError):
+        get_item("bob", record.id, home=home)
+    with pytest.raises(MyDataError):
+        delete_item("bob", record.id, home=home)
+    assert folder.is_dir()
+
+    freed = delete_item("alice", record.id, home=home)
+    assert freed == on_disk
+    assert not folder.exists()
+    assert store.storage_usage("alice", home=home).used == 0
+    assert len(search(collections=["my-data"], home=home)) == 0
+
+
+def test_a_failed_upload_leaves_nothing_and_charges_nothing(home: Path, tmp_path: Path) -> None:
+    image = write_geotiff(tmp_path / "cut.tif", seed=2)
+    cut = tmp_path / "truncated.tif"
+    cut.write_bytes(image.read_bytes()[: image.stat().st_size // 2])
+    with pytest.raises(UploadError) as caught:
+        upload_file(cut, owner="alice", home=home)
+    assert caught.value.rule == "truncated"
+    nothing_left(home, "alice")
+    assert store.storage_usage("alice", home=home).used == 0
+    assert list_items("alice", home=home) == []
+
+
+def test_reservations_keep_two_uploads_from_overrunning_the_quota(home: Path) -> None:
+    policy = StoragePolicy(default=10 * MB)
+    first = start_upload("alice", "a.tif", 6 * MB, policy=policy, home=home)
+    with pytest.raises(UploadError, match="quota"):
+        start_upload("alice", "b.tif", 6 * MB, policy=policy, home=home)
+    assert store.storage_usage("alice", policy=policy, home=home).used == 6 * MB
+    from terralab.mydata.uploads import abort_upload
+
+    abort_upload(first)
+    assert store.storage_usage("alice", policy=policy, home=home).used == 0
+    second = start_upload("alice", "b.tif", 6 * MB, policy=policy, home=home)
+    abort_upload(second)
+
+    # many at once: exactly as many as fit are accepted
+    results: list[object] = []
+
+    def announce(index: int) -> None:
+        try:
+            results.append(start_upload("alice", f"c{index}.tif", 3 * MB, policy=policy,
+                                        home=home))
+        except UploadError as error:
+            results.append(error)
+
+    threads = [threading.Thread(target=announce, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    accepted = [r for r in results if not isinstance(r, UploadError)]
+    assert len(accepted) == 3
+    for pending in accepted:
+        abort_upload(pending)  # type: ignore[arg-type]
+
+
+def test_upload_refuses_unknown_types_and_oversized_files(home: Path, tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    with pytest.raises(UploadError) as caught:
+        upload_file(text, owner="alice", home=home)
+    assert caught.value.rule == "type" and ".tif" in str(caught.value)
+    image = write_geotiff(tmp_path / "image.tif")
+    with pytest.raises(UploadError) as caught:
+        upload_file(image, owner="alice", limits=UploadLimits(max_bytes=1000), home=home)
+    assert caught.value.rule == "size"
+    for bad in ("", "a\x00.tif", "..", "folder/"):
+        with pytest.raises(UploadError):
+            start_upload("alice", bad, 10, home=home)
+    from terralab.mydata.uploads import abort_upload
+
+    pending = start_upload("alice", "../../x.tif", 10, home=home)  # only the name counts
+    assert pending.name == "x.tif" and pending.staging.parent == home / "staging"
+    abort_upload(pending)
+    with pytest.raises(ValueError, match="user name"):
+        start_upload("../bob", "x.tif", 10, home=home)
+    nothing_left(home, "alice")
+
+
+def test_tl_upload_and_cli_work_in_process(home: Path, tmp_path: Path) -> None:
+    import terralab as tl
+    from terralab.cli import cli
+
+    image = write_geotiff(tmp_path / "scene.tif", seed=3)
+    record = tl.upload(image, title="Scene A")
+    assert record.title == "Scene A" and record.owner == "alice"
+    assert [r.id for r in tl.my_data()] == [record.id]
+    assert tl.mydata.storage().used == record.bytes
+
+    runner = CliRunner()
+    result = runner.invoke(cli, ["mydata", "list"])
+    assert result.exit_code == 0 and record.id in result.output and "Scene A" in result.output
+    result = runner.invoke(cli, ["upload", str(image), "--title", "Scene B"])
+    assert result.exit_code == 0, result.output
+    assert "published Scene B" in result.output
+    text = tmp_path / "x.txt"
+    text.write_text("x")
+    result = runner.invoke(cli, ["upload", str(text)])
+    assert result.exit_code == 2 and "does not take" in result.output
+    result = runner.invoke(cli, ["mydata", "delete", record.id])
+    assert result.exit_code == 0 and "freed" in result.output
+    result = runner.invoke(cli, ["mydata", "storage"])
+    assert result.exit_code == 0 and "used" in result.output
+    assert len(tl.my_data()) == 1
