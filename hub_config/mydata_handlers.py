@@ -4,7 +4,7 @@ The service is where uploads are checked, published and charged, because a user'
 server is not trusted with their quota. Every endpoint needs a hub login or API token and
 acts only on the caller's own items; another user's item id is simply not found (404).
 
-- ``POST mydata/uploads`` ``{"name", "size"[, "title", "layer"]}``: announce an upload. Its
+- ``POST mydata/uploads`` ``{"name", "size"[, "title", "layer", "bands"]}``: announce an upload. Its
   type, size limit and the storage quota are checked and the size reserved **before** a byte
   is sent (413 with the message when too large or over quota); answers ``{"id", "put"}``.
 - ``PUT mydata/uploads/{id}``: the file as the body, exactly the announced size. It is
@@ -92,14 +92,19 @@ class UploadsHandler(MyDataHandler):
         except UploadError as error:
             self.write_refusal(error)
             return
-        _PENDING[pending.item_id] = (pending, limits, body.get("title"), body.get("layer"))
+        bands = body.get("bands")
+        if bands is not None and (not isinstance(bands, list)
+                                  or not all(isinstance(b, str) for b in bands)):
+            raise web.HTTPError(HTTPStatus.BAD_REQUEST, "bands is a list of band names")
+        _PENDING[pending.item_id] = (pending, limits, body.get("title"), body.get("layer"),
+                                     bands)
         self.write_json({"id": pending.item_id, "name": pending.name, "size": size,
                          "put": f"mydata/uploads/{pending.item_id}"}, HTTPStatus.CREATED)
 
 
 # Announced uploads waiting for their bytes, by upload id. A service restart forgets them;
 # their reservations stop counting after store.STALE_SECONDS and the staging is swept.
-_PENDING: dict[str, tuple[Any, Any, str | None, str | None]] = {}
+_PENDING: dict[str, tuple[Any, Any, str | None, str | None, list[str] | None]] = {}
 
 
 @web.stream_request_body
@@ -165,10 +170,10 @@ class UploadHandler(MyDataHandler):
 
         self._file.close()
         self._file = None
-        (pending, limits, title, layer), self.entry = self.entry, None
+        (pending, limits, title, layer, bands), self.entry = self.entry, None
         try:
             record = await self.blocking(partial(finish_upload, pending, title=title,
-                                                 layer=layer, limits=limits))
+                                                 layer=layer, bands=bands, limits=limits))
         except MyDataError as error:
             self.write_refusal(error)
             return

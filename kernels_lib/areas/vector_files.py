@@ -1,13 +1,18 @@
 """The one safe reader of user vector files: zipped shapefile, GeoJSON, GeoPackage.
 
-Used for search areas and, later, for uploads (PRODUCT.md §2). The rules:
+Used for search areas and for uploads (PRODUCT.md §2; :mod:`terralab.mydata.vector_publish`
+builds on the public pieces here). The rules:
 
 * **zipped shapefile** (``.zip``): exactly one ``.shp`` with its ``.shx``, ``.dbf`` and
-  ``.prj`` (same name) at the root of the archive; optional sidecars (``.cpg``, ``.qix``,
-  ``.sbn``, ``.sbx``, ``.xml`` …) are allowed, anything inside a folder is refused (macOS
-  ``__MACOSX/`` metadata excepted), and so are absolute names, ``..``, backslashes, links and
-  encrypted members. Only the needed members are unpacked, under names of our own, into a
-  temporary folder, counting the bytes.
+  ``.prj`` (same name, any letter case) at the root of the archive (uploads may leave the
+  ``.prj`` out: ``require_prj=False``); optional sidecars (``.cpg``, ``.qix``, ``.sbn``,
+  ``.sbx``, ``.xml`` …) are allowed, anything inside a folder is refused (macOS
+  ``__MACOSX/`` metadata excepted), and so are absolute names, ``.`` and ``..`` parts,
+  backslashes, colons (drive letters), control characters and NUL, links, encrypted
+  members and two members that differ only by letter case. Zip-bomb limits (entry count,
+  total unpacked size, compression ratio of a member) are checked on the central directory
+  before anything is unpacked. Only the needed members are unpacked, under names of our
+  own, counting the real bytes against the declared sizes.
 * **GeoJSON** (``.geojson``, ``.json``): RFC 7946 lon/lat, or an old-style ``"crs"`` member.
 * **GeoPackage** (``.gpkg``): its one vector layer, or the ``layer`` asked for.
 * a plain ``.shp`` beside its companions (notebooks); uploads should use zips.
@@ -24,10 +29,12 @@ from __future__ import annotations
 import json
 import os
 import stat
+import struct
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import shapely
@@ -41,8 +48,9 @@ from terralab.areas.geometry import validate_lonlat
 if TYPE_CHECKING:
     import geopandas
 
-__all__ = ["DEFAULT_MAX_BYTES", "SUFFIXES", "VectorData", "check_shapefile_zip",
-           "max_vector_bytes", "read_vector_file", "vector_area"]
+__all__ = ["DEFAULT_MAX_BYTES", "SUFFIXES", "VectorData", "check_geojson",
+           "check_shapefile_zip", "gpkg_layers", "max_vector_bytes", "read_vector_file",
+           "unpack_shapefile_zip", "vector_area"]
 
 DEFAULT_MAX_BYTES = 5 * 1024**3
 ENV_MAX_BYTES = "TERRALAB_VECTOR_MAX_BYTES"
@@ -51,6 +59,8 @@ _REQUIRED = (".shp", ".shx", ".dbf", ".prj")
 _SIDECARS = {".cpg", ".qix", ".sbn", ".sbx", ".xml", ".fix", ".qmd", ".aih", ".ain", ".atx",
              ".ixs", ".mxs", ".shp.xml"}
 _JSON_CHECK_BYTES = 64 * 1024**2
+_RATIO_MIN_BYTES = 1024**2  # smaller members cannot be bombs; tiny files compress oddly
+_CD_BYTES_PER_ENTRY = 4096  # a generous central-directory record (46 bytes + names)
 
 
 @dataclass(frozen=True)
@@ -81,51 +91,128 @@ def max_vector_bytes() -> int:
         raise AreaError(f"${ENV_MAX_BYTES} must be a number of bytes, not {value!r}") from None
 
 
-def _size_text(size: int) -> str:
+def _size_text(size: float) -> str:
     """``5 GB``, ``12.3 MB``… for messages."""
     for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("kB", 1024)):
         if size >= factor:
             return f"{size / factor:.3g} {unit}"
-    return f"{size} bytes"
+    return f"{size:.0f} bytes"
 
 
-def check_shapefile_zip(path: str | Path, *,
-                        max_bytes: int | None = None) -> dict[str, zipfile.ZipInfo]:
+def _directory_size(path: Path) -> tuple[int, int] | None:
+    """The entry count and central-directory size the end record declares, unparsed.
+
+    Read from the end-of-central-directory record (and its zip64 form), so that an archive
+    claiming millions of entries is refused before :mod:`zipfile` builds them all.
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        start = max(0, size - 22 - 65535)
+        handle.seek(start)
+        tail = handle.read()
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or len(tail) - at < 22:
+            return None
+        entries, cd_size = struct.unpack_from("<HL", tail, at + 10)
+        if entries != 0xFFFF and cd_size != 0xFFFFFFFF:
+            return entries, cd_size
+        handle.seek(max(0, start + at - 20))
+        locator = handle.read(20)
+        if locator[:4] != b"PK\x06\x07":
+            return entries, cd_size
+        handle.seek(struct.unpack_from("<Q", locator, 8)[0])
+        record = handle.read(56)
+        if len(record) < 56 or record[:4] != b"PK\x06\x06":
+            return None
+        return struct.unpack_from("<QQ", record, 32)
+
+
+def _unsafe(member: str) -> bool:
+    """Whether a member name could point outside the folder it is unpacked in (anywhere)."""
+    parts = member.split("/")
+    return (member.startswith("/") or "\\" in member or ":" in member
+            or any(ord(char) < 32 for char in member)
+            or any(part in (".", "..") for part in parts)
+            or "" in parts[:-1])
+
+
+def _check_bomb(name: str, infos: list[zipfile.ZipInfo], max_unpacked: int,
+                max_ratio: float | None) -> None:
+    """Refuse archives that would unpack to too much, from the central directory alone."""
+    unpacked = sum(info.file_size for info in infos)
+    if unpacked > max_unpacked:
+        raise AreaError(f"{name} would unpack to {_size_text(unpacked)}, more than the "
+                        f"{_size_text(max_unpacked)} allowed")
+    if max_ratio is None:
+        return
+    for info in infos:
+        if not info.file_size or (info.file_size < _RATIO_MIN_BYTES and info.compress_size):
+            continue
+        ratio = info.file_size / info.compress_size if info.compress_size else float("inf")
+        if ratio > max_ratio:
+            shown = "∞" if ratio == float("inf") else f"{ratio:.0f}"
+            raise AreaError(f"{name}: member {info.filename} is compressed {shown}:1, more than "
+                            f"{max_ratio:.0f}:1 allowed (a zip bomb?)")
+
+
+def check_shapefile_zip(path: str | Path, *, max_bytes: int | None = None,
+                        max_entries: int | None = None, max_unpacked: int | None = None,
+                        max_ratio: float | None = None, require_prj: bool = True,
+                        name: str | None = None) -> dict[str, zipfile.ZipInfo]:
     """Check a zipped shapefile against the rules without unpacking it.
+
+    Every limit is checked on the archive's central directory, before anything is unpacked.
 
     Args:
         path: the ``.zip`` file.
-        max_bytes: the largest accepted zip (default :func:`max_vector_bytes`); the
-            members may hold four times that unpacked.
+        max_bytes: the largest accepted zip (default :func:`max_vector_bytes`).
+        max_entries: the most entries the archive may hold (default: no limit).
+        max_unpacked: the most bytes all its entries may add up to, unpacked (default: four
+            times ``max_bytes``).
+        max_ratio: the largest uncompressed/compressed ratio of a member of 1 MB or more
+            (default: no limit); a member that claims bytes from nothing is always refused.
+        require_prj: refuse a shapefile without ``.prj`` (search areas); uploads accept it
+            and leave its CRS unknown.
+        name: how to call the file in messages (default: its file name).
 
     Returns:
-        The members to read, by extension (``".shp"``, ``".shx"``, ``".dbf"``, ``".prj"``
-        and an optional ``".cpg"``).
+        The members to read, by lower-case extension (``".shp"``, ``".shx"``, ``".dbf"``,
+        ``".prj"`` when present and an optional ``".cpg"``).
 
     Raises:
         AreaError: when the archive breaks a rule; the message says which.
     """
     path = Path(path)
     limit = max_vector_bytes() if max_bytes is None else max_bytes
-    name = path.name
+    name = name or path.name
     if not path.is_file():
         raise AreaError(f"vector file not found: {str(path)!r}")
     if path.stat().st_size > limit:
         raise AreaError(f"{name} is {_size_text(path.stat().st_size)}, more than the "
                         f"{_size_text(limit)} allowed")
+    declared = _directory_size(path) if max_entries is not None else None
+    if declared is not None and max_entries is not None:
+        if declared[0] > max_entries:
+            raise AreaError(f"{name} holds {declared[0]} entries; at most {max_entries} are "
+                            "allowed")
+        if declared[1] > max_entries * _CD_BYTES_PER_ENTRY:
+            raise AreaError(f"{name} has a {_size_text(declared[1])} table of contents, too "
+                            f"large for the {max_entries} entries allowed")
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError) as error:
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
         raise AreaError(f"{name} is not a readable zip archive ({error})") from None
+    if max_entries is not None and len(infos) > max_entries:
+        raise AreaError(f"{name} holds {len(infos)} entries; at most {max_entries} are allowed")
+    _check_bomb(name, infos, 4 * limit if max_unpacked is None else max_unpacked, max_ratio)
     root: list[zipfile.ZipInfo] = []
     for info in infos:
-        member = info.filename
-        parts = PurePosixPath(member).parts
-        if ("\\" in member or "\x00" in member or member.startswith("/") or ".." in parts
-                or (parts and parts[0].endswith(":"))):
+        member = info.orig_filename  # zipfile cuts names at a NUL; look at the real one
+        if _unsafe(member):
             raise AreaError(f"{name} holds an unsafe member name {member!r}")
-        if parts and (parts[0] == "__MACOSX" or parts[-1] == ".DS_Store"):
+        parts = member.rstrip("/").split("/")
+        if parts[0] == "__MACOSX" or parts[-1] == ".DS_Store":
             continue
         if info.is_dir() or len(parts) > 1:
             raise AreaError(f"{name} holds a folder ({member!r}); the shapefile's files must "
@@ -143,46 +230,102 @@ def check_shapefile_zip(path: str | Path, *,
         raise AreaError(f"{name} holds {len(shps)} shapefiles ({names}); exactly one "
                         "shapefile is allowed per zip")
     stem = shps[0].filename[:-4]
-    members = {i.filename[len(stem):].lower(): i for i in root
-               if i.filename[:len(stem)] == stem and i.filename[len(stem):].startswith(".")}
-    missing = [ext for ext in _REQUIRED if ext not in members]
+    members: dict[str, zipfile.ZipInfo] = {}
+    for info in root:
+        head, ext = info.filename[:len(stem)], info.filename[len(stem):].lower()
+        if head.lower() != stem.lower() or not ext.startswith("."):
+            continue
+        if ext in members:
+            raise AreaError(f"{name} holds both {members[ext].filename} and {info.filename}; "
+                            "keep one")
+        members[ext] = info
+    required = _REQUIRED if require_prj else tuple(e for e in _REQUIRED if e != ".prj")
+    missing = [ext for ext in required if ext not in members]
     if missing:
         why = (" (the .prj says which coordinate system the data uses)"
                if ".prj" in missing else "")
         raise AreaError(f"{name} lacks {', '.join(stem + ext for ext in missing)}: a shapefile "
                         f"needs its .shp, .shx, .dbf and .prj{why}")
-    unpacked = sum(i.file_size for i in members.values())
-    if unpacked > 4 * limit:
-        raise AreaError(f"{name} unpacks to {_size_text(unpacked)}, more than the "
-                        f"{_size_text(4 * limit)} allowed")
-    return {ext: info for ext, info in members.items() if ext in (*_REQUIRED, ".cpg")}
+    chosen = {ext: info for ext, info in members.items() if ext in (*_REQUIRED, ".cpg")}
+    _check_headers(path, name, chosen.values())
+    return chosen
 
 
-def _unpack(path: Path, members: dict[str, zipfile.ZipInfo], folder: Path) -> Path:
-    """Copy the members into ``folder`` as ``layer.<ext>``, counting the bytes."""
-    with zipfile.ZipFile(path) as archive:
-        for ext, info in members.items():
-            written = 0
-            with archive.open(info) as source, open(folder / f"layer{ext}", "wb") as target:
-                while chunk := source.read(1024 * 1024):
-                    written += len(chunk)
-                    if written > info.file_size:
-                        raise AreaError(f"{path.name}: {info.filename} is larger than its zip "
-                                        "entry says; the archive is corrupt")
-                    target.write(chunk)
+def _check_headers(path: Path, name: str, infos: Any) -> None:
+    """Open the members without reading them: local header names and methods must agree."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in infos:
+                archive.open(info).close()
+    except NotImplementedError as error:
+        raise AreaError(f"{name} uses a compression method that is not supported ({error}); "
+                        "zip it again with the usual 'deflate'") from None
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise AreaError(f"{name} is a damaged zip archive ({error})") from None
+
+
+def unpack_shapefile_zip(path: str | Path, members: dict[str, zipfile.ZipInfo],
+                         folder: str | Path, *, max_unpacked: int | None = None,
+                         name: str | None = None) -> Path:
+    """Unpack checked members into ``folder`` as ``layer.<ext>``, counting the real bytes.
+
+    Args:
+        path: the ``.zip`` file.
+        members: what :func:`check_shapefile_zip` returned.
+        folder: an existing folder the caller owns (and removes).
+        max_unpacked: the most bytes to write in all (default: the declared sizes only).
+        name: how to call the file in messages (default: its file name).
+
+    Returns:
+        ``folder / "layer.shp"``.
+
+    Raises:
+        AreaError: when a member is larger than declared, the total over ``max_unpacked``,
+            or the archive damaged.
+    """
+    path, folder = Path(path), Path(folder)
+    name = name or path.name
+    total = 0
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for ext, info in members.items():
+                written = 0
+                with archive.open(info) as source, open(folder / f"layer{ext}", "wb") as target:
+                    while chunk := source.read(1024 * 1024):
+                        written += len(chunk)
+                        total += len(chunk)
+                        if written > info.file_size:
+                            raise AreaError(f"{name}: {info.filename} is larger than its zip "
+                                            "entry says; the archive is corrupt")
+                        if max_unpacked is not None and total > max_unpacked:
+                            raise AreaError(f"{name} would unpack to more than the "
+                                            f"{_size_text(max_unpacked)} allowed")
+                        target.write(chunk)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as error:
+        raise AreaError(f"{name} is a damaged zip archive ({error})") from None
     return folder / "layer.shp"
+
+
+def gpkg_layers(path: str | Path, *, name: str | None = None) -> list[str]:
+    """The vector layers of a GeoPackage (attribute-only tables left out), in file order.
+
+    Raises:
+        AreaError: when the file is not a readable GeoPackage.
+    """
+    import pyogrio
+    from pyogrio import errors
+
+    path = Path(path)
+    try:
+        listed = pyogrio.list_layers(path)
+    except (errors.DataSourceError, OSError, ValueError) as error:
+        raise AreaError(f"{name or path.name} is not a readable GeoPackage: {error}") from None
+    return [str(layer) for layer, kind in listed if kind is not None]
 
 
 def _gpkg_layer(path: Path, layer: str | None) -> str:
     """Choose the layer of a GeoPackage: the one vector layer, or the one asked for."""
-    import pyogrio
-    from pyogrio import errors
-
-    try:
-        listed = pyogrio.list_layers(path)
-    except (errors.DataSourceError, OSError, ValueError) as error:
-        raise AreaError(f"{path.name} is not a readable GeoPackage: {error}") from None
-    layers = [str(name) for name, kind in listed if kind is not None]
+    layers = gpkg_layers(path)
     if layer is not None:
         if layer not in layers:
             raise AreaError(f"{path.name} has no vector layer {layer!r}; its layers: "
@@ -196,23 +339,37 @@ def _gpkg_layer(path: Path, layer: str | None) -> str:
     return layers[0]
 
 
-def _check_json(path: Path) -> None:
-    """Give JSON syntax errors a clear message before GDAL reads the file."""
+def check_geojson(path: str | Path, *, name: str | None = None) -> None:
+    """Give JSON syntax errors a clear message before GDAL reads the file (≤ 64 MB files).
+
+    Raises:
+        AreaError: when the file is not valid JSON (or not UTF-8).
+    """
+    path = Path(path)
     if path.stat().st_size > _JSON_CHECK_BYTES:
         return
     try:
         json.loads(path.read_bytes())
     except (ValueError, UnicodeDecodeError) as error:
-        raise AreaError(f"{path.name} is not valid GeoJSON (JSON error: {error})") from None
+        raise AreaError(f"{name or path.name} is not valid GeoJSON (JSON error: {error})") \
+            from None
 
 
-def _read(source: Path, name: str, layer: str | None) -> Any:
-    """Read one dataset with pyogrio, turning its errors into AreaError."""
+def _read(source: Path, name: str, layer: str | None, encoding: str | None = None) -> Any:
+    """Read one dataset with pyogrio, turning its errors into AreaError.
+
+    A shapefile whose text is not valid in the encoding it declares is read again as
+    latin-1: an area needs its shapes, not its attributes (uploads guess better).
+    """
     import pyogrio
     from pyogrio import errors
 
     try:
-        return pyogrio.read_dataframe(source, layer=layer)
+        return pyogrio.read_dataframe(source, layer=layer, encoding=encoding)
+    except UnicodeDecodeError as error:
+        if source.suffix.lower() == ".shp" and encoding is None:
+            return _read(source, name, layer, "ISO-8859-1")
+        raise AreaError(f"{name} cannot be read as a vector file: {error}") from None
     except (errors.DataSourceError, errors.DataLayerError, errors.GeometryError,
             errors.FieldError, errors.CRSError, ValueError, OSError, UnicodeError) as error:
         raise AreaError(f"{name} cannot be read as a vector file: {error}") from None
@@ -249,7 +406,8 @@ def read_vector_file(path: str | Path, *, layer: str | None = None,
     if suffix == ".zip":
         members = check_shapefile_zip(path, max_bytes=limit)
         with tempfile.TemporaryDirectory(prefix="terralab-vector-") as folder:
-            frame = _read(_unpack(path, members, Path(folder)), name, None)
+            shp = unpack_shapefile_zip(path, members, folder, max_unpacked=4 * limit)
+            frame = _read(shp, name, None)
     elif suffix == ".shp":
         missing = [ext for ext in _REQUIRED if not path.with_suffix(ext).is_file()]
         if missing:
@@ -259,7 +417,7 @@ def read_vector_file(path: str | Path, *, layer: str | None = None,
         layer = _gpkg_layer(path, layer)
         frame = _read(path, name, layer)
     else:
-        _check_json(path)
+        check_geojson(path)
         frame = _read(path, name, None)
     return _finish(frame, path, layer if suffix == ".gpkg" else None)
 

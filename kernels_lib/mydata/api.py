@@ -24,8 +24,8 @@ def _service() -> MyDataService | None:
     return MyDataService(client) if client is not None else None
 
 
-def upload(path: str | Path, *, title: str | None = None,
-           layer: str | None = None) -> store.MyDataRecord:
+def upload(path: str | Path, *, title: str | None = None, layer: str | None = None,
+           bands: str | list[str] | None = None) -> store.MyDataRecord:
     """Upload a raster or vector file into my data; it is published for the map at once.
 
     Rasters (``.tif``, ``.img``) become Cloud-Optimized GeoTIFFs with overviews, statistics
@@ -36,6 +36,9 @@ def upload(path: str | Path, *, title: str | None = None,
         path: the file.
         title: the name to show (default: the file name).
         layer: the layer of a GeoPackage with several (the error lists them).
+        bands: what a raster's bands hold, e.g. ``"red,green,blue,nir"``, when the file
+            does not say it (default: its colour interpretation, else RGB for 3 bands and
+            blue, green, red, NIR for 4 — the GF-1/GF-2 order).
 
     Returns:
         The new item of my data.
@@ -47,12 +50,13 @@ def upload(path: str | Path, *, title: str | None = None,
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {str(path)!r}")
+    names = bands.split(",") if isinstance(bands, str) else bands
     service = _service()
     if service is not None:
-        return service.upload(path, title=title, layer=layer)
+        return service.upload(path, title=title, layer=layer, bands=names)
     from terralab.mydata.uploads import upload_file
 
-    return upload_file(path, owner=current_user(), title=title, layer=layer)
+    return upload_file(path, owner=current_user(), title=title, layer=layer, bands=names)
 
 
 def my_data(kind: str | None = None, *, data_type: str | None = None,

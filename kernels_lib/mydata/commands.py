@@ -37,13 +37,15 @@ def _line(record: MyDataRecord) -> str:
 @click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--title", help="The name to show (default: the file name).")
 @click.option("--layer", help="The layer of a GeoPackage with several.")
+@click.option("--bands", help="What the raster's bands hold, e.g. red,green,blue,nir.")
 @click.option("--json", "as_json", is_flag=True, help="Print the new item as JSON.")
-def upload_command(file: Path, title: str | None, layer: str | None, as_json: bool) -> None:
+def upload_command(file: Path, title: str | None, layer: str | None, bands: str | None,
+                   as_json: bool) -> None:
     """Upload a raster (.tif, .img) or vector (.zip shapefile, .geojson, .gpkg) to my data."""
     from terralab.mydata.api import upload
 
     try:
-        record = upload(file, title=title, layer=layer)
+        record = upload(file, title=title, layer=layer, bands=bands)
     except (UploadError, MyDataError) as error:
         _fail(error)
     if as_json:

@@ -139,7 +139,8 @@ def download_item(owner: str, item_id: str, dest: str | Path = ".", *,
                        home=home or terralab_home())
     named = []
     for path in written:  # "data.tif" → the item's own name, e.g. "field-2024.tif"
-        stem = "".join(c if c.isalnum() or c in "-_. " else "_" for c in record.title)
+        stem = "".join(c if c.isprintable() and c not in '/\\:*?"<>|' else "_"
+                       for c in record.title)
         stem = Path(stem.strip(". ") or item_id).stem
         target = path.with_name(stem + path.suffix)
         if target != path and not target.exists():

@@ -34,10 +34,11 @@ class MyDataService:
         self.client = client
 
     def upload(self, path: Path, *, name: str | None = None, title: str | None = None,
-               layer: str | None = None) -> MyDataRecord:
+               layer: str | None = None, bands: list[str] | None = None) -> MyDataRecord:
         """``POST mydata/uploads`` (name and size), then ``PUT`` the file, streamed."""
         size = path.stat().st_size
-        announce = {"name": name or path.name, "size": size, "title": title, "layer": layer}
+        announce = {"name": name or path.name, "size": size, "title": title, "layer": layer,
+                    "bands": bands}
         try:
             # first the name and size: a file over the quota is refused before it is sent
             put = self.client.call("POST", "mydata/uploads", json=announce).json()["put"]

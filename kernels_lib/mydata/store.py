@@ -190,10 +190,12 @@ def commit(owner: str, item_id: str, size: int, item: dict[str, Any], *,
             usage = StorageUsage(used=_used(db, owner) - int(row[0]), limit=limit)
             if size > usage.remaining:
                 raise UploadError(_quota_message(row[1], size, usage), rule="quota")
+            props = item.get("properties", {})
             db.execute("UPDATE my_data SET status = 'ready', bytes = ?, touched = ?, flags = ?, "
-                       "item = ? WHERE owner = ? AND id = ?",
-                       (size, time.time(), json.dumps(list(flags)), json.dumps(item), owner,
-                        item_id))
+                       "item = ?, title = ?, source_name = ? WHERE owner = ? AND id = ?",
+                       (size, time.time(), json.dumps(list(flags)), json.dumps(item),
+                        props.get("title") or row[1], props.get("terralab:source_name") or row[1],
+                        owner, item_id))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")

@@ -23,7 +23,7 @@ import shutil
 import time
 import unicodedata
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePath
@@ -90,6 +90,7 @@ class PendingUpload:
         home: the terralab data folder.
         policy: the storage policy used for the reservation.
         groups: the user's groups (for group quotas).
+        kind: ``"upload"``, or ``"result"`` for a tool's output (:mod:`terralab.mydata.results`).
     """
 
     owner: str
@@ -101,7 +102,13 @@ class PendingUpload:
     home: Path
     policy: StoragePolicy
     groups: tuple[str, ...] = ()
+    kind: str = "upload"
     _open: bool = field(default=True, repr=False)
+
+    @property
+    def folder(self) -> str:
+        """The item's folder, relative to the user's folder (``uploads/<id>``)."""
+        return f"{self.kind}s/{self.item_id}"
 
     @property
     def source(self) -> Path:
@@ -127,7 +134,7 @@ def _clean_stale_staging(home: Path) -> None:
 
 def start_upload(owner: str, name: str, size: int, *, limits: UploadLimits | None = None,
                  policy: StoragePolicy | None = None, groups: Iterable[str] = (),
-                 home: Path | None = None) -> PendingUpload:
+                 home: Path | None = None, kind: str = "upload") -> PendingUpload:
     """Check an upload's name and size, reserve its size in the quota, open its staging.
 
     Args:
@@ -138,6 +145,7 @@ def start_upload(owner: str, name: str, size: int, *, limits: UploadLimits | Non
         policy: the storage quota policy (default from the environment).
         groups: the user's groups.
         home: the terralab data folder.
+        kind: ``"upload"`` or ``"result"``.
 
     Raises:
         UploadError: ``rule="type"``, ``"size"`` or ``"quota"``; nothing is kept.
@@ -153,8 +161,10 @@ def start_upload(owner: str, name: str, size: int, *, limits: UploadLimits | Non
                           f"{format_size(limits.max_bytes)} allowed for one upload", rule="size")
     _clean_stale_staging(home)
     item_id = new_item_id(name)
-    store.reserve(owner, item_id, size, kind="upload", data_type=data_type, title=name,
-                  source_name=name, folder=f"uploads/{item_id}", policy=policy, groups=groups,
+    if kind not in ("upload", "result"):
+        raise ValueError(f"kind is upload or result, not {kind!r}")
+    store.reserve(owner, item_id, size, kind=kind, data_type=data_type, title=name,
+                  source_name=name, folder=f"{kind}s/{item_id}", policy=policy, groups=groups,
                   home=home)
     staging = _staging_root(home) / f"{owner}-{item_id}"
     try:
@@ -164,7 +174,7 @@ def start_upload(owner: str, name: str, size: int, *, limits: UploadLimits | Non
         raise
     return PendingUpload(owner=owner, item_id=item_id, name=name, data_type=data_type,
                          declared=size, staging=staging, home=home, policy=policy,
-                         groups=tuple(groups))
+                         groups=tuple(groups), kind=kind)
 
 
 def abort_upload(pending: PendingUpload) -> None:
@@ -187,13 +197,14 @@ def _give_to_owner(folder: Path, user_folder: Path) -> None:
         os.chown(path, owner.st_uid, owner.st_gid, follow_symlinks=False)
 
 
-def _publish(pending: PendingUpload, out: Path, limits: UploadLimits,
-             layer: str | None) -> tuple[Any, tuple[str, ...]]:
+def _publish(pending: PendingUpload, out: Path, limits: UploadLimits, layer: str | None,
+             bands: Sequence[str] | None) -> tuple[Any, tuple[str, ...]]:
     """Publish the staged file into ``out``; return what was published and its flags."""
     if pending.data_type == "raster":
         from terralab.mydata.raster_publish import publish_raster
 
-        return publish_raster(pending.source, out, limits, name=pending.name), ()
+        return publish_raster(pending.source, out, limits, name=pending.name,
+                              band_names=bands), ()
     from terralab.mydata.vector_publish import publish_vector
 
     published = publish_vector(pending.source, out, limits, layer=layer, name=pending.name)
@@ -201,14 +212,19 @@ def _publish(pending: PendingUpload, out: Path, limits: UploadLimits,
 
 
 def finish_upload(pending: PendingUpload, *, title: str | None = None, layer: str | None = None,
-                  limits: UploadLimits | None = None) -> store.MyDataRecord:
+                  bands: Sequence[str] | None = None, limits: UploadLimits | None = None,
+                  source_name: str | None = None) -> store.MyDataRecord:
     """Publish a received upload and add it to the user's data; on failure remove everything.
 
     Args:
         pending: from :func:`start_upload`, with the file written to ``pending.source``.
         title: the name to show (default: the file name).
         layer: the layer of a GeoPackage with several.
+        bands: a raster's band names when the file does not say them (``["red", "green",
+            "blue", "nir"]``); by default from its colour interpretation, else RGB for 3
+            bands and blue, green, red, NIR for 4.
         limits: the upload rules.
+        source_name: what made it, for a result (the tool); default the file name.
 
     Returns:
         The new item of the user's data.
@@ -220,7 +236,7 @@ def finish_upload(pending: PendingUpload, *, title: str | None = None, layer: st
 
     limits = limits or UploadLimits.from_env()
     home, owner = pending.home, pending.owner
-    final = user_dir(owner, home=home) / "uploads" / pending.item_id
+    final = user_dir(owner, home=home) / pending.folder
     indexed = False
     try:
         received = pending.source.stat().st_size if pending.source.is_file() else 0
@@ -230,12 +246,13 @@ def finish_upload(pending: PendingUpload, *, title: str | None = None, layer: st
                               rule="size")
         out = pending.staging / "out"
         out.mkdir()
-        published, flags = _publish(pending, out, limits, layer)
+        published, flags = _publish(pending, out, limits, layer, bands)
         size = _tree_bytes(out)
         created = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         item = build_item(pending.item_id, published=published, folder=final,
                           data_type=pending.data_type, title=title or pending.name,
-                          kind="upload", source_name=pending.name, created=created,
+                          kind=pending.kind, source_name=source_name or pending.name,
+                          created=created,
                           size=size, flags=flags)
         final.parent.mkdir(parents=True, exist_ok=True)
         out.rename(final)
@@ -244,12 +261,8 @@ def finish_upload(pending: PendingUpload, *, title: str | None = None, layer: st
             with CatalogIndex(default_index_path(home)) as index:
                 index.add_items([item], owner=owner)
             indexed = True
-        record = store.commit(owner, pending.item_id, size, item, flags=flags,
-                              policy=pending.policy, groups=pending.groups, home=home)
-        if title:
-            store.update_record(owner, pending.item_id, title=title, item=item, home=home)
-            record = store.get_record(owner, pending.item_id, home=home) or record
-        return record
+        return store.commit(owner, pending.item_id, size, item, flags=flags,
+                            policy=pending.policy, groups=pending.groups, home=home)
     except BaseException:
         if indexed:
             with CatalogIndex(default_index_path(home)) as index:
@@ -262,6 +275,7 @@ def finish_upload(pending: PendingUpload, *, title: str | None = None, layer: st
 
 def upload_file(path: str | Path, *, owner: str, name: str | None = None,
                 title: str | None = None, layer: str | None = None,
+                bands: Sequence[str] | None = None,
                 limits: UploadLimits | None = None, policy: StoragePolicy | None = None,
                 groups: Iterable[str] = (), home: Path | None = None) -> store.MyDataRecord:
     """Upload a local file into ``owner``'s data, in this process.
@@ -272,6 +286,7 @@ def upload_file(path: str | Path, *, owner: str, name: str | None = None,
         name: the name to record (default: the file's name).
         title: the name to show (default: the file name).
         layer: the layer of a GeoPackage with several.
+        bands: a raster's band names (see :func:`finish_upload`).
         limits: the upload rules (default from the environment).
         policy: the storage quota policy (default from the environment).
         groups: the user's groups (group quotas).
@@ -292,4 +307,4 @@ def upload_file(path: str | Path, *, owner: str, name: str | None = None,
     except BaseException:
         abort_upload(pending)
         raise
-    return finish_upload(pending, title=title, layer=layer, limits=limits)
+    return finish_upload(pending, title=title, layer=layer, bands=bands, limits=limits)

@@ -260,3 +260,95 @@ def test_tl_upload_and_cli_work_in_process(home: Path, tmp_path: Path) -> None:
     result = runner.invoke(cli, ["mydata", "storage"])
     assert result.exit_code == 0 and "used" in result.output
     assert len(tl.my_data()) == 1
+
+
+def _shapefile_zip(folder: Path, *, prj: bool) -> Path:
+    import zipfile
+
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    frame = gpd.GeoDataFrame({"name": ["a", "b"]},
+                             geometry=[box(220_000, 3_399_000, 220_300, 3_399_300),
+                                       box(220_500, 3_399_000, 220_800, 3_399_400)],
+                             crs="EPSG:32651")
+    frame.to_file(folder / "fields.shp")
+    archive = folder / "fields.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        for ext in (".shp", ".shx", ".dbf", ".prj", ".cpg"):
+            part = folder / f"fields{ext}"
+            if part.exists() and (prj or ext != ".prj"):
+                handle.write(part, part.name)
+    return archive
+
+
+def test_vector_uploads_are_listed_and_searchable(home: Path, tmp_path: Path) -> None:
+    from terralab.catalog.search import search
+
+    known = upload_file(_shapefile_zip(tmp_path, prj=True), owner="alice", home=home)
+    assert known.data_type == "vector" and not known.flags
+    folder = home / "users" / "alice" / known.folder
+    assert (folder / "data.gpkg").is_file() and (folder / "thumbnail.png").is_file()
+    assert known.item["properties"]["terralab:feature_count"] == 2
+    west, south, east, north = known.item["bbox"]
+    assert 119 < west < east < 122 and 30 < south < north < 31.5  # Deqing, in lon/lat
+    found = search(collections=["my-data"], geometry=tuple(known.item["bbox"]), home=home)
+    assert [item.id for item in found] == [known.id]
+
+    unknown_dir = tmp_path / "noprj"
+    unknown_dir.mkdir()
+    unknown = upload_file(_shapefile_zip(unknown_dir, prj=False), owner="alice", home=home)
+    assert any("CRS unknown" in flag for flag in unknown.flags)
+    assert unknown.item["geometry"] is None          # never placed on the map by a guess
+    assert {r.id for r in list_items("alice", data_type="vector", home=home)} == \
+        {known.id, unknown.id}
+    assert delete_item("alice", unknown.id, home=home) == unknown.bytes
+    assert store.storage_usage("alice", home=home).used == known.bytes
+
+
+def test_naip_uploads_with_the_band_order_the_user_gives(home: Path, real_data: Path) -> None:
+    naip = sorted((real_data / "naip").glob("*.tif"))
+    assert len(naip) == 4
+    limits = UploadLimits(min_side=512, crs="any")    # 934×724, NAD83: a site's wider rules
+    with pytest.raises(UploadError) as caught:
+        upload_file(naip[0], owner="alice", home=home)  # the platform's own rules
+    assert caught.value.rule in ("crs", "pixels") and "NAD83" in str(caught.value)
+    with pytest.raises(UploadError) as caught:
+        upload_file(naip[0], owner="alice", limits=limits, bands=["red", "green"], home=home)
+    assert caught.value.rule == "bands"
+    nothing_left(home, "alice")
+    records = [upload_file(path, owner="alice", limits=limits,
+                           bands=["red", "green", "blue", "nir"], home=home) for path in naip]
+    for record, path in zip(records, naip, strict=True):
+        bands = record.item["assets"]["data"]["eo:bands"]
+        assert [b["common_name"] for b in bands] == ["red", "green", "blue", "nir"]
+        cog = home / "users" / "alice" / record.folder / "data.tif"
+        with rasterio.open(cog) as published, rasterio.open(path) as src:
+            assert np.array_equal(published.read(), src.read())
+            assert published.descriptions == ("red", "green", "blue", "nir")
+    assert len(list_items("alice", home=home)) == 4
+
+
+def test_tool_results_are_published_into_my_data(home: Path, tmp_path: Path) -> None:
+    from terralab.mydata.results import publish_result
+
+    ndvi = tmp_path / "ndvi.tif"
+    values = np.linspace(-1, 1, 200 * 300, dtype="float32").reshape(1, 200, 300)
+    with rasterio.open(ndvi, "w", driver="GTiff", width=300, height=200, count=1,
+                       dtype="float32", crs="EPSG:4490", nodata=-9999,
+                       transform=from_origin(119.9, 30.6, 0.0001, 0.0001)) as dst:
+        dst.write(values)
+    record = publish_result("alice", ndvi, tool="ndvi", title="NDVI June")
+    assert record.kind == "result" and record.source_name == "ndvi"
+    assert record.folder == f"results/{record.id}" and record.title == "NDVI June"
+    assert record.item["properties"]["terralab:kind"] == "result"
+    stats = record.item["assets"]["data"]["raster:bands"][0]["statistics"]
+    assert stats["minimum"] == pytest.approx(-1) and stats["maximum"] == pytest.approx(1)
+    assert [r.id for r in list_items("alice", kind="result", home=home)] == [record.id]
+    assert list_items("alice", kind="upload", home=home) == []
+    assert store.storage_usage("alice", home=home).used == record.bytes
+    with pytest.raises(UploadError) as caught:
+        publish_result("alice", ndvi, tool="ndvi", policy=StoragePolicy(default=100),
+                       home=home)
+    assert caught.value.rule == "quota"
+    assert len(list_items("alice", home=home)) == 1
