@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 __all__ = ["SearchResult"]
 
 _COLUMNS = ("eo:cloud_cover", "platform", "gsd", "landsat:wrs_path", "landsat:wrs_row",
-            "s2:mgrs_tile", "sar:instrument_mode", "sat:orbit_state")
+            "s2:mgrs_tile", "sar:instrument_mode", "sat:orbit_state", "title", "terralab:kind")
 
 
 class SearchResult(pystac.ItemCollection):
