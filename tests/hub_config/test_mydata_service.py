@@ -3,6 +3,7 @@ own Jupyter server serves the tiles, and nobody else reaches any of it."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +22,27 @@ pytestmark = pytest.mark.hub
 MB = 1024**2
 
 
+_TOKENS: dict[str, str] = {}
+
+
+def token(hub, user: str) -> str:
+    """A token of ``user``; "bob" is a plain (non-admin) user the admin creates."""
+    if user != "bob":
+        return hub.token(user)
+    if "bob" not in _TOKENS:
+        admin = {"Authorization": f"token {hub.token('admin')}"}
+        users = f"{hub.url}/hub/api/users"
+        created = requests.post(f"{users}/bob", headers=admin, timeout=30)
+        assert created.status_code in (201, 409), created.text
+        made = requests.post(f"{users}/bob/tokens", headers=admin, timeout=30,
+                             json={"note": "terralab tests", "expires_in": 3600})
+        made.raise_for_status()
+        _TOKENS["bob"] = made.json()["token"]
+    return _TOKENS["bob"]
+
+
 def service(hub, user: str) -> MyDataService:
-    return MyDataService(ServiceClient(f"{hub.url}/services/terralab/", hub.token(user)))
+    return MyDataService(ServiceClient(f"{hub.url}/services/terralab/", token(hub, user)))
 
 
 def api(hub, path: str) -> str:
@@ -30,7 +50,7 @@ def api(hub, path: str) -> str:
 
 
 def auth(hub, user: str) -> dict[str, str]:
-    return {"Authorization": f"token {hub.token(user)}"}
+    return {"Authorization": f"token {token(hub, user)}"}
 
 
 def pad_to_1024(source: Path, target: Path) -> Path:
@@ -97,7 +117,8 @@ def test_tiles_come_from_the_users_own_server(hub, uploaded, padded):
     from rio_tiler.io import Reader
 
     hub.start_server("demo")
-    z, x, y = _centre_tile(uploaded.item, 19)
+    # at zoom 21 (7.5 cm pixels) both sides read the full-resolution 10 cm pixels
+    z, x, y = _centre_tile(uploaded.item, 21)
     url = f"{hub.url}/user/demo/terralab/tiles/{z}/{x}/{y}.png"
     response = requests.get(url, params={"item": uploaded.id, "rescale": "0,255"},
                             headers=auth(hub, "demo"), timeout=60)
@@ -109,7 +130,7 @@ def test_tiles_come_from_the_users_own_server(hub, uploaded, padded):
     rgb = pixels[:3]
     assert rgb.max() > 0 and rgb.std() > 5                      # a real image, not blank
     valid = expected.mask > 0
-    assert valid.mean() > 0.5
+    assert valid.mean() > 0.2                                   # the image fills part of it
     difference = np.abs(rgb.astype(int) - expected.data.astype(int))[:, valid]
     assert np.median(difference) <= 1 and difference.mean() < 3
 
@@ -119,25 +140,33 @@ def test_a_second_user_reaches_none_of_it(hub, uploaded):
     for path in (f"catalog/items/{item}/thumbnail", f"catalog/items/{item}/download?asset=data",
                  f"mydata/items/{item}", f"mydata/items/{item}/download",
                  f"mydata/items/{item}/thumbnail"):
-        response = requests.get(api(hub, path), headers=auth(hub, "admin"), timeout=30)
+        response = requests.get(api(hub, path), headers=auth(hub, "bob"), timeout=30)
         assert response.status_code in (403, 404), (path, response.status_code)
     for method in ("PATCH", "DELETE"):
         response = requests.request(method, api(hub, f"mydata/items/{item}"),
-                                    json={"title": "mine now"}, headers=auth(hub, "admin"),
+                                    json={"title": "mine now"}, headers=auth(hub, "bob"),
                                     timeout=30)
         assert response.status_code == 404
-    # through demo's server: the hub refuses admin's token
-    z, x, y = _centre_tile(uploaded.item, 19)
+    # through demo's server: the hub refuses bob's token
+    z, x, y = _centre_tile(uploaded.item, 21)
     tile = f"/terralab/tiles/{z}/{x}/{y}.png?item={item}"
-    response = requests.get(f"{hub.url}/user/demo{tile}", headers=auth(hub, "admin"),
+    response = requests.get(f"{hub.url}/user/demo{tile}", headers=auth(hub, "bob"),
                             timeout=60, allow_redirects=False)
     assert response.status_code in (302, 403, 404)
     assert response.headers.get("Content-Type") != "image/png"
-    # through admin's own server: demo's item is not found
-    hub.start_server("admin")
-    response = requests.get(f"{hub.url}/user/admin{tile}", headers=auth(hub, "admin"),
-                            timeout=60)
-    assert response.status_code == 404
+    # through bob's own server (started by the admin): demo's item is not found
+    admin = {"Authorization": f"token {hub.token('admin')}"}
+    started = requests.post(f"{hub.url}/hub/api/users/bob/server", headers=admin, timeout=30)
+    assert started.status_code in (201, 202, 400)
+    response = None
+    for _ in range(120):
+        response = requests.get(f"{hub.url}/user/bob{tile}", headers=auth(hub, "bob"),
+                                timeout=60, allow_redirects=False)
+        if response.status_code not in (302, 503):  # 302/503 while bob's server starts
+            break
+        time.sleep(1)
+    assert response is not None and response.status_code == 404, response.text
+    # and the owner still has it
     assert (hub.home / "users" / "demo" / uploaded.folder / "data.tif").is_file()
 
 
