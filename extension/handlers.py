@@ -11,6 +11,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 from terralab._version import __version__
+from terralab.extension.tiles import tile_routes
 from terralab.home import terralab_home
 
 __all__ = ["StatusHandler", "setup_handlers"]
@@ -37,3 +38,4 @@ def setup_handlers(web_app: Any) -> None:
     base = web_app.settings["base_url"]
     web_app.add_handlers(".*$", [(url_path_join(base, "terralab", "api", "status"),
                                   StatusHandler)])
+    web_app.add_handlers(".*$", tile_routes(base))

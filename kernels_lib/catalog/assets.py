@@ -11,6 +11,7 @@ nothing.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -97,10 +98,16 @@ def open_local_asset(item: dict[str, Any], key: str, *, owner: str | None = None
     if path is None:
         raise AssetAccessError(f"asset {key!r} of {item.get('id')!r} is not a local file")
     try:
-        handle = open(path, "rb")  # noqa: SIM115 (closed below, after the caller is done)
+        # non-blocking, so a FIFO swapped in after the check cannot hang the reader
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as error:
         raise AssetAccessError(f"asset {key!r} of {item.get('id')!r} cannot be read: "
                                f"{error.strerror}") from None
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise AssetAccessError(f"asset {key!r} of {item.get('id')!r} is not a regular file")
+    os.set_blocking(descriptor, True)
+    handle = os.fdopen(descriptor, "rb")
     try:
         through_fd = f"/proc/self/fd/{handle.fileno()}"
         if owner is not None:
