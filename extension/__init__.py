@@ -1,9 +1,16 @@
 """terralab.extension: the Jupyter server extension of terralab.
 
 It runs inside each user's Jupyter server (as that user, untrusted) and adds terralab's
-endpoints under ``<base_url>/terralab/``. This first version answers ``GET
-terralab/api/status`` with the terralab version and where the hub service is; later issues
-add per-user tiles, downloads and launcher entries.
+endpoints under ``<base_url>/terralab/``:
+
+- ``GET terralab/api/status``: the terralab version and where the hub service is;
+- ``GET terralab/tiles/{z}/{x}/{y}.png`` and ``GET terralab/tiles/info``: map tiles and
+  TileJSON of any raster the server's user may see (their own items and files, the public
+  catalog), see :mod:`terralab.extension.tiles`. Served here, behind the hub's own
+  authentication, so no extra port is opened and local rasters display inside JupyterHub
+  and Voilà alike.
+
+Later issues add launcher entries.
 """
 
 from __future__ import annotations

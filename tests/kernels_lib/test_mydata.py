@@ -328,6 +328,26 @@ def test_naip_uploads_with_the_band_order_the_user_gives(home: Path, real_data: 
             assert published.descriptions == ("red", "green", "blue", "nir")
     assert len(list_items("alice", home=home)) == 4
 
+    # a tile where the image lies shows the source's pixels (zoom 16: 2.4 m < 5 m pixels)
+    import morecantile
+    from rio_tiler.io import Reader
+
+    from terralab.tiles import render_tile, resolve_tile_source
+
+    west, south, east, north = records[0].item["bbox"]
+    tile = morecantile.tms.get("WebMercatorQuad").tile((west + east) / 2, (south + north) / 2,
+                                                       16)
+    source = resolve_tile_source("alice", item=records[0].id, home=home)
+    png = render_tile(source, tile.z, tile.x, tile.y, bands="red,green,blue", rescale="0,255")
+    with rasterio.io.MemoryFile(png) as memory, memory.open() as decoded:
+        pixels = decoded.read()
+    with Reader(str(naip[0])) as reader:
+        expected = reader.tile(tile.x, tile.y, tile.z, indexes=(1, 2, 3))
+    valid = expected.mask > 0
+    assert valid.mean() > 0.9 and pixels[:3].std() > 5
+    difference = np.abs(pixels[:3].astype(int) - expected.data.astype(int))[:, valid]
+    assert np.median(difference) == 0 and difference.mean() < 1
+
 
 def test_tool_results_are_published_into_my_data(home: Path, tmp_path: Path) -> None:
     from terralab.mydata.results import publish_result
