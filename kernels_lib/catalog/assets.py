@@ -20,7 +20,8 @@ from urllib.parse import unquote, urlparse
 
 from terralab.home import terralab_home, user_dir
 
-__all__ = ["AssetAccessError", "asset_href", "local_asset_path", "open_local_asset"]
+__all__ = ["AssetAccessError", "AssetMissingError", "asset_href", "local_asset_path",
+           "open_local_asset"]
 
 _FETCHED = {"http", "https"}
 _REMOTE = {"http", "https", "s3", "gs", "az", "ftp"}
@@ -28,6 +29,10 @@ _REMOTE = {"http", "https", "s3", "gs", "az", "ftp"}
 
 class AssetAccessError(PermissionError):
     """An asset that does not exist on the item or may not be read by the caller."""
+
+
+class AssetMissingError(AssetAccessError):
+    """An asset whose file is not on disk (a 404 rather than a refusal)."""
 
 
 def asset_href(item: dict[str, Any], key: str) -> str:
@@ -73,7 +78,7 @@ def local_asset_path(item: dict[str, Any], key: str, *, owner: str | None = None
         raise AssetAccessError(
             f"asset {key!r} of {item.get('id')!r} points outside the folder of {owner}")
     if not path.is_file():
-        raise AssetAccessError(f"asset {key!r} of {item.get('id')!r} is missing on disk")
+        raise AssetMissingError(f"asset {key!r} of {item.get('id')!r} is missing on disk")
     return path
 
 

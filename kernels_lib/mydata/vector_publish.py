@@ -24,10 +24,7 @@ Refusals are :class:`~terralab.mydata.errors.UploadError` with ``rule`` ``"type"
 
 from __future__ import annotations
 
-import codecs
-import math
 import os
-import struct
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -48,21 +45,16 @@ from terralab.areas.vector_files import (
     gpkg_layers,
     unpack_shapefile_zip,
 )
+from terralab.mydata._dbf_text import FALLBACK_ENCODINGS, candidate_encodings, dbf_decodes
+from terralab.mydata._vector_preview import draw_preview
 from terralab.mydata.errors import UploadError
 from terralab.mydata.limits import UploadLimits
 
 __all__ = ["PublishedVector", "list_layers", "publish_vector"]
 
 _KINDS = {".zip": "shapefile", ".geojson": "geojson", ".json": "geojson", ".gpkg": "geopackage"}
-_FALLBACKS = ("GB18030", "ISO-8859-1")
-_LDID_CJK = {0x13: "cp932", 0x4D: "cp936", 0x4E: "cp949", 0x4F: "cp950", 0x7A: "cp936",
-             0x7B: "cp932"}
 _TYPE_NAMES = ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
                "MultiPolygon", "GeometryCollection")
-_THUMB = 256
-_MARGIN = 8
-_BLUE = (51, 136, 255)
-_FILL_ALPHA = 90
 _NO_PRJ = ("CRS unknown: the shapefile has no .prj; set the coordinate system before using "
            "it on the map")
 _BAD_PRJ = ("CRS unknown: the shapefile's .prj could not be read; set the coordinate system "
@@ -202,90 +194,11 @@ def _read(source: Path, what: str, **options: Any) -> Any:
                           rule="vector") from None
 
 
-def _codec(name: str) -> str | None:
-    """The Python codec for an encoding named in a ``.cpg`` (``UTF-8``, ``936``, ``GBK``…)."""
-    text = name.strip()
-    if text.isdigit():
-        text = "utf-8" if text == "65001" else f"cp{text}"
-    elif text.upper().startswith("8859"):
-        text = "iso-8859-" + text[4:].lstrip("-_")
-    try:
-        return codecs.lookup(text).name.upper() if text else None
-    except LookupError:
-        return None
-
-
-def _encodings(shp: Path, flags: list[str]) -> tuple[list[str], bool]:
-    """The encodings to try for a shapefile's text, and whether a ``.cpg`` named the first."""
-    cpg = shp.with_suffix(".cpg")
-    first: list[str] = []
-    from_cpg = False
-    if cpg.is_file():
-        text = cpg.read_bytes()[:64].decode("ascii", "replace").strip()
-        codec = _codec(text)
-        if codec:
-            first, from_cpg = [codec], True
-        elif text:
-            flags.append(f"the .cpg names an unknown encoding {text!r}; it was ignored")
-    if not first:
-        with open(shp.with_suffix(".dbf"), "rb") as dbf:
-            header = dbf.read(32)
-        if len(header) > 29 and header[29] in _LDID_CJK:
-            first = [_LDID_CJK[header[29]].upper()]
-    tried: list[str] = []
-    for name in (*first, "UTF-8", *_FALLBACKS):
-        if all(codecs.lookup(name).name != codecs.lookup(seen).name for seen in tried):
-            tried.append(name)
-    return tried, from_cpg
-
-
-def _dbf_decodes(dbf: Path, encoding: str) -> bool:
-    """Whether every field name and text value of a ``.dbf`` decodes strictly in ``encoding``.
-
-    GDAL replaces bytes it cannot recode with ``?`` (warning once per process), so the check
-    is made here, on the raw bytes, 64k records at a time.
-    """
-    with open(dbf, "rb") as handle:
-        head = handle.read(32)
-        if len(head) < 32:
-            return True  # GDAL says what is wrong with it
-        count, header_length, record_length = struct.unpack_from("<IHH", head, 4)
-        descriptors = handle.read(max(0, header_length - 32))
-    names, texts, offset = [], [], 1
-    for at in range(0, len(descriptors) - 31, 32):
-        if descriptors[at] == 0x0D:
-            break
-        names.append(descriptors[at:at + 11].split(b"\x00")[0])
-        width = descriptors[at + 16]
-        if descriptors[at + 11:at + 12] == b"C" and offset + width <= record_length:
-            texts.append((offset, width))
-        offset += width
-    try:
-        b"\x00".join(names).decode(encoding)
-    except UnicodeDecodeError:
-        return False
-    available = (dbf.stat().st_size - header_length) // record_length if record_length else 0
-    count = min(count, max(available, 0))
-    if not texts or not count:
-        return True
-    records = np.memmap(dbf, np.uint8, "r", offset=header_length, shape=(count, record_length))
-    for start in range(0, count, 65536):
-        rows = records[start:start + 65536]
-        for offset, width in texts:  # one value per line: a cut character cannot hide
-            block = np.zeros((len(rows), width + 1), np.uint8)
-            block[:, :width] = rows[:, offset:offset + width]
-            try:
-                block.tobytes().decode(encoding)
-            except UnicodeDecodeError:
-                return False
-    return True
-
-
 def _read_shapefile(shp: Path, what: str, flags: list[str]) -> tuple[Any, str]:
     """Read an unpacked shapefile in the first encoding its text is valid in."""
-    candidates, from_cpg = _encodings(shp, flags)
+    candidates, from_cpg = candidate_encodings(shp, flags)
     for encoding in candidates:
-        if encoding != candidates[-1] and not _dbf_decodes(shp.with_suffix(".dbf"), encoding):
+        if encoding != candidates[-1] and not dbf_decodes(shp.with_suffix(".dbf"), encoding):
             continue
         try:
             frame = _read(shp, what, encoding=encoding)
@@ -293,7 +206,8 @@ def _read_shapefile(shp: Path, what: str, flags: list[str]) -> tuple[Any, str]:
             continue
         if encoding != candidates[0]:
             said = " (as its .cpg says)" if from_cpg else ""
-            check = "; check that the text looks right" if encoding == _FALLBACKS[-1] else ""
+            last = encoding == FALLBACK_ENCODINGS[-1]
+            check = "; check that the text looks right" if last else ""
             flags.append(f"attribute text was not valid {candidates[0]}{said} and was read "
                          f"as {encoding}{check}")
         return frame, encoding
@@ -336,55 +250,6 @@ def _footprint(geoms: np.ndarray, crs: CRS, what: str) -> BaseGeometry:
                           f"system {crs.name!r}; check that the .prj matches the data",
                           rule="crs")
     return footprint
-
-
-def _thumbnail(geoms: np.ndarray, lonlat: bool, target: Path) -> None:
-    """Draw the features into a 256×256 RGBA PNG (fills translucent, edges and points solid)."""
-    import rasterio
-    from rasterio.errors import NotGeoreferencedWarning
-    from rasterio.features import rasterize
-    from rasterio.transform import Affine
-
-    parts = shapely.get_parts(geoms)
-    for _ in range(3):  # nested collections
-        if not (shapely.get_type_id(parts) == 7).any():
-            break
-        parts = shapely.get_parts(parts)
-    parts = parts[~shapely.is_empty(parts)]
-    west, south, east, north = shapely.total_bounds(parts)
-    xscale = max(math.cos(math.radians((south + north) / 2)), 0.01) if lonlat else 1.0
-    span = max((east - west) * xscale, north - south) or 1.0
-    pixel = span / (_THUMB - 2 * _MARGIN)
-    transform = Affine(pixel / xscale, 0, (west + east) / 2 - _THUMB / 2 * pixel / xscale,
-                       0, -pixel, (south + north) / 2 + _THUMB / 2 * pixel)
-    types = shapely.get_type_id(parts)
-    polygons = parts[types == 3]
-    lines = np.concatenate([parts[(types == 1) | (types == 2)], shapely.boundary(polygons)])
-    shape = (_THUMB, _THUMB)
-
-    def draw(shapes: np.ndarray, touched: bool) -> np.ndarray:
-        if not len(shapes):
-            return np.zeros(shape, bool)
-        return rasterize(((g, 1) for g in shapes), out_shape=shape, transform=transform,
-                         all_touched=touched, dtype="uint8").astype(bool)
-
-    fill, edges, dots = draw(polygons, False), draw(lines, True), draw(parts[types == 0], True)
-    padded = np.pad(dots, 2)
-    dots = np.logical_or.reduce([padded[2 + dy:2 + dy + _THUMB, 2 + dx:2 + dx + _THUMB]
-                                 for dy in range(-2, 3) for dx in range(-2, 3)])
-    rgba = np.zeros((4, *shape), np.uint8)
-    solid = edges | dots
-    for band, value in enumerate(_BLUE):
-        rgba[band][fill | solid] = value
-    rgba[3][fill] = _FILL_ALPHA
-    rgba[3][solid] = 255
-    partial = target.with_name(f".{target.stem}.partial.png")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        with rasterio.open(partial, "w", driver="PNG", width=_THUMB, height=_THUMB, count=4,
-                           dtype="uint8") as png:
-            png.write(rgba)
-    os.replace(partial, target)
 
 
 def _write_gpkg(frame: Any, target: Path, what: str) -> None:
@@ -481,7 +346,7 @@ def _publish(frame: Any, folder: Path, limits: UploadLimits, what: str, source_l
         flags.insert(0, unknown)
     gpkg, thumbnail = folder / "data.gpkg", folder / "thumbnail.png"
     _write_gpkg(frame, gpkg, what)
-    _thumbnail(geoms[present], crs is not None and crs.is_geographic, thumbnail)
+    draw_preview(geoms[present], crs is not None and crs.is_geographic, thumbnail)
     return PublishedVector(
         gpkg=gpkg, thumbnail=thumbnail, source_layer=source_layer, feature_count=len(frame),
         geometry_types=tuple(sorted(_TYPE_NAMES[i] for i in

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from terralab.catalog.assets import AssetAccessError, local_asset_path
+from terralab.catalog.assets import AssetAccessError, AssetMissingError, local_asset_path
 from terralab.home import terralab_home, user_dir
 from terralab.tiles._files import describe
 from terralab.tiles.errors import TileAccessError, TileNotFound
@@ -278,9 +278,9 @@ def _asset_file(item: dict[str, Any], key: str, owner: str | None, home: Path,
     """Return the local file of asset ``key``; refuse remote and forbidden ones."""
     try:
         file = local_asset_path(item, key, owner=owner, home=home)
+    except AssetMissingError:
+        raise TileNotFound(f"{label} is missing on disk") from None
     except AssetAccessError as error:
-        if "missing on disk" in str(error):
-            raise TileNotFound(f"{label} is missing on disk") from None
         raise TileAccessError(str(error)) from None
     if file is None:
         raise TileAccessError(f"{label} is a remote file; remote assets are not tiled here")
