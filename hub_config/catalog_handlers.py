@@ -233,6 +233,10 @@ class DownloadHandler(CatalogHandler):
 
     default_asset: str | None = None
 
+    def download_name(self, item: dict[str, Any], filename: str) -> str:
+        """The file name the client is given (the asset's own by default)."""
+        return filename
+
     async def get(self, item_id: str) -> None:
         """Stream one asset (or its clipped window) and record the bytes sent."""
         user = self.require_user()["name"]
@@ -269,7 +273,8 @@ class DownloadHandler(CatalogHandler):
         try:
             self.set_header("Content-Type", stream.media_type)
             self.set_header("Cache-Control", "no-store")
-            self.set_header("Content-Disposition", _attachment(stream.filename))
+            self.set_header("Content-Disposition",
+                            _attachment(self.download_name(item, stream.filename)))
             if stream.size is not None:
                 self.set_header("Content-Length", str(stream.size))
             chunk = await self.blocking(next, stream.chunks, b"")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 from functools import partial
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 from tornado import web
@@ -251,6 +252,13 @@ class MyDownloadHandler(MyDataHandler, DownloadHandler):
     """``GET mydata/items/{id}/download``: the data file, metered."""
 
     default_asset = "data"
+
+    def download_name(self, item: dict[str, Any], filename: str) -> str:
+        """Name the file after the item's title (``Field, June.tif``), as ``tl`` does."""
+        from terralab.mydata.library import download_stem
+
+        title = (item.get("properties") or {}).get("title") or item["id"]
+        return download_stem(title, item["id"]) + Path(filename).suffix
 
 
 class MyThumbnailHandler(MyDataHandler, ThumbnailHandler):

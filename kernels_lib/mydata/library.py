@@ -18,7 +18,8 @@ from terralab.mydata import store
 from terralab.mydata.errors import MyDataError
 from terralab.mydata.items import COLLECTION
 
-__all__ = ["KINDS", "delete_item", "download_item", "get_item", "list_items", "rename_item"]
+__all__ = ["KINDS", "delete_item", "download_item", "download_stem", "get_item", "list_items",
+           "rename_item"]
 
 KINDS = ("upload", "result", "favourite")
 _TITLE_MAX = 200
@@ -124,6 +125,12 @@ def delete_item(owner: str, item_id: str, *, home: Path | None = None) -> int:
     return store.delete_record(owner, item_id, home=home)
 
 
+def download_stem(title: str, item_id: str) -> str:
+    """A file name (without suffix) for an item's download: its title, made safe."""
+    stem = "".join(c if c.isprintable() and c not in '/\\:*?"<>|' else "_" for c in title)
+    return Path(stem.strip(". ") or item_id).stem
+
+
 def download_item(owner: str, item_id: str, dest: str | Path = ".", *,
                   home: Path | None = None) -> list[Path]:
     """Copy an item's data file into ``dest``; the bytes count in the download record.
@@ -138,11 +145,8 @@ def download_item(owner: str, item_id: str, dest: str | Path = ".", *,
     written = download(item, dest, assets=["data"], user=owner, owner=owner,
                        home=home or terralab_home())
     named = []
-    for path in written:  # "data.tif" → the item's own name, e.g. "field-2024.tif"
-        stem = "".join(c if c.isprintable() and c not in '/\\:*?"<>|' else "_"
-                       for c in record.title)
-        stem = Path(stem.strip(". ") or item_id).stem
-        target = path.with_name(stem + path.suffix)
+    for path in written:  # "data.tif" → the item's own name, e.g. "Field, June.tif"
+        target = path.with_name(download_stem(record.title, item_id) + path.suffix)
         if target != path and not target.exists():
             path.replace(target)
             path = target

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from terralab.catalog.downloads import write_whole
-from terralab.catalog.remote import ServiceClient, ServiceError
+from terralab.catalog.remote import ServiceClient, ServiceError, attachment_name
 from terralab.mydata.errors import MyDataError, UploadError
 from terralab.mydata.store import MyDataRecord, StorageUsage
 
@@ -92,11 +92,9 @@ class MyDataService:
                                         stream=True)
         except ServiceError as error:
             _raise(error)
-        disposition = response.headers.get("Content-Disposition", "")
-        name = disposition.split('filename="')[-1].rstrip('"') if "filename=" in disposition \
-            else item_id
+        name = attachment_name(response.headers.get("Content-Disposition", ""), item_id)
         dest.mkdir(parents=True, exist_ok=True)
-        target = dest / Path(name).name
+        target = dest / name
         try:
             write_whole(target, response.iter_content(1 << 20))
         finally:

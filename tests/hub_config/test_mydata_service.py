@@ -220,6 +220,7 @@ def test_rename_download_delete(hub, padded, tmp_path):
     renamed = client.rename(record.id, "renamed")
     assert renamed.title == "renamed"
     [copy] = client.download(record.id, tmp_path / "out")
+    assert copy.name == "renamed.tif"
     folder = hub.home / "users" / "demo" / record.folder
     assert copy.read_bytes() == (folder / "data.tif").read_bytes()
     used = client.storage().used
