@@ -97,6 +97,7 @@ class UploadsHandler(MyDataHandler):
         if bands is not None and (not isinstance(bands, list)
                                   or not all(isinstance(b, str) for b in bands)):
             raise web.HTTPError(HTTPStatus.BAD_REQUEST, "bands is a list of band names")
+        _forget_abandoned()
         _PENDING[pending.item_id] = (pending, limits, body.get("title"), body.get("layer"),
                                      bands)
         self.write_json({"id": pending.item_id, "name": pending.name, "size": size,
@@ -106,6 +107,21 @@ class UploadsHandler(MyDataHandler):
 # Announced uploads waiting for their bytes, by upload id. A service restart forgets them;
 # their reservations stop counting after store.STALE_SECONDS and the staging is swept.
 _PENDING: dict[str, tuple[Any, Any, str | None, str | None, list[str] | None]] = {}
+
+
+def _forget_abandoned() -> None:
+    """Release announced uploads whose bytes never came (after ``STALE_SECONDS``)."""
+    import time
+
+    from terralab.mydata.store import STALE_SECONDS
+    from terralab.mydata.uploads import abort_upload
+
+    cutoff = time.time() - STALE_SECONDS
+    for upload_id, entry in list(_PENDING.items()):
+        staging = entry[0].staging
+        if not staging.exists() or staging.stat().st_mtime < cutoff:
+            _PENDING.pop(upload_id, None)
+            abort_upload(entry[0])
 
 
 @web.stream_request_body
