@@ -4,8 +4,9 @@ Import it in a notebook as ``import terralab as tl``. It runs with no hub and no
 without a hub the platform runs in-process against a local ``TERRALAB_HOME``.
 
 ``tl.search`` and ``tl.download`` (see :mod:`terralab.catalog`), ``tl.upload`` and
-``tl.my_data`` (see :mod:`terralab.mydata`, also reachable as ``tl.mydata``) are loaded on
-first use, so ``import terralab`` stays quick.
+``tl.my_data`` (see :mod:`terralab.mydata`, also reachable as ``tl.mydata``) and ``tl.run``
+(see :mod:`terralab.tools`, also ``tl.tools``) are loaded on first use, so ``import terralab``
+stays quick.
 """
 
 from __future__ import annotations
@@ -15,18 +16,19 @@ from typing import Any
 from terralab._version import __version__
 from terralab.home import terralab_home
 
-__all__ = ["__version__", "download", "my_data", "search", "terralab_home", "upload"]
+__all__ = ["__version__", "download", "my_data", "run", "search", "terralab_home", "upload"]
 
 _LAZY = {"search": "terralab.catalog", "download": "terralab.catalog",
-         "upload": "terralab.mydata", "my_data": "terralab.mydata"}
+         "upload": "terralab.mydata", "my_data": "terralab.mydata", "run": "terralab.tools"}
+_MODULES = {"mydata": "terralab.mydata", "tools": "terralab.tools"}
 
 
 def __getattr__(name: str) -> Any:
     """Load the catalog and my-data calls (and ``tl.mydata``) on first use."""
-    if name == "mydata":
+    if name in _MODULES:
         import importlib
 
-        return importlib.import_module("terralab.mydata")
+        return importlib.import_module(_MODULES[name])
     if name in _LAZY:
         import importlib
 

@@ -12,6 +12,7 @@ from terralab._version import __version__
 from terralab.catalog.commands import catalog, search_command
 from terralab.home import terralab_home
 from terralab.mydata.commands import mydata_group, upload_command
+from terralab.tools.commands import run_command, tools_group
 
 __all__ = ["cli", "main"]
 
@@ -55,6 +56,8 @@ cli.add_command(search_command)
 cli.add_command(catalog)
 cli.add_command(upload_command)
 cli.add_command(mydata_group)
+cli.add_command(tools_group)
+cli.add_command(run_command)
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -1,0 +1,203 @@
+"""What a terralab tool is: metadata, a parameter model and one method doing the work.
+
+Every AI or processing tool is one module holding one :class:`Tool` subclass (DESIGN.md "One
+tool definition drives everything"). The same definition gives the Python call
+(``tl.run("ndvi", image=…)``, ``tl.tools.ndvi(image=…)``), the queued job, the REST endpoint and
+the dashboard form, which is built field by field from :attr:`Tool.Params`: each field's type,
+range, default, English help (``description``) and Chinese help (``help_zh``) — see
+:func:`param` and :func:`raster_input`.
+
+A tool's :meth:`Tool.run` works on lazy data (xarray + dask, GeoDataFrames) and returns a
+:class:`ToolOutput`; the runner (:mod:`terralab.tools.runner`) writes it and saves it as a
+result in the user's data.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["INPUT_KINDS", "OUTPUT_KINDS", "RunContext", "Tool", "ToolInfo", "ToolOutput",
+           "ToolParams", "param", "raster_input", "vector_input"]
+
+INPUT_KINDS = ("raster", "raster_pair", "rasters", "vector", "geometry", "none")
+OUTPUT_KINDS = ("raster", "vector", "animation", "file")
+
+
+class ToolParams(BaseModel):
+    """Base of every tool's parameter model: unknown names are refused, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+def param(default: Any = ..., *, help: str, help_zh: str, **constraints: Any) -> Any:
+    """A tool parameter with English and Chinese help (and pydantic constraints: ``ge=`` …)."""
+    extra = constraints.pop("json_schema_extra", {}) or {}
+    return Field(default, description=help,
+                 json_schema_extra={"help_zh": help_zh, **extra}, **constraints)
+
+
+def raster_input(*, help: str, help_zh: str, default: Any = ...) -> Any:
+    """A raster input: a file path, a my-data or catalog item id, or an xarray DataArray.
+
+    See :func:`terralab.tools.inputs.open_raster` for what a reference may be.
+    """
+    return param(default, help=help, help_zh=help_zh,
+                 json_schema_extra={"terralab:input": "raster"})
+
+
+def vector_input(*, help: str, help_zh: str, default: Any = ...) -> Any:
+    """A vector input: a file path, a my-data item id, a GeoDataFrame or GeoJSON."""
+    return param(default, help=help, help_zh=help_zh,
+                 json_schema_extra={"terralab:input": "vector"})
+
+
+@dataclass(frozen=True)
+class ToolInfo:
+    """What a tool is, for listings, forms and the queue.
+
+    Attributes:
+        name: the registered name (``"ndvi"``, ``"reproject"``), lower case.
+        title: the English title.
+        title_zh: the Chinese title.
+        kind: ``"processing"`` or ``"ai"``.
+        inputs: the kinds of input (:data:`INPUT_KINDS`).
+        outputs: the kinds of output (:data:`OUTPUT_KINDS`).
+        description: one paragraph for the user.
+        resolution: the suggested input pixel size range in metres, or None.
+        gpu: whether the tool wants a GPU (AI tools).
+        version: the tool's version (workers cache models by name and version).
+    """
+
+    name: str
+    title: str
+    title_zh: str
+    kind: str = "processing"
+    inputs: tuple[str, ...] = ("raster",)
+    outputs: tuple[str, ...] = ("raster",)
+    description: str = ""
+    resolution: tuple[float, float] | None = None
+    gpu: bool = False
+    version: str = "1"
+
+    def __post_init__(self) -> None:
+        if not self.name or self.name != self.name.lower() or not self.name.replace(
+                "_", "").isalnum():
+            raise ValueError(f"a tool name is lower-case letters, digits and _: {self.name!r}")
+        if self.kind not in ("processing", "ai"):
+            raise ValueError(f"tool kind is processing or ai, not {self.kind!r}")
+        for kind in self.inputs:
+            if kind not in INPUT_KINDS:
+                raise ValueError(f"unknown input kind {kind!r}; known: {INPUT_KINDS}")
+        for kind in self.outputs:
+            if kind not in OUTPUT_KINDS:
+                raise ValueError(f"unknown output kind {kind!r}; known: {OUTPUT_KINDS}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready metadata."""
+        return {"name": self.name, "title": self.title, "title_zh": self.title_zh,
+                "kind": self.kind, "inputs": list(self.inputs), "outputs": list(self.outputs),
+                "description": self.description,
+                "resolution": list(self.resolution) if self.resolution else None,
+                "gpu": self.gpu, "version": self.version}
+
+
+@dataclass
+class RunContext:
+    """What a running tool may use besides its parameters.
+
+    Attributes:
+        user: the user the tool runs for (inputs are resolved with their rights).
+        home: the terralab data folder.
+        scratch: a private temporary folder, removed after the run.
+        progress: ``progress(percent, message)``, reported into the job.
+        restricted: file inputs must stay inside the user's folder (a shared worker).
+    """
+
+    user: str
+    home: Path
+    scratch: Path
+    progress: Callable[[float, str], None] = field(default=lambda percent, message: None)
+    restricted: bool = False
+
+    def open_raster(self, ref: Any, **options: Any) -> Any:
+        """Open a raster input lazily with this user's rights (``inputs.open_raster``)."""
+        from terralab.tools.inputs import open_raster
+
+        return open_raster(ref, user=self.user, home=self.home, restricted=self.restricted,
+                           **options)
+
+    def open_bands(self, ref: Any, names: list[str], **options: Any) -> Any:
+        """Open bands of an input by common name, physically (``inputs.open_bands``)."""
+        from terralab.tools.inputs import open_bands
+
+        return open_bands(ref, names, user=self.user, home=self.home,
+                          restricted=self.restricted, **options)
+
+    def open_vector(self, ref: Any) -> Any:
+        """Open a vector input with this user's rights (``inputs.open_vector``)."""
+        from terralab.tools.inputs import open_vector
+
+        return open_vector(ref, user=self.user, home=self.home, restricted=self.restricted)
+
+
+@dataclass
+class ToolOutput:
+    """What a tool produced (exactly one of ``raster``, ``vector``, ``file``).
+
+    Attributes:
+        raster: a lazy DataArray (``band, y, x`` or ``y, x``) with a CRS; written as a COG.
+        vector: a GeoDataFrame; written as a GeoPackage.
+        file: a file the tool wrote itself (an animation …) in the scratch folder.
+        name: the result's file stem (``"ndvi"``).
+        band_names: names of the raster's bands.
+        nodata: the raster's nodata value.
+        extra: notes for the user (area change, thresholds used …).
+    """
+
+    raster: Any = None
+    vector: Any = None
+    file: Path | None = None
+    name: str = "result"
+    band_names: tuple[str, ...] | None = None
+    nodata: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        given = [x is not None for x in (self.raster, self.vector, self.file)]
+        if sum(given) != 1:
+            raise ValueError("a ToolOutput holds exactly one of raster, vector, file")
+
+
+class Tool(ABC):
+    """A terralab tool: subclass it in a module of its own, set ``info`` and ``Params``.
+
+    Example::
+
+        class Ndvi(Tool):
+            info = ToolInfo(name="ndvi", title="NDVI", title_zh="归一化植被指数")
+
+            class Params(ToolParams):
+                image: Any = raster_input(help="Image", help_zh="影像")
+
+            def run(self, params, context):
+                ...
+                return ToolOutput(raster=ndvi, name="ndvi")
+    """
+
+    info: ClassVar[ToolInfo]
+    Params: ClassVar[type[ToolParams]]
+
+    @abstractmethod
+    def run(self, params: Any, context: RunContext) -> ToolOutput:
+        """Do the work on lazy data and return what was made."""
+
+    @classmethod
+    def schema(cls) -> dict[str, Any]:
+        """The JSON schema of the parameters (for REST clients and dashboard forms)."""
+        return cls.Params.model_json_schema()

@@ -1,0 +1,48 @@
+"""Writing a tool's output: rasters streamed block by block, vectors as GeoPackage.
+
+A raster output is a lazy DataArray; it is computed chunk by chunk while it is written
+(dask ``store`` under a lock), so a tool's peak memory follows the chunk size, not the raster
+size. The written GeoTIFF then goes through the same publishing as an upload
+(:func:`terralab.mydata.results.publish_result`): COG with overviews, statistics, thumbnail.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from terralab.tools.base import ToolOutput
+
+__all__ = ["write_output"]
+
+
+def _write_raster(output: ToolOutput, target: Path) -> Path:
+    data = output.raster
+    if "band" not in data.dims:
+        data = data.expand_dims(band=[1])
+    data = data.transpose("band", "y", "x")
+    if output.nodata is not None:
+        data = data.rio.write_nodata(output.nodata, encoded=False)
+    elif np.issubdtype(data.dtype, np.floating) and data.rio.nodata is None:
+        data = data.rio.write_nodata(np.nan, encoded=False)
+    options = {"tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "DEFLATE",
+               "BIGTIFF": "IF_SAFER"}
+    if output.band_names:
+        data.attrs["long_name"] = tuple(output.band_names)
+    data.rio.to_raster(target, lock=threading.Lock(), windowed=True, **options)
+    return target
+
+
+def write_output(output: ToolOutput, folder: Path) -> Path:
+    """Write ``output`` into ``folder`` and return the file (GeoTIFF, GeoPackage or as is)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if output.raster is not None:
+        return _write_raster(output, folder / f"{output.name}.tif")
+    if output.vector is not None:
+        target = folder / f"{output.name}.gpkg"
+        output.vector.to_file(target, driver="GPKG", layer=output.name)
+        return target
+    assert output.file is not None
+    return Path(output.file)
