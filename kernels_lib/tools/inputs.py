@@ -150,13 +150,23 @@ def open_raster(ref: Any, *, user: str, home: Path, chunks: int = 1024,
     return data
 
 
+# Sentinel-2 band ids → common names, used for a file whose bands are described as
+# B1…B12 with B8A (a Sentinel-2 stack, e.g. from Sen1Floods11 or a SNAP export)
+_SENTINEL2_IDS = {"blue": "b2", "green": "b3", "red": "b4", "rededge1": "b5", "rededge2": "b6",
+                  "rededge3": "b7", "nir": "b8", "nir08": "b8a", "nir09": "b9", "cirrus": "b10",
+                  "swir16": "b11", "swir22": "b12", "coastal": "b1"}
+
+
 def _band_index(names: tuple[str, ...], wanted: str, label: str,
                 band_map: dict[str, int] | None) -> int:
     if band_map and wanted in band_map:
         return int(band_map[wanted])
-    lowered = tuple(n.lower() for n in names)
+    lowered = tuple(n.lower().replace("b0", "b") if n.lower().startswith("b0") else n.lower()
+                    for n in names)
     if wanted in lowered:
         return lowered.index(wanted) + 1
+    if "b8a" in lowered and _SENTINEL2_IDS.get(wanted) in lowered:
+        return lowered.index(_SENTINEL2_IDS[wanted]) + 1
     raise InputError(f"{label} has no band named {wanted!r} (its bands: "
                      f"{', '.join(names) or 'unnamed'}); say which with "
                      f'band_map={{"{wanted}": N}}')
