@@ -53,7 +53,7 @@ def list_tools(kind: str | None = None) -> list[ToolInfo]:
     return [info for info in infos if kind is None or info.kind == kind]
 
 
-def run(name: str, *, save: bool = True, title: str | None = None, **params: Any) -> RunResult:
+def run(name: str, /, *, save: bool = True, title: str | None = None, **params: Any) -> RunResult:
     """Run tool ``name`` with ``params`` for the current user; the result goes to my data.
 
     Args:

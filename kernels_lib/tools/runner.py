@@ -78,7 +78,7 @@ def validate_params(name: str, params: dict[str, Any]) -> Any:
         raise ToolParameterError(f"{name}: {problems}") from None
 
 
-def run_tool(name: str, *, user: str, home: Path | None = None, save: bool = True,
+def run_tool(name: str, /, *, user: str, home: Path | None = None, save: bool = True,
              title: str | None = None, restricted: bool = False,
              progress: Callable[[float, str], None] | None = None,
              **params: Any) -> RunResult:
