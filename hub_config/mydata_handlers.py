@@ -14,7 +14,8 @@ acts only on the caller's own items; another user's item id is simply not found 
 - ``GET mydata/items[?kind=upload|result|favourite&data_type=&q=]``: ``{"items": […]}``.
 - ``GET|PATCH|DELETE mydata/items/{id}``: one item; ``{"title": …}`` renames; delete frees
   its storage (``{"deleted": id, "freed": bytes}``).
-- ``GET mydata/items/{id}/download``: the data file, streamed and metered.
+- ``GET mydata/items/{id}/download[?format=cog|geotiff|gpkg|geojson|shapefile]``: the data
+  file (or an export of it), streamed and metered.
 - ``GET mydata/items/{id}/thumbnail``: its preview PNG.
 - ``GET mydata/storage``: ``{"used", "limit", "remaining", "text"}``.
 """
@@ -34,6 +35,7 @@ from terralab.hub.catalog_handlers import (
     CatalogState,
     DownloadHandler,
     ThumbnailHandler,
+    _attachment,
 )
 
 __all__ = ["mydata_routes"]
@@ -265,9 +267,51 @@ class ItemHandler(MyDataHandler):
 
 
 class MyDownloadHandler(MyDataHandler, DownloadHandler):
-    """``GET mydata/items/{id}/download``: the data file, metered."""
+    """``GET mydata/items/{id}/download[?format=]``: the data file, metered.
+
+    ``format``: rasters ``cog`` / ``geotiff``; vectors ``gpkg``, ``geojson``, ``shapefile``.
+    """
 
     default_asset = "data"
+
+    async def get(self, item_id: str) -> None:
+        """Stream the stored file, or an export in the format asked for."""
+        fmt = self.get_query_argument("format", None)
+        if not fmt:
+            await super().get(item_id)
+            return
+        import shutil
+        import tempfile
+
+        from terralab.mydata.errors import MyDataError
+        from terralab.mydata.library import download_item
+
+        user = self.require_user()["name"]
+        await self.find_item(user, item_id)
+        scratch = Path(tempfile.mkdtemp(prefix="export-", dir=self._staging()))
+        try:
+            try:
+                [path] = await self.blocking(partial(download_item, user, item_id, scratch,
+                                                     format=fmt, home=self.home))
+            except MyDataError as error:
+                self.write_refusal(error)
+                return
+            self.set_header("Content-Type", "application/octet-stream")
+            self.set_header("Cache-Control", "no-store")
+            self.set_header("Content-Disposition", _attachment(path.name))
+            self.set_header("Content-Length", str(path.stat().st_size))
+            with path.open("rb") as handle:
+                while chunk := await self.blocking(handle.read, 1 << 20):
+                    self.write(chunk)
+                    await self.flush()
+            await self.finish()
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def _staging(self) -> str:
+        folder = Path(self.home) / "staging"
+        folder.mkdir(parents=True, exist_ok=True)
+        return str(folder)
 
     def download_name(self, item: dict[str, Any], filename: str) -> str:
         """Name the file after the item's title (``Field, June.tif``), as ``tl`` does."""

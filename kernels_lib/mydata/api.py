@@ -90,12 +90,19 @@ def delete(item_id: str) -> int:
     return library.delete_item(current_user(), item_id)
 
 
-def download(item_id: str, dest: str | Path = ".") -> list[Path]:
-    """Download one of my items' data file into the folder ``dest`` (counted as a download)."""
+def download(item_id: str, dest: str | Path = ".", *, format: str | None = None) -> list[Path]:
+    """Download one of my items into the folder ``dest`` (counted as a download).
+
+    Args:
+        item_id: the item.
+        dest: the folder.
+        format: rasters ``cog`` / ``geotiff``; vectors ``gpkg``, ``geojson`` or ``shapefile``
+            (zipped); default the stored file (a COG or a GeoPackage).
+    """
     service = _service()
     if service is not None:
-        return service.download(item_id, Path(dest))
-    return library.download_item(current_user(), item_id, dest)
+        return service.download(item_id, Path(dest), format=format)
+    return library.download_item(current_user(), item_id, dest, format=format)
 
 
 def storage() -> store.StorageUsage:

@@ -110,12 +110,15 @@ def delete_command(item_id: str) -> None:
 @mydata_group.command("download")
 @click.argument("item_id")
 @click.option("--dest", type=click.Path(path_type=Path), default=Path("."), show_default=True)
-def download_command(item_id: str, dest: Path) -> None:
+@click.option("--format", "fmt",
+              type=click.Choice(["cog", "geotiff", "gpkg", "geojson", "shapefile"]),
+              help="Rasters: cog, geotiff; vectors: gpkg, geojson, shapefile (zipped).")
+def download_command(item_id: str, dest: Path, fmt: str | None) -> None:
     """Download an item's data file (counted in my download record)."""
     from terralab.mydata.api import download
 
     try:
-        for path in download(item_id, dest):
+        for path in download(item_id, dest, format=fmt):
             click.echo(str(path))
     except MyDataError as error:
         _fail(error)

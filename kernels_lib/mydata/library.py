@@ -132,15 +132,33 @@ def download_stem(title: str, item_id: str) -> str:
 
 
 def download_item(owner: str, item_id: str, dest: str | Path = ".", *,
-                  home: Path | None = None) -> list[Path]:
+                  format: str | None = None, home: Path | None = None) -> list[Path]:
     """Copy an item's data file into ``dest``; the bytes count in the download record.
 
+    Args:
+        owner: the user.
+        item_id: the item.
+        dest: the folder to write into.
+        format: rasters ``cog`` / ``geotiff``; vectors ``gpkg``, ``geojson`` or
+            ``shapefile`` (zipped); None = the stored file (COG or GeoPackage).
+        home: the terralab data folder.
+
     Raises:
-        MyDataError: for an unknown item.
+        MyDataError: for an unknown item or format.
     """
-    from terralab.catalog.downloads import download
+    from terralab.catalog.downloads import download, record_download
 
     record = get_item(owner, item_id, home=home)
+    if format is not None:
+        from terralab.catalog.assets import local_asset_path
+        from terralab.mydata.export import export_file
+
+        data = local_asset_path(record.item, "data", owner=owner, home=home or terralab_home())
+        assert data is not None
+        target = export_file(data, record.data_type, format, Path(dest),
+                             download_stem(record.title, item_id))
+        record_download(owner, record.item, "data", target.stat().st_size, home=home)
+        return [target]
     item: dict[str, Any] = record.item
     written = download(item, dest, assets=["data"], user=owner, owner=owner,
                        home=home or terralab_home())

@@ -85,10 +85,11 @@ class MyDataService:
             _raise(error)
         return StorageUsage(used=int(body["used"]), limit=int(body["limit"]))
 
-    def download(self, item_id: str, dest: Path) -> list[Path]:
+    def download(self, item_id: str, dest: Path, *, format: str | None = None) -> list[Path]:
         """``GET mydata/items/{id}/download`` into the folder ``dest`` (metered)."""
         try:
             response = self.client.call("GET", f"mydata/items/{quote(item_id, safe='')}/download",
+                                        params={"format": format} if format else None,
                                         stream=True)
         except ServiceError as error:
             _raise(error)

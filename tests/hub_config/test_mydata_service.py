@@ -14,7 +14,7 @@ from rasterio.io import MemoryFile
 from rasterio.windows import Window
 
 from terralab.catalog.remote import ServiceClient
-from terralab.mydata.errors import UploadError
+from terralab.mydata.errors import MyDataError, UploadError
 from terralab.mydata.remote import MyDataService
 
 pytestmark = pytest.mark.hub
@@ -221,6 +221,10 @@ def test_rename_download_delete(hub, padded, tmp_path):
     assert renamed.title == "renamed"
     [copy] = client.download(record.id, tmp_path / "out")
     assert copy.name == "renamed.tif"
+    [exported] = client.download(record.id, tmp_path / "geotiff", format="geotiff")
+    assert exported.read_bytes() == copy.read_bytes()
+    with pytest.raises(MyDataError, match=r"cog, geotiff"):
+        client.download(record.id, tmp_path / "bad", format="shapefile")
     folder = hub.home / "users" / "demo" / record.folder
     assert copy.read_bytes() == (folder / "data.tif").read_bytes()
     used = client.storage().used

@@ -372,3 +372,33 @@ def test_tool_results_are_published_into_my_data(home: Path, tmp_path: Path) -> 
                        home=home)
     assert caught.value.rule == "quota"
     assert len(list_items("alice", home=home)) == 1
+
+
+def test_downloads_in_the_format_asked_for(home: Path, tmp_path: Path) -> None:
+    import zipfile
+
+    import geopandas as gpd
+
+    from terralab.catalog.downloads import downloaded_bytes
+
+    vector = upload_file(_shapefile_zip(tmp_path, prj=True), owner="alice", title="Fields",
+                         home=home)
+    [geojson] = download_item("alice", vector.id, tmp_path / "out", format="geojson", home=home)
+    frame = gpd.read_file(geojson)
+    assert geojson.name == "Fields.geojson" and frame.crs.to_epsg() == 4326 and len(frame) == 2
+    assert 119 < frame.total_bounds[0] < 122
+    [shapefile] = download_item("alice", vector.id, tmp_path / "out", format="shapefile",
+                                home=home)
+    with zipfile.ZipFile(shapefile) as archive:
+        assert {Path(n).suffix for n in archive.namelist()} >= {".shp", ".shx", ".dbf", ".prj"}
+    assert gpd.read_file(f"zip://{shapefile}").crs.to_epsg() == 32651
+    [gpkg] = download_item("alice", vector.id, tmp_path / "out", format="gpkg", home=home)
+    assert gpkg.suffix == ".gpkg"
+    assert downloaded_bytes("alice", home=home) == sum(
+        p.stat().st_size for p in (geojson, shapefile, gpkg))
+    raster = upload_file(write_geotiff(tmp_path / "r.tif"), owner="alice", home=home)
+    [cog] = download_item("alice", raster.id, tmp_path / "out", format="cog", home=home)
+    assert cog.suffix == ".tif"
+    with pytest.raises(MyDataError, match="geojson"):
+        download_item("alice", raster.id, tmp_path / "out", format="geojson", home=home)
+    assert not list((tmp_path / "out").glob("*.part"))
