@@ -7,6 +7,7 @@ In a notebook::
     tl.my_data()                             # uploads and results, newest first
     tl.mydata.rename(item.id, "Field, June")
     tl.mydata.storage()                      # used / quota
+    layer = tl.mydata.edit(vector_item_id)   # vertex / polygon / attribute edits, undo
     tl.search(collections=["my-data"], geometry=item.item["bbox"])
 
 Uploads follow the platform's rules (:mod:`terralab.mydata.limits`), are published by
@@ -16,7 +17,7 @@ Uploads follow the platform's rules (:mod:`terralab.mydata.limits`), are publish
 
 from __future__ import annotations
 
-from terralab.mydata.api import delete, download, my_data, rename, storage, upload
+from terralab.mydata.api import delete, download, edit, my_data, rename, storage, upload
 from terralab.mydata.errors import MyDataError, UploadError
 from terralab.mydata.items import COLLECTION
 from terralab.mydata.limits import UploadLimits
@@ -24,5 +25,5 @@ from terralab.mydata.quota import StoragePolicy
 from terralab.mydata.store import MyDataRecord, StorageUsage
 
 __all__ = ["COLLECTION", "MyDataError", "MyDataRecord", "StoragePolicy", "StorageUsage",
-           "UploadError", "UploadLimits", "delete", "download", "my_data", "rename", "storage",
-           "upload"]
+           "UploadError", "UploadLimits", "delete", "download", "edit", "my_data", "rename",
+           "storage", "upload"]

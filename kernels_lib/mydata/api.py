@@ -9,12 +9,13 @@ local ``TERRALAB_HOME``, for the user :func:`terralab.identity.current_user` nam
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from terralab.identity import current_user
 from terralab.mydata import library, store
 from terralab.mydata.remote import MyDataService
 
-__all__ = ["delete", "download", "my_data", "rename", "storage", "upload"]
+__all__ = ["delete", "download", "edit", "my_data", "rename", "storage", "upload"]
 
 
 def _service() -> MyDataService | None:
@@ -111,3 +112,15 @@ def storage() -> store.StorageUsage:
     if service is not None:
         return service.storage()
     return store.storage_usage(current_user())
+
+
+def edit(item_id: str) -> Any:
+    """Open one of my vector layers for editing (:class:`~terralab.mydata.vector_edit.VectorLayer`).
+
+    Each edit (``move_vertex``, ``insert_vertex``, ``delete_vertex``, ``add_polygon``,
+    ``delete_polygon``, ``set_attributes``) is saved at once; ``undo()`` takes the last back.
+    The layer's files are the user's own, so a user's server edits them directly.
+    """
+    from terralab.mydata.vector_edit import VectorLayer
+
+    return VectorLayer(current_user(), item_id)
