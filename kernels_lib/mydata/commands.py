@@ -63,7 +63,7 @@ def mydata_group() -> None:
 
 @mydata_group.command("list")
 @click.option("--kind", type=click.Choice(["upload", "result", "favourite"]))
-@click.option("--type", "data_type", type=click.Choice(["raster", "vector"]))
+@click.option("--type", "data_type", type=click.Choice(["raster", "vector", "media"]))
 @click.option("--text", help="Only items whose name contains this text.")
 @click.option("--json", "as_json", is_flag=True)
 def list_command(kind: str | None, data_type: str | None, text: str | None,

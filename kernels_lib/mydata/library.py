@@ -42,8 +42,8 @@ def list_items(owner: str, *, kind: str | None = None, data_type: str | None = N
     """
     if kind is not None and kind not in KINDS:
         raise MyDataError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
-    if data_type is not None and data_type not in ("raster", "vector"):
-        raise MyDataError(f"unknown data type {data_type!r}; choose raster or vector")
+    if data_type is not None and data_type not in ("raster", "vector", "media"):
+        raise MyDataError(f"unknown data type {data_type!r}; choose raster, vector or media")
     if kind == "favourite":
         return _favourites(owner, text, home)
     return store.list_records(owner, kind=kind, data_type=data_type, text=text, home=home)

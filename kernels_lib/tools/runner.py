@@ -113,11 +113,17 @@ def run_tool(name: str, /, *, user: str, home: Path | None = None, save: bool = 
         if save:
             report(80, "writing the result")
             path = write_output(output, scratch / "out")
+            from terralab.mydata.media import MEDIA_TYPES, publish_media
             from terralab.mydata.results import publish_result
 
-            record = publish_result(user, path, tool=name, title=title or _title(name, params),
-                                    bands=list(output.band_names) if output.band_names
-                                    else None, home=home)
+            named = title or _title(name, params)
+            if path.suffix.lower() in MEDIA_TYPES:  # an animation: GIF or MP4
+                record = publish_media(user, path, tool=name, title=named,
+                                       footprint=output.extra.get("footprint"), home=home)
+            else:
+                record = publish_result(user, path, tool=name, title=named,
+                                        bands=list(output.band_names) if output.band_names
+                                        else None, home=home)
             report(100, "saved in my data")
         keep = not save and output.file is not None  # the caller reads the file
         return RunResult(tool=name, params=model.model_dump(mode="python"), output=output,
@@ -128,8 +134,14 @@ def run_tool(name: str, /, *, user: str, home: Path | None = None, save: bool = 
 
 
 def _title(name: str, params: dict[str, Any]) -> str:
-    """``ndvi of field.tif`` from the first plain-text input."""
-    for value in params.values():
+    """``index of field.tif`` from the tool's (first) input."""
+    for key in ("image", "images", "layer", "area", "before"):
+        value = params.get(key)
+        if isinstance(value, list | tuple) and value:
+            value = value[0]
+            more = f" and {len(params[key]) - 1} more" if len(params[key]) > 1 else ""
+        else:
+            more = ""
         if isinstance(value, str | Path) and value:
-            return f"{name} of {Path(str(value)).name}"
+            return f"{name} of {Path(str(value)).name}{more}"
     return name
