@@ -224,7 +224,8 @@ def open_vector(ref: Any, *, user: str, home: Path, restricted: bool = False) ->
 
     ``ref`` may be a GeoDataFrame, a GeoJSON dict (EPSG:4326), a shapely geometry
     (EPSG:4326), the id of one of the user's vector items, or a vector file path (read with
-    the safe reader of :mod:`terralab.areas.vector_files`).
+    the safe reader of :mod:`terralab.areas.vector_files`; ``{"file": path, "layer": name}``
+    picks a GeoPackage layer), returned in the file's own CRS.
 
     Raises:
         InputError: for anything else, an unknown item or an unreadable file.
@@ -239,7 +240,10 @@ def open_vector(ref: Any, *, user: str, home: Path, restricted: bool = False) ->
         return ref
     if isinstance(ref, BaseGeometry):
         return gpd.GeoDataFrame(geometry=[ref], crs="EPSG:4326")
-    if isinstance(ref, dict):
+    layer = None
+    if isinstance(ref, dict) and "file" in ref:  # {"file": "truth.gpkg", "layer": "parcels"}
+        ref, layer = ref["file"], ref.get("layer")
+    elif isinstance(ref, dict):
         if ref.get("type") == "FeatureCollection":
             return gpd.GeoDataFrame.from_features(ref["features"], crs="EPSG:4326")
         if ref.get("type") == "Feature":
@@ -274,6 +278,8 @@ def open_vector(ref: Any, *, user: str, home: Path, restricted: bool = False) ->
     from terralab.areas.vector_files import read_vector_file
 
     try:
-        return read_vector_file(path).frame
+        data = read_vector_file(path, layer=layer)
     except AreaError as error:
         raise InputError(str(error)) from None
+    # the safe reader gives EPSG:4326; a tool works in the layer's own CRS
+    return data.frame if data.crs.is_wgs84_lonlat else data.frame.to_crs(data.crs.crs)
