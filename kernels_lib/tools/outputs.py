@@ -27,8 +27,9 @@ def _write_raster(output: ToolOutput, target: Path) -> Path:
         data = data.rio.write_nodata(output.nodata, encoded=False)
     elif np.issubdtype(data.dtype, np.floating) and data.rio.nodata is None:
         data = data.rio.write_nodata(np.nan, encoded=False)
+    # MINISBLACK: GDAL would otherwise mark the 4th band of a 4-band uint8 result as alpha
     options = {"tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "DEFLATE",
-               "BIGTIFF": "IF_SAFER"}
+               "BIGTIFF": "IF_SAFER", "photometric": "MINISBLACK"}
     if output.band_names:
         data.attrs["long_name"] = tuple(output.band_names)
     data.rio.to_raster(target, lock=threading.Lock(), windowed=True, **options)

@@ -138,3 +138,35 @@ def test_tl_run_cli_and_attribute_access(registry_with_scale, tmp_path, monkeypa
     bad = runner.invoke(cli, ["run", "scale_test", "-p", "factor=3"])
     assert bad.exit_code == 2 and "image" in bad.output
     assert len(tl.my_data(kind="result")) == 3
+
+
+class Copy(Tool):
+    """A test tool: the input unchanged (a 4-band uint8 image)."""
+
+    info = ToolInfo(name="copy_test", title="Copy", title_zh="复制")
+
+    class Params(ToolParams):
+        image: Any = raster_input(help="The image", help_zh="影像")
+
+    def run(self, params: Any, context: RunContext) -> ToolOutput:
+        return ToolOutput(raster=context.open_raster(params.image), name="copy")
+
+
+def test_a_four_band_result_keeps_four_data_bands(monkeypatch, tmp_path) -> None:
+    from rasterio.enums import ColorInterp
+
+    import terralab.tools.registry as module
+
+    monkeypatch.setattr(module, "_default", default_registry().register(Copy))
+    source = tmp_path / "rgbn.tif"
+    data = np.arange(4 * 40 * 40, dtype="uint32").reshape(4, 40, 40) % 251
+    with rasterio.open(source, "w", driver="GTiff", width=40, height=40, count=4,
+                       dtype="uint8", crs="EPSG:32651", photometric="MINISBLACK",
+                       transform=Affine(10, 0, 220_000, 0, -10, 3_400_000)) as dst:
+        dst.write(data.astype("uint8"))
+    home = tmp_path / "home"
+    home.mkdir()
+    result = run_tool("copy_test", user="alice", home=home, image=str(source))
+    with rasterio.open(result.path) as out:
+        assert out.count == 4 and ColorInterp.alpha not in out.colorinterp
+        assert np.array_equal(out.read(), data.astype("uint8"))
