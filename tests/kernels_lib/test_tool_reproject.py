@@ -303,3 +303,29 @@ def test_lazy_reprojection_memory(tmp_path: Path) -> None:
     with rasterio.open(result.path) as out:
         assert out.crs == CRS.from_epsg(4549) and out.dtypes[0] == "uint16"
         assert out.width > 5000 and out.height > 5000
+
+
+def test_resample_of_the_real_landsat_sample_matches_gdal(real_data: Path) -> None:
+    path = next((real_data / "landsat7_rgb").glob("*.tif"))
+    lazy = run_tool("resample", user="alice", home=real_data.parent / "unused", save=False,
+                    image=str(path), factor=2, resampling="average").data
+    values = lazy.compute().values
+    with rasterio.open(path) as src:
+        expected = np.zeros((src.count, *values.shape[1:]), dtype=src.dtypes[0])
+        gdal_reproject(src.read(), expected, src_transform=src.transform, src_crs=src.crs,
+                       dst_transform=src.transform * Affine.scale(2), dst_crs=src.crs,
+                       src_nodata=src.nodata, dst_nodata=src.nodata,
+                       resampling=Resampling.average)
+        assert lazy.rio.crs == src.crs
+        assert lazy.rio.transform().almost_equals(src.transform * Affine.scale(2), 1e-6)
+    assert values.shape[1] == expected.shape[1] and values.shape[2] == expected.shape[2]
+    difference = np.abs(values.astype(int) - expected.astype(int))
+    assert np.mean(difference) < 0.5 and np.mean(difference <= 1) > 0.97
+
+
+def test_resample_of_a_demo_scene(demo_home: Path, demo_item: dict[str, str]) -> None:
+    lazy = run_tool("resample", user="alice", home=demo_home, save=False, image=demo_item,
+                    resolution=2.0, resampling="mode").data
+    res_x, res_y = lazy.rio.resolution()
+    assert abs(res_x) == pytest.approx(2.0) and abs(res_y) == pytest.approx(2.0)
+    assert lazy.sizes["x"] > 0 and float(lazy.max()) > 0
