@@ -10,7 +10,7 @@ UP_ARGS ?=
 # Extra arguments for pytest, e.g. `make test PYTEST_ARGS="-k hub"`.
 PYTEST_ARGS ?=
 
-.PHONY: up test install install-test proxy browser postgres lint clean
+.PHONY: up test install install-test proxy browser postgres bench-deps lint clean
 
 up: install proxy
 	$(BIN)/terralab up $(UP_ARGS)
@@ -76,6 +76,18 @@ postgres:
 		else \
 			echo "PostgreSQL/PostGIS is missing: install Debian's postgresql and" \
 				"postgresql-15-postgis-3" >&2; \
+			exit 1; \
+		fi; \
+	fi
+
+# Debian's GDAL command-line tools, the peer of benchmarks/processing.py (installed when
+# missing and we are root; not part of `make test`).
+bench-deps: install-test
+	@if ! command -v gdalwarp >/dev/null 2>&1 || ! command -v gdal_translate >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gdal-bin; \
+		else \
+			echo "gdalwarp is missing: install Debian's gdal-bin (apt-get install gdal-bin)" >&2; \
 			exit 1; \
 		fi; \
 	fi

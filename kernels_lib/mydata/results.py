@@ -30,7 +30,8 @@ RESULT_LIMITS = UploadLimits(
 
 def publish_result(owner: str, path: str | Path, *, tool: str, title: str | None = None,
                    bands: list[str] | None = None, policy: StoragePolicy | None = None,
-                   groups: Iterable[str] = (), home: Path | None = None) -> MyDataRecord:
+                   groups: Iterable[str] = (), home: Path | None = None,
+                   move: bool = False) -> MyDataRecord:
     """Publish a tool's output file as a result in ``owner``'s data.
 
     Args:
@@ -42,6 +43,8 @@ def publish_result(owner: str, path: str | Path, *, tool: str, title: str | None
         policy: the storage quota policy (default from the environment).
         groups: the user's groups.
         home: the terralab data folder.
+        move: move ``path`` into the staging folder instead of copying it (a tool's own
+            scratch output on the same disk: no second copy of a large file).
 
     Raises:
         UploadError: ``rule="quota"`` when the result does not fit the user's storage, or a
@@ -51,7 +54,10 @@ def publish_result(owner: str, path: str | Path, *, tool: str, title: str | None
     pending = start_upload(owner, path.name, path.stat().st_size, limits=RESULT_LIMITS,
                            policy=policy, groups=groups, home=home, kind="result")
     try:
-        shutil.copyfile(path, pending.source)
+        if move:
+            shutil.move(path, pending.source)
+        else:
+            shutil.copyfile(path, pending.source)
     except BaseException:
         abort_upload(pending)
         raise

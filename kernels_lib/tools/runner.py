@@ -123,7 +123,8 @@ def run_tool(name: str, /, *, user: str, home: Path | None = None, save: bool = 
             else:
                 record = publish_result(user, path, tool=name, title=named,
                                         bands=list(output.band_names) if output.band_names
-                                        else None, home=home)
+                                        else None, home=home,
+                                        move=path.is_relative_to(scratch))
             report(100, "saved in my data")
         keep = not save and output.file is not None  # the caller reads the file
         return RunResult(tool=name, params=model.model_dump(mode="python"), output=output,
