@@ -44,6 +44,7 @@ from terralab.areas.area import Area
 from terralab.areas.crs import CrsCheck, check_crs
 from terralab.areas.errors import AreaError
 from terralab.areas.geometry import validate_lonlat
+from terralab.sizes import format_size
 
 if TYPE_CHECKING:
     import geopandas
@@ -91,14 +92,6 @@ def max_vector_bytes() -> int:
         raise AreaError(f"${ENV_MAX_BYTES} must be a number of bytes, not {value!r}") from None
 
 
-def _size_text(size: float) -> str:
-    """``5 GB``, ``12.3 MB``… for messages."""
-    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("kB", 1024)):
-        if size >= factor:
-            return f"{size / factor:.3g} {unit}"
-    return f"{size:.0f} bytes"
-
-
 def _directory_size(path: Path) -> tuple[int, int] | None:
     """The entry count and central-directory size the end record declares, unparsed.
 
@@ -141,8 +134,8 @@ def _check_bomb(name: str, infos: list[zipfile.ZipInfo], max_unpacked: int,
     """Refuse archives that would unpack to too much, from the central directory alone."""
     unpacked = sum(info.file_size for info in infos)
     if unpacked > max_unpacked:
-        raise AreaError(f"{name} would unpack to {_size_text(unpacked)}, more than the "
-                        f"{_size_text(max_unpacked)} allowed")
+        raise AreaError(f"{name} would unpack to {format_size(unpacked)}, more than the "
+                        f"{format_size(max_unpacked)} allowed")
     if max_ratio is None:
         return
     for info in infos:
@@ -188,15 +181,15 @@ def check_shapefile_zip(path: str | Path, *, max_bytes: int | None = None,
     if not path.is_file():
         raise AreaError(f"vector file not found: {str(path)!r}")
     if path.stat().st_size > limit:
-        raise AreaError(f"{name} is {_size_text(path.stat().st_size)}, more than the "
-                        f"{_size_text(limit)} allowed")
+        raise AreaError(f"{name} is {format_size(path.stat().st_size)}, more than the "
+                        f"{format_size(limit)} allowed")
     declared = _directory_size(path) if max_entries is not None else None
     if declared is not None and max_entries is not None:
         if declared[0] > max_entries:
             raise AreaError(f"{name} holds {declared[0]} entries; at most {max_entries} are "
                             "allowed")
         if declared[1] > max_entries * _CD_BYTES_PER_ENTRY:
-            raise AreaError(f"{name} has a {_size_text(declared[1])} table of contents, too "
+            raise AreaError(f"{name} has a {format_size(declared[1])} table of contents, too "
                             f"large for the {max_entries} entries allowed")
     try:
         with zipfile.ZipFile(path) as archive:
@@ -299,7 +292,7 @@ def unpack_shapefile_zip(path: str | Path, members: dict[str, zipfile.ZipInfo],
                                             "entry says; the archive is corrupt")
                         if max_unpacked is not None and total > max_unpacked:
                             raise AreaError(f"{name} would unpack to more than the "
-                                            f"{_size_text(max_unpacked)} allowed")
+                                            f"{format_size(max_unpacked)} allowed")
                         target.write(chunk)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as error:
         raise AreaError(f"{name} is a damaged zip archive ({error})") from None
@@ -401,8 +394,8 @@ def read_vector_file(path: str | Path, *, layer: str | None = None,
         raise AreaError(f"vector file not found: {str(path)!r}")
     limit = max_vector_bytes() if max_bytes is None else max_bytes
     if path.stat().st_size > limit:
-        raise AreaError(f"{name} is {_size_text(path.stat().st_size)}, more than the "
-                        f"{_size_text(limit)} allowed")
+        raise AreaError(f"{name} is {format_size(path.stat().st_size)}, more than the "
+                        f"{format_size(limit)} allowed")
     if suffix == ".zip":
         members = check_shapefile_zip(path, max_bytes=limit)
         with tempfile.TemporaryDirectory(prefix="terralab-vector-") as folder:

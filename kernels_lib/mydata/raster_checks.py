@@ -43,6 +43,7 @@ from terralab.areas.crs import check_crs
 from terralab.areas.errors import AreaError
 from terralab.mydata.errors import UploadError
 from terralab.mydata.limits import UploadLimits
+from terralab.sizes import format_size
 
 __all__ = ["DRIVERS", "FORMAT_NAMES", "SAFE_GDAL_OPTIONS", "RasterInfo", "band_names",
            "inspect_raster", "open_raster"]
@@ -173,14 +174,6 @@ def band_names(colorinterp: Sequence[str],
     if count == 4:
         return ("blue", "green", "red", "nir")
     return tuple(f"b{number}" for number in range(1, count + 1))
-
-
-def _format_bytes(size: int) -> str:
-    """Return ``size`` in words (``"5 GB"``, ``"1.25 MB"``)."""
-    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
-        if size >= scale:
-            return f"{size / scale:.2f}".rstrip("0").rstrip(".") + f" {unit}"
-    return f"{size} bytes"
 
 
 def _sniff(path: Path) -> str:
@@ -335,8 +328,8 @@ def inspect_raster(path: str | Path, limits: UploadLimits, *,
                                  f"Erdas Imagine (.img) rasters"))
     size = path.stat().st_size
     if size > limits.max_bytes:
-        problems.append(("size", f"{label} is {_format_bytes(size)}; the largest raster upload "
-                                 f"is {_format_bytes(limits.max_bytes)}"))
+        problems.append(("size", f"{label} is {format_size(size)}; the largest raster upload "
+                                 f"is {format_size(limits.max_bytes)}"))
     if driver is None:
         _raise(problems, label)
     kind = _sniff(path)
@@ -391,9 +384,9 @@ def _inspect_open(dataset: DatasetReader, path: Path, driver: str, label: str,
     block_bytes = block_rows * block_cols * count * (np.dtype(dtypes[0]).itemsize if dtypes else 1)
     if block_bytes > _MAX_BLOCK_BYTES:
         problems.append(("layout", f"{label} stores its pixels in blocks of {block_cols:,}×"
-                                   f"{block_rows:,} pixels ({_format_bytes(block_bytes)} each); "
+                                   f"{block_rows:,} pixels ({format_size(block_bytes)} each); "
                                    f"terralab reads blocks of at most "
-                                   f"{_format_bytes(_MAX_BLOCK_BYTES)}: save it tiled"))
+                                   f"{format_size(_MAX_BLOCK_BYTES)}: save it tiled"))
     georeference = _georeference_problem(label, dataset)
     if georeference:
         problems.append(("georeference", georeference))

@@ -49,6 +49,7 @@ from terralab.mydata._dbf_text import FALLBACK_ENCODINGS, candidate_encodings, d
 from terralab.mydata._vector_preview import draw_preview
 from terralab.mydata.errors import UploadError
 from terralab.mydata.limits import UploadLimits
+from terralab.sizes import format_size
 
 __all__ = ["PublishedVector", "list_layers", "publish_vector"]
 
@@ -95,14 +96,6 @@ class PublishedVector:
     bounds_wgs84: tuple[float, float, float, float] | None
     encoding: str | None
     flags: tuple[str, ...]
-
-
-def _size(size: int) -> str:
-    """``5 GB``, ``12.3 MB``… for messages."""
-    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("kB", 1024)):
-        if size >= factor:
-            return f"{size / factor:.3g} {unit}"
-    return f"{size} bytes"
 
 
 def _kind(what: str) -> str:
@@ -299,8 +292,8 @@ def publish_vector(path: str | Path, folder: str | Path, limits: UploadLimits, *
         raise UploadError(f"{what}: the uploaded file is missing", rule="vector")
     size = path.stat().st_size
     if size > limits.max_bytes:
-        raise UploadError(f"{what} is {_size(size)}, more than the {_size(limits.max_bytes)} "
-                          "allowed", rule="size")
+        raise UploadError(f"{what} is {format_size(size)}, more than the "
+                          f"{format_size(limits.max_bytes)} allowed", rule="size")
     flags: list[str] = []
     members = _zip_members(path, limits, what) if kind == "shapefile" else {}
     layers = [_stem(members[".shp"])] if members else _layers(path, kind, what, limits)

@@ -73,6 +73,23 @@ def _data_asset(item: dict[str, Any], asset: str | None) -> str | None:
     return data[0] if len(data) == 1 else None
 
 
+def _input_path(text: str, user: str, home: Path, restricted: bool) -> Path:
+    """A file path given as an input; in a shared worker it must stay in the user's folder."""
+    if not restricted:
+        return Path(text).expanduser()
+    from terralab.home import user_dir
+    from terralab.tiles import check_user_path
+
+    try:
+        root = user_dir(user, home=home)
+        path = (root / check_user_path(text)).resolve()
+    except (PermissionError, LookupError) as error:
+        raise InputError(str(error)) from None
+    if not path.is_relative_to(root):
+        raise InputError(f"{text!r} leaves your folder")
+    return path
+
+
 def resolve_raster(ref: Any, *, user: str, home: Path,
                    restricted: bool = False) -> RasterSource:
     """Turn a raster reference into what to read.
@@ -109,18 +126,7 @@ def resolve_raster(ref: Any, *, user: str, home: Path,
         names = tuple(str(b.get("common_name") or b.get("name") or "") for b in bands)
         return RasterSource(label=repr(text), path=path, item=item, owner=owner,
                             band_names=names)
-    path = Path(text).expanduser()
-    if restricted:
-        from terralab.home import user_dir
-        from terralab.tiles import check_user_path
-
-        try:
-            root = user_dir(user, home=home)
-            path = (root / check_user_path(text)).resolve()
-        except (PermissionError, LookupError) as error:
-            raise InputError(str(error)) from None
-        if not path.is_relative_to(root):
-            raise InputError(f"{text!r} leaves your folder")
+    path = _input_path(text, user, home, restricted)
     if not path.is_file():
         raise InputError(f"no item or file {text!r} (an item id of yours or of the catalog, "
                          "or a GeoTIFF path)")
@@ -262,18 +268,7 @@ def open_vector(ref: Any, *, user: str, home: Path, restricted: bool = False) ->
         if record.data_type != "vector":
             raise InputError(f"{text!r} is a raster, not a vector layer")
         return gpd.read_file(record.item["assets"]["data"]["href"])
-    path = Path(text).expanduser()
-    if restricted:
-        from terralab.home import user_dir
-        from terralab.tiles import check_user_path
-
-        try:
-            root = user_dir(user, home=home)
-            path = (root / check_user_path(text)).resolve()
-        except (PermissionError, LookupError) as error:
-            raise InputError(str(error)) from None
-        if not path.is_relative_to(root):
-            raise InputError(f"{text!r} leaves your folder")
+    path = _input_path(text, user, home, restricted)
     from terralab.areas.errors import AreaError
     from terralab.areas.vector_files import read_vector_file
 
