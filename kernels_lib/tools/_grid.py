@@ -39,7 +39,7 @@ _TOLERANCE = 1e-6  # in pixels: grids closer than this are the same grid
 
 @dataclass(frozen=True)
 class Grid:
-    """A north-up pixel grid.
+    """A north-up pixel grid: the one grid of every tool (mosaic, composite, warps, frames).
 
     Attributes:
         crs: the coordinate reference system.
@@ -52,6 +52,10 @@ class Grid:
     transform: Affine
     width: int
     height: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "width", int(self.width))
+        object.__setattr__(self, "height", int(self.height))
 
     @classmethod
     def of(cls, data: xr.DataArray) -> Grid:
@@ -89,6 +93,31 @@ class Grid:
             found.append(f"extent {_box(other.bounds)} ({other.width}×{other.height} pixels) "
                          f"instead of {_box(self.bounds)} ({self.width}×{self.height} pixels)")
         return found
+
+    def fitted(self, longest: int) -> Grid:
+        """The same extent with the longer side at most ``longest`` pixels."""
+        scale = min(1.0, longest / max(self.width, self.height))
+        width = max(1, round(self.width * scale))
+        height = max(1, round(self.height * scale))
+        return Grid(self.crs, self.transform @ Affine.scale(self.width / width,
+                                                            self.height / height), width, height)
+
+    def footprint_wgs84(self) -> dict[str, Any]:
+        """The grid's outline in lon/lat as a GeoJSON polygon (densified bounds)."""
+        from rasterio.warp import transform_bounds
+
+        west, south, east, north = transform_bounds(self.crs, "EPSG:4326", *self.bounds,
+                                                    densify_pts=21)
+        ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+        return {"type": "Polygon", "coordinates": [ring]}
+
+    def same_extent(self, other: Grid) -> bool:
+        """Whether ``other`` covers the same area in the same CRS (to a tenth of a pixel)."""
+        if self.crs != other.crs:
+            return False
+        tolerance = 0.1 * min(self.res)
+        return all(abs(a - b) <= tolerance for a, b in zip(self.bounds, other.bounds,
+                                                             strict=True))
 
     def check(self) -> None:
         """Refuse rotated grids and sizes beyond :data:`MAX_SIDE`.

@@ -27,6 +27,8 @@ from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.errors import CRSError
 
+from terralab.tools._grid import Grid
+
 __all__ = ["RESAMPLING_METHODS", "Grid", "ResamplingName", "default_grid", "open_source",
            "output_nodata", "parse_crs", "warp"]
 
@@ -39,27 +41,6 @@ RESAMPLING_METHODS: tuple[str, ...] = ResamplingName.__args__  # type: ignore[at
 _RADIUS = {"nearest": 1, "bilinear": 2, "cubic": 3, "cubic_spline": 3, "lanczos": 4}
 _EDGE_POINTS = 21
 _MIN_CHUNK = 32
-
-
-class Grid:
-    """An output grid: CRS, affine transform and size.
-
-    Attributes:
-        crs: the grid's CRS.
-        transform: maps (column, row) to the CRS's coordinates (pixel corners).
-        width: number of columns.
-        height: number of rows.
-    """
-
-    def __init__(self, crs: CRS, transform: Affine, width: int, height: int) -> None:
-        self.crs = crs
-        self.transform = transform
-        self.width = int(width)
-        self.height = int(height)
-
-    def __repr__(self) -> str:
-        return (f"Grid({self.crs.to_string()}, {self.width}x{self.height}, "
-                f"res={self.transform.a:g},{-self.transform.e:g})")
 
 
 def parse_crs(value: Any) -> CRS:

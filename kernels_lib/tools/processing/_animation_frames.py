@@ -24,13 +24,13 @@ from typing import Any
 import numpy as np
 import rasterio
 from affine import Affine
-from rasterio.crs import CRS
 from rasterio.enums import ColorInterp, Resampling
 from rasterio.vrt import WarpedVRT
-from rasterio.warp import reproject, transform_bounds
+from rasterio.warp import reproject
 
 from terralab.mydata.items import COLLECTION
 from terralab.mydata.raster_checks import SAFE_GDAL_OPTIONS
+from terralab.tools._grid import Grid
 from terralab.tools.inputs import InputError, RasterSource
 
 __all__ = ["FrameSource", "Grid", "band_samples", "colour_table", "colourise", "date_in_name",
@@ -47,46 +47,6 @@ def date_in_name(name: str) -> str | None:
     if match is None:
         return None
     return "-".join(part for part in match.groups() if part)
-
-
-@dataclass(frozen=True)
-class Grid:
-    """Where the frames are drawn: a CRS, a geotransform and a size."""
-
-    crs: CRS
-    transform: Affine
-    width: int
-    height: int
-
-    @property
-    def bounds(self) -> tuple[float, float, float, float]:
-        """(left, bottom, right, top) in the grid's CRS."""
-        left, top = self.transform @ (0, 0)
-        right, bottom = self.transform @ (self.width, self.height)
-        return min(left, right), min(bottom, top), max(left, right), max(bottom, top)
-
-    def fitted(self, longest: int) -> Grid:
-        """The same extent with the longer side at most ``longest`` pixels."""
-        scale = min(1.0, longest / max(self.width, self.height))
-        width = max(1, round(self.width * scale))
-        height = max(1, round(self.height * scale))
-        transform = self.transform @ Affine.scale(self.width / width, self.height / height)
-        return Grid(self.crs, transform, width, height)
-
-    def footprint_wgs84(self) -> dict[str, Any]:
-        """The grid's outline in lon/lat as a GeoJSON polygon (densified bounds)."""
-        west, south, east, north = transform_bounds(self.crs, "EPSG:4326", *self.bounds,
-                                                    densify_pts=21)
-        ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
-        return {"type": "Polygon", "coordinates": [ring]}
-
-    def same_extent(self, other: Grid) -> bool:
-        """Whether ``other`` covers the same area in the same CRS (to a tenth of a pixel)."""
-        if self.crs != other.crs:
-            return False
-        tolerance = 0.1 * min(abs(self.transform.a), abs(self.transform.e))
-        return all(abs(a - b) <= tolerance for a, b in zip(self.bounds, other.bounds,
-                                                             strict=True))
 
 
 @dataclass
