@@ -22,11 +22,11 @@ import json
 from functools import partial
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import quote
 
 from tornado import iostream, web
 from tornado.ioloop import IOLoop
 
+from terralab.catalog.disposition import content_disposition
 from terralab.hub.service import APIHandler
 
 __all__ = ["CatalogState", "catalog_routes"]
@@ -274,7 +274,7 @@ class DownloadHandler(CatalogHandler):
             self.set_header("Content-Type", stream.media_type)
             self.set_header("Cache-Control", "no-store")
             self.set_header("Content-Disposition",
-                            _attachment(self.download_name(item, stream.filename)))
+                            content_disposition(self.download_name(item, stream.filename)))
             if stream.size is not None:
                 self.set_header("Content-Length", str(stream.size))
             chunk = await self.blocking(next, stream.chunks, b"")
@@ -304,13 +304,6 @@ def _own_preview(item: dict[str, Any], owner: str, home: Any) -> bytes:
 
     with open_local_asset(item, "thumbnail", owner=owner, home=home) as (handle, _):
         return handle.read()
-
-
-def _attachment(filename: str) -> str:
-    """A Content-Disposition for ``filename``, UTF-8 names included (RFC 6266 / 5987)."""
-    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_"
-                       for c in filename)
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 class FavouritesHandler(CatalogHandler):

@@ -30,12 +30,12 @@ from typing import Any
 
 from tornado import web
 
+from terralab.catalog.disposition import content_disposition
 from terralab.hub.catalog_handlers import (
     CatalogHandler,
     CatalogState,
     DownloadHandler,
     ThumbnailHandler,
-    _attachment,
 )
 
 __all__ = ["mydata_routes"]
@@ -298,7 +298,7 @@ class MyDownloadHandler(MyDataHandler, DownloadHandler):
                 return
             self.set_header("Content-Type", "application/octet-stream")
             self.set_header("Cache-Control", "no-store")
-            self.set_header("Content-Disposition", _attachment(path.name))
+            self.set_header("Content-Disposition", content_disposition(path.name))
             self.set_header("Content-Length", str(path.stat().st_size))
             with path.open("rb") as handle:
                 while chunk := await self.blocking(handle.read, 1 << 20):

@@ -15,9 +15,10 @@ from urllib.parse import quote
 
 import requests
 
+from terralab.catalog.disposition import attachment_name
 from terralab.catalog.downloads import write_whole
 
-__all__ = ["ServiceClient", "ServiceError", "attachment_name", "service_client"]
+__all__ = ["ServiceClient", "ServiceError", "service_client"]
 
 
 class ServiceError(RuntimeError):
@@ -96,26 +97,6 @@ class ServiceClient:
         finally:
             response.close()
         return target
-
-
-def attachment_name(disposition: str, fallback: str) -> str:
-    """The file name of a ``Content-Disposition`` header (RFC 6266), as a plain name.
-
-    ``filename*=UTF-8''…`` (any language) wins over ``filename="…"``; only the last part of
-    a path is kept, so a server cannot make the client write outside its folder.
-    """
-    from email.message import Message
-    from email.utils import collapse_rfc2231_value
-
-    message = Message()
-    message["Content-Disposition"] = disposition
-    names = [value for key, value in message.get_params([], header="Content-Disposition")
-             if key == "filename"]
-    encoded = [value for value in names if isinstance(value, tuple)]  # filename*=
-    chosen = (encoded or names or [""])[0]
-    name = collapse_rfc2231_value(chosen) if chosen else ""
-    name = Path(name.replace("\\", "/")).name
-    return name if name not in {"", ".", ".."} else fallback
 
 
 def service_client() -> ServiceClient | None:

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from terralab.catalog.disposition import attachment_name
 from terralab.catalog.downloads import write_whole
-from terralab.catalog.remote import ServiceClient, ServiceError, attachment_name
+from terralab.catalog.remote import ServiceClient, ServiceError
 from terralab.mydata.errors import MyDataError, UploadError
 from terralab.mydata.store import MyDataRecord, StorageUsage
 

@@ -148,10 +148,9 @@ def test_thumbnail_cache_paths_come_from_no_item_field(tmp_path, demo_home, s2_i
 @pytest.mark.parametrize("name", ["renamed.tif", "Field, June.tif", "湖州 影像.tif",
                                   "a\"quote.tif"])
 def test_download_names_survive_the_content_disposition_round_trip(name):
-    from terralab.catalog.remote import attachment_name
-    from terralab.hub.catalog_handlers import _attachment
+    from terralab.catalog.disposition import attachment_name, content_disposition
 
-    assert attachment_name(_attachment(name), "fallback") == name
+    assert attachment_name(content_disposition(name), "fallback") == name
 
 
 @pytest.mark.parametrize(("header", "expected"), [
@@ -161,6 +160,6 @@ def test_download_names_survive_the_content_disposition_round_trip(name):
     ("", "fallback"),
 ])
 def test_a_server_cannot_name_a_download_outside_its_folder(header, expected):
-    from terralab.catalog.remote import attachment_name
+    from terralab.catalog.disposition import attachment_name
 
     assert attachment_name(header, "fallback") == expected
