@@ -4,8 +4,8 @@ JupyterHub starts it as a managed service (``python -m terralab.hub.service``) a
 it at ``/services/terralab/``. It authenticates every caller with JupyterHub: an API token
 (``Authorization: token …``, e.g. ``$JUPYTERHUB_API_TOKEN`` inside a user's server) or the
 OAuth cookie of a browser. The catalog endpoints live in :mod:`terralab.hub.catalog_handlers`,
-uploads and my data in :mod:`terralab.hub.mydata_handlers`; later issues add the queue and
-accounts.
+uploads and my data in :mod:`terralab.hub.mydata_handlers`, the job queue and the tools in
+:mod:`terralab.hub.jobs_handlers`.
 
 Endpoints (relative to the service prefix):
 
@@ -120,7 +120,9 @@ def make_app(prefix: str = "/services/terralab/", home: Path | None = None) -> w
         home: the terralab data folder; ``terralab_home()`` when omitted.
     """
     from terralab.hub.catalog_handlers import CatalogState, catalog_routes
+    from terralab.hub.jobs_handlers import jobs_routes
     from terralab.hub.mydata_handlers import mydata_routes
+    from terralab.hub.projects_handlers import projects_routes
 
     home = home or terralab_home()
     state = CatalogState(home)
@@ -131,6 +133,8 @@ def make_app(prefix: str = "/services/terralab/", home: Path | None = None) -> w
             (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
             *catalog_routes(prefix, home, state),
             *mydata_routes(prefix, state),
+            *jobs_routes(prefix, state),
+            *projects_routes(prefix, home),
         ],
         cookie_secret=cookie_secret(home),
     )

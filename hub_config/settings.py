@@ -19,6 +19,7 @@ from traitlets.config import Config, LoggingConfigurable
 from terralab.home import checkout_root, terralab_home
 from terralab.hub.logins import logins_path
 from terralab.hub.ports import free_port
+from terralab.hub.queue_settings import QueueSettings
 
 __all__ = ["SERVICE_NAME", "TerralabHub", "find_proxy"]
 
@@ -57,7 +58,7 @@ def _port(variable: str) -> int:
     return int(os.environ.get(variable) or free_port())
 
 
-class TerralabHub(LoggingConfigurable):
+class TerralabHub(QueueSettings, LoggingConfigurable):
     """Settings of a terralab JupyterHub deployment."""
 
     home = Unicode(
@@ -246,15 +247,17 @@ class TerralabHub(LoggingConfigurable):
         return env
 
     def _apply_service(self, c: Config, home: Path) -> None:
-        """Run the terralab hub service as a managed JupyterHub service."""
+        """Run the terralab hub service and the worker pool as managed JupyterHub services."""
+        environment = {**self._policy_env(), **self.queue_env()}
         c.JupyterHub.services = [
             {
                 "name": SERVICE_NAME,
                 "url": self.service_url,
                 "command": [sys.executable, "-m", "terralab.hub.service"],
-                "environment": {"TERRALAB_HOME": str(home), **self._policy_env()},
+                "environment": {"TERRALAB_HOME": str(home), **environment},
                 "oauth_no_confirm": True,
                 "display": True,
                 "info": {"description": "terralab queue, quotas, catalog and accounts"},
-            }
+            },
+            self.workers_service(home, environment),
         ]

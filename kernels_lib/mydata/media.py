@@ -118,7 +118,8 @@ def _item(item_id: str, *, folder: Path, data: Path, thumbnail: Path, title: str
 
 def publish_media(owner: str, path: str | Path, *, tool: str, title: str | None = None,
                   footprint: dict[str, Any] | None = None, policy: StoragePolicy | None = None,
-                  groups: Iterable[str] = (), home: Path | None = None) -> store.MyDataRecord:
+                  groups: Iterable[str] = (), home: Path | None = None,
+                  item_id: str | None = None) -> store.MyDataRecord:
     """Keep a tool's animation (GIF or MP4) as a result in ``owner``'s data.
 
     Args:
@@ -131,6 +132,7 @@ def publish_media(owner: str, path: str | Path, *, tool: str, title: str | None 
         policy: the storage quota policy (default from the environment).
         groups: the user's groups (group quotas).
         home: the terralab data folder.
+        item_id: the result's id (a queued job's); default a new one.
 
     Returns:
         The new item of the user's data.
@@ -155,7 +157,7 @@ def publish_media(owner: str, path: str | Path, *, tool: str, title: str | None 
     groups = tuple(groups)
     title = title or path.name
     root = user_dir(owner, home=home)
-    item_id = new_item_id(path.name)
+    item_id = item_id or new_item_id(path.name)
     folder = f"results/{item_id}"
     store.reserve(owner, item_id, path.stat().st_size, kind="result", data_type="media",
                   title=title, source_name=tool, folder=folder, policy=policy, groups=groups,

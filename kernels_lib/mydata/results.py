@@ -14,12 +14,14 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
+from terralab.home import terralab_home, user_dir
 from terralab.mydata.limits import UploadLimits
 from terralab.mydata.quota import StoragePolicy
 from terralab.mydata.store import MyDataRecord
+from terralab.mydata.store import delete_record as store_delete
 from terralab.mydata.uploads import abort_upload, finish_upload, start_upload
 
-__all__ = ["RESULT_LIMITS", "publish_result"]
+__all__ = ["RESULT_LIMITS", "discard_result", "publish_result"]
 
 RESULT_LIMITS = UploadLimits(
     max_bytes=2**62, min_side=1, max_side=2**31 - 1, band_counts=tuple(range(1, 257)),
@@ -31,7 +33,7 @@ RESULT_LIMITS = UploadLimits(
 def publish_result(owner: str, path: str | Path, *, tool: str, title: str | None = None,
                    bands: list[str] | None = None, policy: StoragePolicy | None = None,
                    groups: Iterable[str] = (), home: Path | None = None,
-                   move: bool = False) -> MyDataRecord:
+                   move: bool = False, item_id: str | None = None) -> MyDataRecord:
     """Publish a tool's output file as a result in ``owner``'s data.
 
     Args:
@@ -45,6 +47,8 @@ def publish_result(owner: str, path: str | Path, *, tool: str, title: str | None
         home: the terralab data folder.
         move: move ``path`` into the staging folder instead of copying it (a tool's own
             scratch output on the same disk: no second copy of a large file).
+        item_id: the result's id (a queued job names it after itself; see
+            :func:`discard_result`); default a new one.
 
     Raises:
         UploadError: ``rule="quota"`` when the result does not fit the user's storage, or a
@@ -52,7 +56,8 @@ def publish_result(owner: str, path: str | Path, *, tool: str, title: str | None
     """
     path = Path(path)
     pending = start_upload(owner, path.name, path.stat().st_size, limits=RESULT_LIMITS,
-                           policy=policy, groups=groups, home=home, kind="result")
+                           policy=policy, groups=groups, home=home, kind="result",
+                           item_id=item_id)
     try:
         if move:
             shutil.move(path, pending.source)
@@ -63,3 +68,28 @@ def publish_result(owner: str, path: str | Path, *, tool: str, title: str | None
         raise
     return finish_upload(pending, title=title, bands=bands, limits=RESULT_LIMITS,
                          source_name=tool)
+
+
+def discard_result(owner: str, item_id: str, *, home: Path | None = None) -> bool:
+    """Remove every trace of result ``item_id``: a published item, a reservation, staging.
+
+    A queued job calls it before each attempt, so a job retried after its worker died
+    leaves exactly one result, whatever the earlier attempt had written.
+
+    Returns:
+        True when something was removed.
+    """
+    from terralab.catalog.index import CatalogIndex, default_index_path
+    from terralab.mydata.items import COLLECTION
+
+    home = home or terralab_home()
+    root = user_dir(owner, home=home)
+    folder = (root / "results" / item_id).resolve()
+    if not folder.is_relative_to(root / "results") or folder == root / "results":
+        raise ValueError(f"not a result id: {item_id!r}")
+    found = folder.exists()
+    with CatalogIndex(default_index_path(home)) as index:
+        index.remove(item_id, collection=COLLECTION, owner=owner)
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(home / "staging" / f"{owner}-{item_id}", ignore_errors=True)
+    return store_delete(owner, item_id, home=home) > 0 or found

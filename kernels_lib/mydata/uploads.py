@@ -134,7 +134,8 @@ def _clean_stale_staging(home: Path) -> None:
 
 def start_upload(owner: str, name: str, size: int, *, limits: UploadLimits | None = None,
                  policy: StoragePolicy | None = None, groups: Iterable[str] = (),
-                 home: Path | None = None, kind: str = "upload") -> PendingUpload:
+                 home: Path | None = None, kind: str = "upload",
+                 item_id: str | None = None) -> PendingUpload:
     """Check an upload's name and size, reserve its size in the quota, open its staging.
 
     Args:
@@ -146,6 +147,8 @@ def start_upload(owner: str, name: str, size: int, *, limits: UploadLimits | Non
         groups: the user's groups.
         home: the terralab data folder.
         kind: ``"upload"`` or ``"result"``.
+        item_id: the item's id (a queued job's result is named after the job, so a retry
+            replaces it); default a new one from the name.
 
     Raises:
         UploadError: ``rule="type"``, ``"size"`` or ``"quota"``; nothing is kept.
@@ -160,7 +163,7 @@ def start_upload(owner: str, name: str, size: int, *, limits: UploadLimits | Non
         raise UploadError(f"{name} is {format_size(size)}, more than the "
                           f"{format_size(limits.max_bytes)} allowed for one upload", rule="size")
     _clean_stale_staging(home)
-    item_id = new_item_id(name)
+    item_id = item_id or new_item_id(name)
     if kind not in ("upload", "result"):
         raise ValueError(f"kind is upload or result, not {kind!r}")
     store.reserve(owner, item_id, size, kind=kind, data_type=data_type, title=name,

@@ -117,6 +117,10 @@ class RunContext:
         scratch: a private temporary folder, removed after the run.
         progress: ``progress(percent, message)``, reported into the job.
         restricted: file inputs must stay inside the user's folder (a shared worker).
+        job_id: the queued job this run is (None for ``tl.run``).
+        models: the worker's model cache (:class:`terralab.queue.model_cache.ModelCache`),
+            which keeps loaded models warm between jobs; None outside a worker.
+        device: where models run: ``"cuda"`` when the worker has a GPU, else ``"cpu"``.
     """
 
     user: str
@@ -124,6 +128,18 @@ class RunContext:
     scratch: Path
     progress: Callable[[float, str], None] = field(default=lambda percent, message: None)
     restricted: bool = False
+    job_id: str | None = None
+    models: Any = None
+    device: str = "cpu"
+
+    def model(self, tool: str, version: str, loader: Callable[[str], Any]) -> Any:
+        """Return the model ``(tool, version)``, loaded once per worker with ``loader(device)``.
+
+        Outside a worker (no cache) the model is loaded for this run only.
+        """
+        if self.models is None:
+            return loader(self.device)
+        return self.models.get(tool, version, loader)
 
     def open_raster(self, ref: Any, **options: Any) -> Any:
         """Open a raster input lazily with this user's rights (``inputs.open_raster``)."""

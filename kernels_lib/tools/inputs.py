@@ -82,10 +82,17 @@ def _input_path(text: str, user: str, home: Path, restricted: bool) -> Path:
 
     try:
         root = user_dir(user, home=home)
+        given = Path(text)
+        if given.is_absolute():  # a full path is fine while it stays in the user's folder
+            path = given.resolve()
+            if not path.is_relative_to(root.resolve()):
+                raise InputError(f"{text!r} is outside your folder; shared workers read "
+                                 "your folder, your data and the catalog only")
+            return path
         path = (root / check_user_path(text)).resolve()
     except (PermissionError, LookupError) as error:
         raise InputError(str(error)) from None
-    if not path.is_relative_to(root):
+    if not path.is_relative_to(root.resolve()):
         raise InputError(f"{text!r} leaves your folder")
     return path
 

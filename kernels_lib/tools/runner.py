@@ -81,6 +81,7 @@ def validate_params(name: str, params: dict[str, Any]) -> Any:
 def run_tool(name: str, /, *, user: str, home: Path | None = None, save: bool = True,
              title: str | None = None, restricted: bool = False,
              progress: Callable[[float, str], None] | None = None,
+             result_id: str | None = None, context: dict[str, Any] | None = None,
              **params: Any) -> RunResult:
     """Run the registered tool ``name`` for ``user``.
 
@@ -93,6 +94,10 @@ def run_tool(name: str, /, *, user: str, home: Path | None = None, save: bool = 
         title: the result's name in my data (default: the tool and its input).
         restricted: file inputs must stay inside the user's folder (shared workers).
         progress: ``progress(percent, message)``.
+        result_id: the id of the result in my data (a queued job's, so that a retry
+            replaces it); default a new one.
+        context: more fields of the :class:`RunContext` (a worker's ``job_id``, ``models``,
+            ``device``).
         **params: the tool's parameters.
 
     Raises:
@@ -104,11 +109,11 @@ def run_tool(name: str, /, *, user: str, home: Path | None = None, save: bool = 
     scratch = home / "staging" / f"run-{user}-{uuid.uuid4().hex[:12]}"
     scratch.mkdir(parents=True, mode=0o700)
     report = progress or (lambda percent, message: None)
-    context = RunContext(user=user, home=home, scratch=scratch, progress=report,
-                         restricted=restricted)
+    run_context = RunContext(user=user, home=home, scratch=scratch, progress=report,
+                             restricted=restricted, **(context or {}))
     keep = False
     try:
-        output = tool.run(model, context)
+        output = tool.run(model, run_context)
         record = None
         if save:
             report(80, "writing the result")
@@ -119,12 +124,14 @@ def run_tool(name: str, /, *, user: str, home: Path | None = None, save: bool = 
             named = title or _title(name, params)
             if path.suffix.lower() in MEDIA_TYPES:  # an animation: GIF or MP4
                 record = publish_media(user, path, tool=name, title=named,
-                                       footprint=output.extra.get("footprint"), home=home)
+                                       footprint=output.extra.get("footprint"), home=home,
+                                       item_id=result_id)
             else:
                 record = publish_result(user, path, tool=name, title=named,
                                         bands=list(output.band_names) if output.band_names
                                         else None, home=home,
-                                        move=path.is_relative_to(scratch))
+                                        move=path.is_relative_to(scratch),
+                                        item_id=result_id)
             report(100, "saved in my data")
         keep = not save and output.file is not None  # the caller reads the file
         return RunResult(tool=name, params=model.model_dump(mode="python"), output=output,

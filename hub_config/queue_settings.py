@@ -1,0 +1,92 @@
+"""Hub settings of the job queue and the shared workers (mixed into ``TerralabHub``).
+
+``c.TerralabHub.worker_count``, ``job_queues``, ``platform_db_url``, ``job_max_attempts``
+and ``job_lease_seconds`` configure the managed service ``terralab-workers``
+(:mod:`terralab.queue.pool`) and the hub service, which read them as environment variables.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from traitlets import Dict, Float, HasTraits, Int, Unicode, validate
+
+__all__ = ["WORKERS_SERVICE", "QueueSettings"]
+
+WORKERS_SERVICE = "terralab-workers"
+
+
+class QueueSettings(HasTraits):
+    """Traits of the queue and the workers."""
+
+    worker_count = Int(
+        1,
+        config=True,
+        help="""How many worker processes serve the shared queue (default 1 on the embedded
+        default; one per GPU is a good start on a GPU machine). Dedicated queues set their
+        own counts in job_queues.""",
+    )
+
+    job_queues = Dict(
+        config=True,
+        help="""Dedicated queues bound to groups (the "dedicated instance"), e.g.
+        {"lab-a": {"workers": 1, "groups": ["lab-a"]}}. Only members of the groups (and
+        admins) may submit to such a queue; everybody uses "shared".""",
+    )
+
+    platform_db_url = Unicode(
+        "",
+        config=True,
+        help="""The platform database of the queue, the quota ledger and accounts: empty for
+        the SQLite file TERRALAB_HOME/platform.db (WAL), or a PostgreSQL URL such as
+        postgresql://terralab:secret@db/terralab (psycopg 3).""",
+    )
+
+    job_max_attempts = Int(
+        3, config=True,
+        help="How many times a job is started again after its worker died before it fails.",
+    )
+
+    job_lease_seconds = Float(
+        30.0, config=True,
+        help="""How long a worker's claim on a job lasts without a heartbeat; a killed
+        worker's job runs again after this long. Heartbeats come every third of it.""",
+    )
+
+    @validate("job_queues")
+    def _check_queues(self, proposal: dict[str, Any]) -> dict[str, Any]:
+        from terralab.queue.queues import QueueConfig
+
+        QueueConfig.parse(proposal["value"])
+        return proposal["value"]
+
+    @validate("worker_count", "job_max_attempts")
+    def _check_counts(self, proposal: dict[str, Any]) -> int:
+        if proposal["value"] < (0 if proposal["trait"].name == "worker_count" else 1):
+            raise ValueError(f"{proposal['trait'].name} is too small: {proposal['value']}")
+        return proposal["value"]
+
+    def queue_env(self) -> dict[str, str]:
+        """The environment of the hub service and the workers for these settings."""
+        from terralab.queue.queues import QueueConfig, QueueSpec
+
+        config = QueueConfig.parse(self.job_queues)
+        queues = {**config.queues, "shared": QueueSpec("shared", self.worker_count)}
+        env = QueueConfig(queues).to_env()
+        env["TERRALAB_JOB_MAX_ATTEMPTS"] = str(self.job_max_attempts)
+        env["TERRALAB_JOB_LEASE_SECONDS"] = str(self.job_lease_seconds)
+        if self.platform_db_url:
+            env["TERRALAB_PLATFORM_DB_URL"] = self.platform_db_url
+        return env
+
+    def workers_service(self, home: Path, environment: dict[str, str]) -> dict[str, Any]:
+        """The managed JupyterHub service that runs the worker pool."""
+        return {
+            "name": WORKERS_SERVICE,
+            "command": [sys.executable, "-m", "terralab.queue.pool"],
+            "environment": {"TERRALAB_HOME": str(home), **environment},
+            "display": False,
+            "info": {"description": "terralab shared workers (the job queue's pool)"},
+        }

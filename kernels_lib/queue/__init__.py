@@ -1,0 +1,22 @@
+"""The job queue and the shared workers (PRODUCT.md §6).
+
+Jobs from every user go through one persistent FIFO queue (optionally dedicated queues for
+groups) in the platform database, SQLite by default or PostgreSQL by URL; worker processes
+claim them under leases with heartbeats and keep models warm between jobs.
+
+- ``tl.submit(tool, **params) -> Job`` (``.status``, ``.progress``, ``.standing``,
+  ``.wait()``, ``.result``, ``.cancel()``), ``tl.jobs()``, ``tl.job(id)``;
+- CLI: ``terralab jobs list|show|cancel``, ``terralab workers``;
+- the hub service: ``POST jobs``, ``GET jobs``, ``GET jobs/{id}``, ``POST jobs/{id}/cancel``,
+  ``GET tools``, ``GET queue``.
+"""
+
+from __future__ import annotations
+
+from terralab.queue.api import cancel, job, jobs, submit
+from terralab.queue.errors import JobError, JobFailed, JobNotFound, QueueNotAllowed
+from terralab.queue.handle import Job
+from terralab.queue.records import JobRecord, QueueStanding
+
+__all__ = ["Job", "JobError", "JobFailed", "JobNotFound", "JobRecord", "QueueNotAllowed",
+           "QueueStanding", "cancel", "job", "jobs", "submit"]

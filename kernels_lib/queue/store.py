@@ -1,0 +1,342 @@
+"""The persistent job queue: submit, claim with a lease, heartbeat, finish, cancel, query.
+
+Every state change is one transaction on the platform database (:mod:`terralab.platform_sql`)
+and names the worker that holds the job, so a worker that lost its lease (it stalled, or was
+killed and its job went to another worker) can no longer change the job. The queue is FIFO
+within a queue name: a worker always claims the lowest ``seq``; a job whose worker died
+keeps its ``seq`` and is claimed again first. After ``max_attempts`` lost workers it fails
+with the reason. A tool's own error fails the job at once (it would fail again).
+
+An AI job's run time is charged to the owner's quota in the transaction that marks it
+succeeded, keyed by the job id (:mod:`terralab.quotas.ledger`), so it is charged once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from terralab.platform_sql import engine, is_postgres
+from terralab.queue.errors import JobError, JobNotFound
+from terralab.queue.queues import SHARED, QueueConfig
+from terralab.queue.records import ACTIVE, JobRecord, QueueStanding
+from terralab.queue.tables import jobs, workers
+
+__all__ = ["DEFAULT_MAX_ATTEMPTS", "cancel", "claim", "fail", "finish", "get_job", "get_jobs",
+           "heartbeat", "list_jobs", "mark_cancelled", "report_progress", "standing",
+           "submit"]
+
+DEFAULT_MAX_ATTEMPTS = 3
+_LOG_LINE_MAX = 2000
+
+
+def _max_attempts() -> int:
+    text = os.environ.get("TERRALAB_JOB_MAX_ATTEMPTS", "").strip()
+    return int(text) if text else DEFAULT_MAX_ATTEMPTS
+
+
+def _line(text: str, now: float) -> str:
+    stamp = time.strftime("%H:%M:%S", time.gmtime(now))
+    return f"{stamp} {text[:_LOG_LINE_MAX]}\n"
+
+
+def _json_params(tool: str, params: dict[str, Any]) -> str:
+    try:
+        return json.dumps(params, sort_keys=True)
+    except (TypeError, ValueError):
+        raise JobError(f"{tool}: a queued job takes file paths, my-data or catalog ids and "
+                       "plain values, not in-memory data (use tl.run for a DataArray)"
+                       ) from None
+
+
+def submit(owner: str, tool: str, params: dict[str, Any], *, queue: str = SHARED,
+           project: str | None = None, title: str | None = None, groups: Iterable[str] = (),
+           admin: bool = False, max_attempts: int | None = None,
+           queues: QueueConfig | None = None, home: Path | None = None) -> JobRecord:
+    """Put a job at the end of ``queue``.
+
+    Args:
+        owner: the user the job runs for.
+        tool: a registered tool name.
+        params: its parameters (checked now with the tool's parameter model).
+        queue: ``"shared"`` or a dedicated queue of one of the user's groups.
+        project: an analysis project of ``owner`` that records the run and its results.
+        title: the result's name in my data.
+        groups: the user's groups (dedicated queues, group quotas).
+        admin: the user is an admin (may use every queue).
+        max_attempts: how many lost workers the job survives (default 3, or
+            ``$TERRALAB_JOB_MAX_ATTEMPTS``).
+        queues: the deployment's queues (default ``$TERRALAB_JOB_QUEUES``).
+        home: the terralab data folder.
+
+    Raises:
+        JobError: unknown tool, bad parameters, unknown project (the message says which).
+        QueueNotAllowed: a queue the user may not use.
+        QuotaExceeded: an AI tool while the user's AI time is used up (with the reset date).
+    """
+    from terralab.tools.registry import default_registry
+    from terralab.tools.runner import ToolParameterError, validate_params
+
+    groups = tuple(groups)
+    try:
+        tool_class = default_registry()[tool]
+        validate_params(tool, params)
+    except KeyError as error:
+        raise JobError(str(error.args[0])) from None
+    except ToolParameterError as error:
+        raise JobError(str(error)) from None
+    text = _json_params(tool, params)
+    (queues or QueueConfig.from_env()).check(queue, groups, admin=admin)
+    kind = tool_class.info.kind
+    if kind == "ai":
+        from terralab.quotas import check_ai
+
+        check_ai(owner, groups, home=home)
+    if project is not None:
+        from terralab.projects.store import ProjectNotFound, get_project
+
+        try:
+            get_project(owner, project, home=home)
+        except ProjectNotFound:
+            raise JobError(f"no project {project!r} in your projects") from None
+    now = time.time()
+    job_id = uuid.uuid4().hex[:16]
+    with engine(home).begin() as db:
+        db.execute(jobs.insert().values(
+            id=job_id, owner=owner, tool=tool, kind=kind, params=text, title=title,
+            project=project, queue=queue, status="queued", attempts=0,
+            max_attempts=max_attempts or _max_attempts(), progress=0.0, message="queued",
+            log=_line(f"submitted to queue {queue}", now), cancel_requested=False,
+            submitted=now, results="[]"))
+    if project is not None:
+        from terralab.projects.store import add_run
+
+        add_run(owner, project, job_id, home=home)
+    return get_job(job_id, home=home)
+
+
+def _sweep(db: sa.Connection, queue: str, now: float) -> None:
+    """End the running jobs of ``queue`` whose worker vanished and that must not run again."""
+    lost = sa.and_(jobs.c.queue == queue, jobs.c.status == "running", jobs.c.lease_until < now)
+    db.execute(jobs.update().where(lost, jobs.c.cancel_requested).values(
+        status="cancelled", finished=now, error="cancelled", message="cancelled",
+        log=jobs.c.log + _line("cancelled (its worker had stopped)", now)))
+    db.execute(jobs.update().where(lost, jobs.c.attempts >= jobs.c.max_attempts).values(
+        status="failed", finished=now, message="failed",
+        error=sa.literal("the worker running it stopped ") + sa.cast(jobs.c.attempts, sa.Text)
+        + sa.literal(" times; giving up"),
+        log=jobs.c.log + _line("failed: lost its worker too many times", now)))
+
+
+def claim(worker_id: str, queue: str = SHARED, *, lease_seconds: float = 30.0,
+          home: Path | None = None) -> JobRecord | None:
+    """Take the oldest waiting job of ``queue`` (or one whose worker died) for a worker.
+
+    Returns:
+        The job, now ``running`` under a lease of ``lease_seconds``; None when none waits.
+    """
+    now = time.time()
+    bind = engine(home)
+    with bind.begin() as db:
+        _sweep(db, queue, now)
+        waiting = sa.or_(jobs.c.status == "queued",
+                         sa.and_(jobs.c.status == "running", jobs.c.lease_until < now))
+        query = (sa.select(jobs.c.seq, jobs.c.attempts)
+                 .where(jobs.c.queue == queue, waiting).order_by(jobs.c.seq).limit(1))
+        if is_postgres(bind):
+            query = query.with_for_update(skip_locked=True)
+        row = db.execute(query).first()
+        if row is None:
+            return None
+        attempt = row.attempts + 1
+        db.execute(jobs.update().where(jobs.c.seq == row.seq).values(
+            status="running", attempts=attempt, worker=worker_id,
+            lease_until=now + lease_seconds, started=now, finished=None, progress=0.0,
+            message="started", log=jobs.c.log + _line(f"attempt {attempt} on {worker_id}", now)))
+        found = db.execute(sa.select(jobs).where(jobs.c.seq == row.seq)).first()
+    return JobRecord.from_row(found)
+
+
+def _held(job_id: str, worker_id: str) -> Any:
+    return sa.and_(jobs.c.id == job_id, jobs.c.worker == worker_id, jobs.c.status == "running")
+
+
+def heartbeat(job_id: str, worker_id: str, *, lease_seconds: float = 30.0,
+              home: Path | None = None) -> str:
+    """Extend the worker's lease on a job.
+
+    Returns:
+        ``"ok"``, ``"cancel"`` (the owner asked to cancel it) or ``"lost"`` (the job is no
+        longer this worker's: its lease ran out and another worker took it).
+    """
+    now = time.time()
+    with engine(home).begin() as db:
+        updated = db.execute(jobs.update().where(_held(job_id, worker_id)).values(
+            lease_until=now + lease_seconds))
+        if updated.rowcount == 0:
+            return "lost"
+        asked = db.execute(sa.select(jobs.c.cancel_requested).where(jobs.c.id == job_id)
+                           ).scalar_one()
+    return "cancel" if asked else "ok"
+
+
+def report_progress(job_id: str, worker_id: str, percent: float, message: str, *,
+                    log: bool = True, home: Path | None = None) -> bool:
+    """Record a running job's progress; returns False when the worker no longer holds it."""
+    now = time.time()
+    values: dict[str, Any] = {"progress": max(0.0, min(100.0, float(percent))),
+                              "message": message[:_LOG_LINE_MAX]}
+    if log:
+        values["log"] = jobs.c.log + _line(f"{percent:5.1f}% {message}", now)
+    with engine(home).begin() as db:
+        return db.execute(jobs.update().where(_held(job_id, worker_id)).values(**values)
+                          ).rowcount == 1
+
+
+def finish(job_id: str, worker_id: str, results: list[str], *,
+           home: Path | None = None) -> bool:
+    """Mark a job succeeded with its results; charge an AI job's run time once.
+
+    Returns:
+        True when this worker still held the job (False: another worker owns it now).
+    """
+    now = time.time()
+    with engine(home).begin() as db:
+        row = db.execute(sa.select(jobs).where(_held(job_id, worker_id))).first()
+        if row is None:
+            return False
+        db.execute(jobs.update().where(jobs.c.seq == row.seq).values(
+            status="succeeded", finished=now, progress=100.0, message="done",
+            results=json.dumps(results), lease_until=None,
+            log=jobs.c.log + _line(f"succeeded: {', '.join(results) or 'no result'}", now)))
+        if row.kind == "ai":
+            from terralab.quotas.ledger import charge
+
+            charge(db, kind="ai_seconds", key=job_id, owner=row.owner,
+                   amount=max(0.0, now - row.started), home=home)
+    return True
+
+
+def fail(job_id: str, worker_id: str, error: str, *, home: Path | None = None) -> bool:
+    """Mark a job failed with ``error`` (nothing is charged)."""
+    now = time.time()
+    with engine(home).begin() as db:
+        return db.execute(jobs.update().where(_held(job_id, worker_id)).values(
+            status="failed", finished=now, error=error[:_LOG_LINE_MAX], message="failed",
+            lease_until=None, log=jobs.c.log + _line(f"failed: {error}", now))).rowcount == 1
+
+
+def mark_cancelled(job_id: str, worker_id: str, *, home: Path | None = None) -> bool:
+    """The worker stopped a job whose cancel was asked."""
+    now = time.time()
+    with engine(home).begin() as db:
+        return db.execute(jobs.update().where(_held(job_id, worker_id)).values(
+            status="cancelled", finished=now, error="cancelled", message="cancelled",
+            lease_until=None, log=jobs.c.log + _line("cancelled while running", now))
+        ).rowcount == 1
+
+
+def _owned(job_id: str, owner: str | None) -> Any:
+    clause = jobs.c.id == job_id
+    return clause if owner is None else sa.and_(clause, jobs.c.owner == owner)
+
+
+def cancel(job_id: str, *, owner: str | None, home: Path | None = None) -> JobRecord:
+    """Cancel a job: a queued one at once, a running one within seconds (its worker stops it).
+
+    Args:
+        job_id: the job.
+        owner: its owner (None: an admin, any job).
+        home: the terralab data folder.
+
+    Raises:
+        JobNotFound: no such job of ``owner``.
+    """
+    now = time.time()
+    with engine(home).begin() as db:
+        row = db.execute(sa.select(jobs.c.status).where(_owned(job_id, owner))).first()
+        if row is None:
+            raise JobNotFound(f"no job {job_id!r}")
+        if row.status == "queued":
+            db.execute(jobs.update().where(jobs.c.id == job_id).values(
+                status="cancelled", finished=now, error="cancelled", message="cancelled",
+                log=jobs.c.log + _line("cancelled before it started", now)))
+        elif row.status == "running":
+            db.execute(jobs.update().where(jobs.c.id == job_id).values(
+                cancel_requested=True, message="cancelling",
+                log=jobs.c.log + _line("cancel asked", now)))
+    return get_job(job_id, owner=owner, home=home)
+
+
+def standing(job: JobRecord, *, home: Path | None = None, live_seconds: float = 90.0
+             ) -> QueueStanding:
+    """Where ``job`` stands in its queue (position, jobs ahead, workers busy)."""
+    now = time.time()
+    with engine(home).connect() as db:
+        live = db.execute(sa.select(workers.c.job).where(
+            workers.c.queue == job.queue, workers.c.heartbeat > now - live_seconds)).all()
+        running = db.execute(sa.select(sa.func.count()).select_from(jobs).where(
+            jobs.c.queue == job.queue, jobs.c.status == "running")).scalar_one()
+        ahead = 0
+        if job.status == "queued":
+            seq = db.execute(sa.select(jobs.c.seq).where(jobs.c.id == job.id)).scalar_one()
+            ahead = db.execute(sa.select(sa.func.count()).select_from(jobs).where(
+                jobs.c.queue == job.queue, jobs.c.status == "queued", jobs.c.seq < seq)
+            ).scalar_one()
+    return QueueStanding(position=ahead + 1 if job.status == "queued" else 0,
+                         jobs_ahead=ahead, running=running, workers=len(live),
+                         workers_busy=sum(1 for row in live if row.job))
+
+
+def get_job(job_id: str, *, owner: str | None = None, with_standing: bool = False,
+            home: Path | None = None) -> JobRecord:
+    """Return job ``job_id`` (of ``owner``; None: any owner, for admins and workers).
+
+    Raises:
+        JobNotFound: no such job of ``owner``; another user's job reads the same.
+    """
+    with engine(home).connect() as db:
+        row = db.execute(sa.select(jobs).where(_owned(job_id, owner))).first()
+    if row is None:
+        raise JobNotFound(f"no job {job_id!r}")
+    record = JobRecord.from_row(row)
+    if with_standing and record.status in ACTIVE:
+        from dataclasses import replace
+
+        record = replace(record, standing=standing(record, home=home))
+    return record
+
+
+def list_jobs(*, owner: str | None = None, status: str | Iterable[str] | None = None,
+              queue: str | None = None, limit: int = 100, newest_first: bool = True,
+              home: Path | None = None) -> list[JobRecord]:
+    """Jobs of ``owner`` (None: everybody's, the admin's view of the queue)."""
+    query = sa.select(jobs)
+    if owner is not None:
+        query = query.where(jobs.c.owner == owner)
+    if status is not None:
+        query = query.where(jobs.c.status.in_([status] if isinstance(status, str) else status))
+    if queue is not None:
+        query = query.where(jobs.c.queue == queue)
+    query = query.order_by(jobs.c.seq.desc() if newest_first else jobs.c.seq).limit(limit)
+    with engine(home).connect() as db:
+        return [JobRecord.from_row(row) for row in db.execute(query)]
+
+
+def get_jobs(owner: str, ids: list[str], *, home: Path | None = None) -> list[dict[str, Any]]:
+    """Summaries of ``owner``'s jobs ``ids`` in that order (a project's history)."""
+    if not ids:
+        return []
+    with engine(home).connect() as db:
+        rows = db.execute(sa.select(jobs).where(jobs.c.owner == owner, jobs.c.id.in_(ids)))
+        found = {row.id: JobRecord.from_row(row) for row in rows}
+    keys = ("id", "tool", "status", "progress", "submitted_at", "started_at", "finished_at",
+            "results", "error", "title")
+    return [{key: found[i].to_dict()[key] for key in keys} for i in ids if i in found]

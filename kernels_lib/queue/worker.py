@@ -1,0 +1,254 @@
+"""A worker: claims jobs from one queue and runs them, one at a time, under a lease.
+
+While a job runs, a heartbeat thread renews the lease every ``lease/3`` seconds and asks
+whether the owner cancelled it. A cancelled job is stopped at the tool's next progress
+report; a tool that does not report within :data:`CANCEL_GRACE` seconds is stopped by
+ending the worker process (``hard_cancel``; its pool starts a new one). A worker killed
+outright (SIGKILL, power loss) stops renewing its lease; once the lease runs out another
+worker claims the job again. Each attempt first discards whatever an earlier attempt
+published under the job's result id, so a retried job leaves exactly one result.
+
+Run one with ``python -m terralab.queue.worker --queue shared`` (the pool,
+:mod:`terralab.queue.pool`, runs several and restarts them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from terralab.home import terralab_home
+from terralab.queue import store
+from terralab.queue.model_cache import ModelCache
+from terralab.queue.queues import SHARED
+from terralab.queue.records import JobRecord
+from terralab.queue.worker_rows import register_worker, unregister_worker, worker_beat
+
+__all__ = ["CANCEL_GRACE", "DEFAULT_LEASE", "Worker", "main", "result_id"]
+
+DEFAULT_LEASE = 30.0
+CANCEL_GRACE = 5.0
+_EXIT_CANCELLED = 75
+_USER_ERRORS = (ValueError, KeyError, FileNotFoundError, PermissionError)
+log = logging.getLogger("terralab.queue.worker")
+
+
+class _Stop(BaseException):
+    """Raised inside a tool's progress report to stop the job (cancelled or lost)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+def result_id(job: JobRecord) -> str:
+    """The id of the job's result in the owner's data (the same for every attempt)."""
+    slug = "".join(c if c.isalnum() else "-" for c in job.tool.lower()).strip("-")[:32]
+    return f"{slug or 'job'}-{job.id}"
+
+
+class Worker:
+    """Runs the jobs of one queue.
+
+    Args:
+        queue: the queue it serves.
+        home: the terralab data folder.
+        worker_id: its name in the queue (default host-pid-random).
+        lease_seconds: how long a claim lasts without a heartbeat
+            (``$TERRALAB_JOB_LEASE_SECONDS``, default 30).
+        poll_seconds: how often an idle worker looks for work.
+        hard_cancel: end the process when a cancelled tool does not stop within
+            :data:`CANCEL_GRACE` (a worker process; not a worker thread inside a kernel).
+        models: the model cache (a new one on the best device by default).
+        restricted: file inputs must stay inside the owner's folder (shared workers); the
+            worker thread of an in-process platform runs as the user and reads what
+            ``tl.run`` reads.
+    """
+
+    def __init__(self, *, queue: str = SHARED, home: Path | None = None,
+                 worker_id: str | None = None, lease_seconds: float | None = None,
+                 poll_seconds: float = 1.0, hard_cancel: bool = True,
+                 models: ModelCache | None = None, restricted: bool = True) -> None:
+        self.queue = queue
+        self.home = home or terralab_home()
+        self.id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        lease = lease_seconds or float(os.environ.get("TERRALAB_JOB_LEASE_SECONDS") or
+                                       DEFAULT_LEASE)
+        self.lease_seconds = lease
+        self.poll_seconds = poll_seconds
+        self.hard_cancel = hard_cancel
+        self.models = models or ModelCache()
+        self.jobs_done = 0
+        self.restricted = restricted
+
+    # -- the loop -------------------------------------------------------------------------
+    def run(self, *, stop: threading.Event | None = None, until_idle: bool = False,
+            max_jobs: int | None = None) -> int:
+        """Claim and run jobs until ``stop`` is set (or the queue is empty, ``until_idle``).
+
+        Returns:
+            How many jobs this call ran.
+        """
+        stop = stop or threading.Event()
+        register_worker(self.id, self.queue, host=socket.gethostname(), pid=os.getpid(),
+                        device=self.models.device, home=self.home)
+        ran = 0
+        last_beat = 0.0
+        try:
+            while not stop.is_set() and (max_jobs is None or ran < max_jobs):
+                job = store.claim(self.id, self.queue, lease_seconds=self.lease_seconds,
+                                  home=self.home)
+                if job is None:
+                    if until_idle:
+                        break
+                    if time.monotonic() - last_beat > self.lease_seconds / 3:
+                        worker_beat(self.id, None, home=self.home)
+                        last_beat = time.monotonic()
+                    stop.wait(self.poll_seconds)
+                    continue
+                self.run_job(job)
+                ran += 1
+        finally:
+            unregister_worker(self.id, home=self.home)
+        return ran
+
+    # -- one job --------------------------------------------------------------------------
+    def run_job(self, job: JobRecord) -> str:
+        """Run a claimed job to its end; returns its final status as this worker saw it."""
+        from terralab.mydata.results import discard_result
+        from terralab.tools.runner import run_tool
+
+        worker_beat(self.id, job.id, home=self.home)
+        rid = result_id(job)
+        discard_result(job.owner, rid, home=self.home)  # an earlier attempt's leftovers
+        cancelled, lost, done = threading.Event(), threading.Event(), threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(job, cancelled, lost, done),
+                                name=f"heartbeat-{job.id}", daemon=True)
+        beat.start()
+        last = [0.0, ""]
+
+        def progress(percent: float, message: str) -> None:
+            if lost.is_set():
+                raise _Stop("lost")
+            if cancelled.is_set():
+                raise _Stop("cancelled")
+            now = time.monotonic()
+            if message != last[1] or now - last[0] > 1.0:
+                store.report_progress(job.id, self.id, percent, message,
+                                      log=message != last[1], home=self.home)
+                last[:] = [now, message]
+
+        try:
+            progress(0, "started")
+            result = run_tool(job.tool, user=job.owner, home=self.home, save=True,
+                              title=job.title, restricted=self.restricted, progress=progress,
+                              result_id=rid,
+                              context={"job_id": job.id, "models": self.models,
+                                       "device": self.models.device},
+                              **job.params)
+            if lost.is_set():
+                return "lost"  # another worker runs it now; it discards what we wrote
+            if cancelled.is_set():
+                discard_result(job.owner, rid, home=self.home)
+                store.mark_cancelled(job.id, self.id, home=self.home)
+                return "cancelled"
+            ids = [result.record.id] if result.record is not None else []
+            if not store.finish(job.id, self.id, ids, home=self.home):
+                return "lost"
+            if job.project:
+                self._record_in_project(job, ids)
+            return "succeeded"
+        except _Stop as stop:
+            if stop.why == "cancelled":
+                discard_result(job.owner, rid, home=self.home)
+                store.mark_cancelled(job.id, self.id, home=self.home)
+            return stop.why
+        except Exception as error:  # the tool's own error: the job fails with it
+            expected = isinstance(error, _USER_ERRORS)  # bad input: no traceback needed
+            log.log(logging.INFO if expected else logging.ERROR, "job %s (%s) failed: %s",
+                    job.id, job.tool, error, exc_info=not expected)
+            discard_result(job.owner, rid, home=self.home)
+            store.fail(job.id, self.id, _describe(error), home=self.home)
+            return "failed"
+        finally:
+            done.set()
+            beat.join(timeout=5)
+            worker_beat(self.id, None, home=self.home)
+            self.jobs_done += 1
+
+    def _record_in_project(self, job: JobRecord, ids: list[str]) -> None:
+        from terralab.projects.store import ProjectNotFound, add_results
+
+        try:
+            add_results(job.owner, job.project, job.id, ids, home=self.home)
+        except ProjectNotFound:
+            log.info("job %s: project %s was deleted meanwhile", job.id, job.project)
+
+    def _heartbeat(self, job: JobRecord, cancelled: threading.Event, lost: threading.Event,
+                   done: threading.Event) -> None:
+        """Renew the lease until the job ends; notice cancels and lost leases."""
+        asked_at: float | None = None
+        interval = max(0.2, self.lease_seconds / 3)
+        while not done.wait(min(interval, 1.0) if cancelled.is_set() else interval):
+            try:
+                state = store.heartbeat(job.id, self.id, lease_seconds=self.lease_seconds,
+                                        home=self.home)
+                worker_beat(self.id, job.id, home=self.home)
+            except Exception:  # a busy database: try again at the next beat
+                log.warning("heartbeat of job %s failed", job.id, exc_info=True)
+                continue
+            if state == "lost":
+                lost.set()
+                return
+            if state == "cancel" and not cancelled.is_set():
+                cancelled.set()
+                asked_at = time.monotonic()
+            if asked_at is not None and time.monotonic() - asked_at > CANCEL_GRACE:
+                if self.hard_cancel:
+                    self._end_process(job)
+                return
+
+    def _end_process(self, job: JobRecord) -> None:
+        """A cancelled tool did not stop: record the cancel, clean up, end this process."""
+        from terralab.mydata.results import discard_result
+
+        log.warning("job %s did not stop within %.0f s of its cancel; ending worker %s",
+                    job.id, CANCEL_GRACE, self.id)
+        store.mark_cancelled(job.id, self.id, home=self.home)
+        discard_result(job.owner, result_id(job), home=self.home)
+        unregister_worker(self.id, home=self.home)
+        os._exit(_EXIT_CANCELLED)
+
+
+def _describe(error: Exception) -> str:
+    """A user-facing reason for a failed job."""
+    text = str(error).strip()
+    if isinstance(error, _USER_ERRORS):
+        return text or type(error).__name__
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m terralab.queue.worker``: one worker process."""
+    parser = argparse.ArgumentParser(description="Run a terralab worker.")
+    parser.add_argument("--queue", default=SHARED)
+    parser.add_argument("--lease", type=float, default=None, help="lease seconds")
+    parser.add_argument("--poll", type=float, default=1.0, help="poll seconds when idle")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    stop = threading.Event()
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    Worker(queue=args.queue, lease_seconds=args.lease, poll_seconds=args.poll).run(stop=stop)
+
+
+if __name__ == "__main__":
+    main()

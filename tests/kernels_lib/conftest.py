@@ -1,0 +1,56 @@
+"""Fixtures of the queue tests: the test tools as a plug-in, a platform on SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.kernels_lib.job_tools import plugin_site
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _reset_registry() -> None:
+    import terralab.tools.registry as registry
+
+    registry._default = None
+
+
+@pytest.fixture(scope="session")
+def job_plugin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The test tools installed as a plug-in; yields the folder to put on PYTHONPATH."""
+    site = plugin_site(tmp_path_factory.mktemp("plugin-site"))
+    sys.path.insert(0, str(site))
+    _reset_registry()
+    yield site
+    sys.path.remove(str(site))
+    _reset_registry()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def platform(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+             job_plugin: Path) -> dict[str, str]:
+    """A fresh TERRALAB_HOME whose platform database is SQLite or a real PostgreSQL.
+
+    Returns the environment worker processes need (home, database URL, plug-in path).
+    """
+    home = tmp_path / "home"
+    (home / "users").mkdir(parents=True)
+    env = {"TERRALAB_HOME": str(home), "TERRALAB_LOCAL_WORKER": "0",
+           "PYTHONPATH": os.pathsep.join([str(job_plugin), str(ROOT)])}
+    if request.param == "postgresql":
+        server = request.getfixturevalue("postgres_server")
+        env["TERRALAB_PLATFORM_DB_URL"] = server.create_database("jobs")
+    else:
+        monkeypatch.delenv("TERRALAB_PLATFORM_DB_URL", raising=False)
+    for key in ("TERRALAB_HOME", "TERRALAB_LOCAL_WORKER", "TERRALAB_PLATFORM_DB_URL"):
+        if key in env:
+            monkeypatch.setenv(key, env[key])
+    for key in ("TERRALAB_SERVICE_URL", "JUPYTERHUB_API_TOKEN", "TERRALAB_AI_QUOTA",
+                "TERRALAB_JOB_QUEUES"):
+        monkeypatch.delenv(key, raising=False)
+    return env
