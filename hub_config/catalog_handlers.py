@@ -12,7 +12,9 @@ ledger are kept per user in the platform database.
 - ``GET catalog/items/{id}/thumbnail[?collection=&size=]``: a PNG quicklook (local items) or
   a redirect to the item's own preview (remote items).
 - ``GET catalog/items/{id}/download?asset=KEY[&collection=&bbox=w,s,e,n]``: the asset (or
-  the window of it covering bbox), streamed; the bytes sent are recorded for the user.
+  the window of it covering bbox), streamed; the bytes sent are recorded for the user. A
+  download over the user's monthly download quota is refused before its first byte (429,
+  with the reset date; :func:`terralab.hub.quota_handlers.refuse_download`).
 - ``GET catalog/favourites``; ``PUT|DELETE catalog/favourites/{id}[?collection=]``.
 """
 
@@ -239,11 +241,13 @@ class DownloadHandler(CatalogHandler):
 
     async def get(self, item_id: str) -> None:
         """Stream one asset (or its clipped window) and record the bytes sent."""
-        user = self.require_user()["name"]
+        caller = self.require_user()
+        user = caller["name"]
         from shapely.geometry import box
 
         from terralab.catalog.assets import AssetAccessError
         from terralab.catalog.downloads import open_asset, record_download
+        from terralab.hub.quota_handlers import refuse_download
 
         item, owner = await self.find_item(user, item_id)
         key = self.get_query_argument("asset", None) or self.default_asset
@@ -258,6 +262,8 @@ class DownloadHandler(CatalogHandler):
                 raise web.HTTPError(HTTPStatus.BAD_REQUEST,
                                     "bbox is west,south,east,north in degrees") from None
             geometry = box(west, south, east, north)
+        if await refuse_download(self, caller, 0, self.home):
+            return
         try:
             stream = await IOLoop.current().run_in_executor(
                 None, lambda: open_asset(item, key, owner=owner, geometry=geometry,
@@ -266,6 +272,9 @@ class DownloadHandler(CatalogHandler):
             raise web.HTTPError(HTTPStatus.NOT_FOUND, str(error)) from None
         except ValueError as error:
             raise web.HTTPError(HTTPStatus.BAD_REQUEST, str(error)) from None
+        if stream.size and await refuse_download(self, caller, stream.size, self.home):
+            stream.close()
+            return
         # The ledger is written before the last chunk goes out, so it is complete by the time
         # the client has the whole file; a download that ends early (the client went away,
         # the origin failed) is charged for what was sent.

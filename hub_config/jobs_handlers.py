@@ -99,14 +99,12 @@ class JobListHandler(JobsHandler):
 
     async def post(self) -> None:
         """Queue a job for the caller."""
+        from terralab.hub.quota_handlers import registration
         from terralab.queue import store
-        from terralab.quotas.accounts import registered_on
 
         user = self.require_user()
         name, groups, admin = self.caller()
-        # the quota month starts on the hub account's registration day
-        await self.blocking(partial(registered_on, name, created=user.get("created"),
-                                    home=self.home))
+        await registration(self, user, self.home)  # the quota month starts on that day
         body = self.body_json()
         tool, params = body.get("tool"), body.get("params", {})
         if not isinstance(tool, str) or not isinstance(params, dict):

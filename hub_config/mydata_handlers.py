@@ -15,7 +15,8 @@ acts only on the caller's own items; another user's item id is simply not found 
 - ``GET|PATCH|DELETE mydata/items/{id}``: one item; ``{"title": …}`` renames; delete frees
   its storage (``{"deleted": id, "freed": bytes}``).
 - ``GET mydata/items/{id}/download[?format=cog|geotiff|gpkg|geojson|shapefile]``: the data
-  file (or an export of it), streamed and metered.
+  file (or an export of it), streamed and metered; refused (429) before the first byte when
+  the monthly download quota is used up.
 - ``GET mydata/items/{id}/thumbnail``: its preview PNG.
 - ``GET mydata/storage``: ``{"used", "limit", "remaining", "text"}``.
 """
@@ -283,11 +284,15 @@ class MyDownloadHandler(MyDataHandler, DownloadHandler):
         import shutil
         import tempfile
 
+        from terralab.hub.quota_handlers import refuse_download
         from terralab.mydata.errors import MyDataError
         from terralab.mydata.library import download_item
 
-        user = self.require_user()["name"]
+        caller = self.require_user()
+        user = caller["name"]
         await self.find_item(user, item_id)
+        if await refuse_download(self, caller, 0, self.home):
+            return
         scratch = Path(tempfile.mkdtemp(prefix="export-", dir=self._staging()))
         try:
             try:

@@ -5,7 +5,8 @@ it at ``/services/terralab/``. It authenticates every caller with JupyterHub: an
 (``Authorization: token …``, e.g. ``$JUPYTERHUB_API_TOKEN`` inside a user's server) or the
 OAuth cookie of a browser. The catalog endpoints live in :mod:`terralab.hub.catalog_handlers`,
 uploads and my data in :mod:`terralab.hub.mydata_handlers`, the job queue and the tools in
-:mod:`terralab.hub.jobs_handlers`.
+:mod:`terralab.hub.jobs_handlers`, analysis projects in :mod:`terralab.hub.projects_handlers`,
+quotas in :mod:`terralab.hub.quota_handlers`.
 
 Endpoints (relative to the service prefix):
 
@@ -17,6 +18,7 @@ Endpoints (relative to the service prefix):
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
 from http import HTTPStatus
@@ -34,6 +36,17 @@ from terralab.home import terralab_home
 __all__ = ["APIHandler", "HealthHandler", "WhoAmIHandler", "main", "make_app"]
 
 
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN / infinity replaced by its STAC string."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
 class APIHandler(HubOAuthenticated, web.RequestHandler):
     """Base of the service's JSON endpoints: JSON bodies and JSON errors."""
 
@@ -43,9 +56,18 @@ class APIHandler(HubOAuthenticated, web.RequestHandler):
         self.set_header("Cache-Control", "no-store")
 
     def write_json(self, payload: Any, status: int = 200) -> None:
-        """Write ``payload`` as the JSON body with HTTP ``status``."""
+        """Write ``payload`` as the JSON body with HTTP ``status``.
+
+        Non-finite numbers (a float raster's NaN nodata) are written as the strings
+        ``"nan"``, ``"inf"``, ``"-inf"`` (as the STAC raster extension does): JSON has no
+        NaN, and browsers refuse Python's ``NaN``.
+        """
         self.set_status(status)
-        self.finish(json.dumps(payload))
+        try:
+            text = json.dumps(payload, allow_nan=False)
+        except ValueError:
+            text = json.dumps(_finite(payload), allow_nan=False)
+        self.finish(text)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Write every error as ``{"status": code, "message": text}``."""
@@ -123,6 +145,7 @@ def make_app(prefix: str = "/services/terralab/", home: Path | None = None) -> w
     from terralab.hub.jobs_handlers import jobs_routes
     from terralab.hub.mydata_handlers import mydata_routes
     from terralab.hub.projects_handlers import projects_routes
+    from terralab.hub.quota_handlers import quota_routes
 
     home = home or terralab_home()
     state = CatalogState(home)
@@ -135,6 +158,7 @@ def make_app(prefix: str = "/services/terralab/", home: Path | None = None) -> w
             *mydata_routes(prefix, state),
             *jobs_routes(prefix, state),
             *projects_routes(prefix, home),
+            *quota_routes(prefix, home),
         ],
         cookie_secret=cookie_secret(home),
     )

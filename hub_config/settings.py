@@ -20,6 +20,7 @@ from terralab.home import checkout_root, terralab_home
 from terralab.hub.logins import logins_path
 from terralab.hub.ports import free_port
 from terralab.hub.queue_settings import QueueSettings
+from terralab.hub.quota_settings import QuotaSettings
 
 __all__ = ["SERVICE_NAME", "TerralabHub", "find_proxy"]
 
@@ -58,7 +59,7 @@ def _port(variable: str) -> int:
     return int(os.environ.get(variable) or free_port())
 
 
-class TerralabHub(QueueSettings, LoggingConfigurable):
+class TerralabHub(QueueSettings, QuotaSettings, LoggingConfigurable):
     """Settings of a terralab JupyterHub deployment."""
 
     home = Unicode(
@@ -158,6 +159,9 @@ class TerralabHub(QueueSettings, LoggingConfigurable):
             {"name": "user", "description": "terralab user", "scopes": ["self", access]},
             {"name": "server", "description": "a user's server",
              "scopes": ["users:activity!user", "access:servers!server", access]},
+            # the quota month starts on the account's registration day (its "created" time)
+            {"name": "terralab-service", "description": "read users' created time and groups",
+             "services": [SERVICE_NAME], "scopes": ["read:users"]},
         ]
 
     def _apply_spawner(self, c: Config, home: Path) -> None:
@@ -248,7 +252,7 @@ class TerralabHub(QueueSettings, LoggingConfigurable):
 
     def _apply_service(self, c: Config, home: Path) -> None:
         """Run the terralab hub service and the worker pool as managed JupyterHub services."""
-        environment = {**self._policy_env(), **self.queue_env()}
+        environment = {**self._policy_env(), **self.quota_env(), **self.queue_env()}
         c.JupyterHub.services = [
             {
                 "name": SERVICE_NAME,

@@ -4,9 +4,11 @@ Import it in a notebook as ``import terralab as tl``. It runs with no hub and no
 without a hub the platform runs in-process against a local ``TERRALAB_HOME``.
 
 ``tl.search`` and ``tl.download`` (see :mod:`terralab.catalog`), ``tl.upload`` and
-``tl.my_data`` (see :mod:`terralab.mydata`, also reachable as ``tl.mydata``) and ``tl.run``
-(see :mod:`terralab.tools`, also ``tl.tools``) are loaded on first use, so ``import terralab``
-stays quick.
+``tl.my_data`` (see :mod:`terralab.mydata`, also reachable as ``tl.mydata``), ``tl.run``
+(see :mod:`terralab.tools`, also ``tl.tools``), the queue's ``tl.submit``, ``tl.jobs`` and
+``tl.job`` (see :mod:`terralab.queue`), ``tl.quota()`` (:mod:`terralab.quotas`),
+``tl.projects`` (:mod:`terralab.projects`) and ``tl.compute`` (Dask, :mod:`terralab.compute`)
+are loaded on first use, so ``import terralab`` stays quick.
 """
 
 from __future__ import annotations
@@ -16,11 +18,15 @@ from typing import Any
 from terralab._version import __version__
 from terralab.home import terralab_home
 
-__all__ = ["__version__", "download", "my_data", "run", "search", "terralab_home", "upload"]
+__all__ = ["__version__", "download", "job", "jobs", "my_data", "quota", "run", "search",
+           "submit", "terralab_home", "upload"]
 
 _LAZY = {"search": "terralab.catalog", "download": "terralab.catalog",
-         "upload": "terralab.mydata", "my_data": "terralab.mydata", "run": "terralab.tools"}
-_MODULES = {"mydata": "terralab.mydata", "tools": "terralab.tools"}
+         "upload": "terralab.mydata", "my_data": "terralab.mydata", "run": "terralab.tools",
+         "submit": "terralab.queue", "jobs": "terralab.queue", "job": "terralab.queue",
+         "quota": "terralab.quotas"}
+_MODULES = {"mydata": "terralab.mydata", "tools": "terralab.tools",
+            "projects": "terralab.projects", "compute": "terralab.compute"}
 
 
 def __getattr__(name: str) -> Any:

@@ -12,6 +12,9 @@ from terralab._version import __version__
 from terralab.catalog.commands import catalog, search_command
 from terralab.home import terralab_home
 from terralab.mydata.commands import mydata_group, upload_command
+from terralab.projects.commands import projects_group
+from terralab.queue.commands import jobs_group, workers_command
+from terralab.quotas.commands import quota_group
 from terralab.tools.commands import run_command, tools_group
 
 __all__ = ["cli", "main"]
@@ -58,6 +61,10 @@ cli.add_command(upload_command)
 cli.add_command(mydata_group)
 cli.add_command(tools_group)
 cli.add_command(run_command)
+cli.add_command(jobs_group)
+cli.add_command(workers_command)
+cli.add_command(projects_group)
+cli.add_command(quota_group)
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -16,6 +16,7 @@ import pytest
 
 from terralab.hub.ports import free_port
 from tests.hub_helpers import RunningHub
+from tests.postgres_server import PostgresServer, running_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_DATA = ROOT.parent / "shared" / "data" / "real"
@@ -135,3 +136,16 @@ def chromium_browser():
                                              headless=True)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL server for the session (skips when its binaries are missing)."""
+    with running_postgres() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """The ``postgresql://`` URL of a fresh database on the session's PostgreSQL server."""
+    return postgres_server.create_database("terralab")

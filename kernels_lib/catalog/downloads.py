@@ -1,10 +1,12 @@
 """Item downloads: stream chosen assets (or a clipped subset) and count the bytes per user.
 
-Every byte handed to a user is recorded in the platform database (``downloads`` table), the
-ledger the monthly download quota reads (PRODUCT.md §6). A clipped subset is the window of
-the raster that covers the area's bounding box, copied block by block into a tiled,
-compressed GeoTIFF, so memory stays bounded whatever the raster size; masking pixels outside
-a polygon is the job of the clip processing tool, not of a download.
+Every byte handed to a user is charged to the quota ledger of the platform database
+(:mod:`terralab.quotas.ledger`, kind ``download_bytes``), which the monthly download quota
+reads (PRODUCT.md §6); a download is refused before its first byte when the quota is used
+up or the file would not fit in it. A clipped subset is the window of the raster that covers
+the area's bounding box, copied block by block into a tiled, compressed GeoTIFF, so memory
+stays bounded whatever the raster size; masking pixels outside a polygon is the job of the
+clip processing tool, not of a download.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ import math
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack, closing
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlparse
@@ -32,7 +34,6 @@ from terralab.catalog.assets import (
     local_asset_path,
     open_local_asset,
 )
-from terralab.platform_db import connect, ensure_tables
 
 __all__ = [
     "AssetStream",
@@ -47,17 +48,6 @@ __all__ = [
 
 CHUNK = 1 << 20
 _BLOCK = 1024
-_DDL = """
-CREATE TABLE IF NOT EXISTS downloads (
-    user TEXT NOT NULL,
-    at TEXT NOT NULL,
-    collection TEXT NOT NULL,
-    item_id TEXT NOT NULL,
-    asset TEXT NOT NULL,
-    bytes INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS downloads_user_at ON downloads (user, at);
-"""
 
 
 @dataclass
@@ -81,24 +71,21 @@ class AssetStream:
 
 def record_download(user: str, item: dict[str, Any], asset: str, nbytes: int, *,
                     home: Path | None = None) -> None:
-    """Add ``nbytes`` downloaded by ``user`` to the download ledger."""
-    with closing(connect(home)) as db, db:
-        ensure_tables(db, "downloads", _DDL)
-        db.execute("INSERT INTO downloads VALUES (?, ?, ?, ?, ?, ?)",
-                   (user, datetime.now(UTC).isoformat(), item.get("collection") or "",
-                    item["id"], asset, int(nbytes)))
+    """Charge ``nbytes`` downloaded by ``user`` to the quota ledger (a fresh key each time)."""
+    import uuid
+
+    from terralab.quotas.ledger import DOWNLOAD_BYTES, charge
+
+    charge(None, kind=DOWNLOAD_BYTES, key=uuid.uuid4().hex, owner=user, amount=int(nbytes),
+           note=f"{item.get('collection') or ''}/{item['id']}/{asset}", home=home)
 
 
 def downloaded_bytes(user: str, *, since: datetime | None = None,
                      home: Path | None = None) -> int:
     """Return the bytes ``user`` downloaded (since ``since``, a timezone-aware time)."""
-    with closing(connect(home)) as db:
-        ensure_tables(db, "downloads", _DDL)
-        row = db.execute(
-            "SELECT COALESCE(SUM(bytes), 0) FROM downloads WHERE user = ? AND at >= ?",
-            (user, since.astimezone(UTC).isoformat() if since else ""),
-        ).fetchone()
-    return int(row[0])
+    from terralab.quotas.ledger import DOWNLOAD_BYTES, used
+
+    return used(user, DOWNLOAD_BYTES, since, home=home)
 
 
 def _file_chunks(path: Path) -> Iterator[bytes]:
@@ -235,16 +222,26 @@ def download(item: dict[str, Any], dest: str | Path, *, assets: list[str] | None
 
     Returns:
         The files written.
+
+    Raises:
+        terralab.quotas.QuotaExceeded: before an asset's first byte is written, when the
+            user's download quota of this month is used up or the asset (of known size)
+            would not fit in it.
     """
+    from terralab.quotas.checks import check_download
+
     dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
     user = user or os.environ.get("JUPYTERHUB_USER") or _login_name()
     keys = chosen_assets(item, assets)
+    check_download(user, nbytes=0, home=home)
+    dest.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for key in keys:
         stream = open_asset(item, key, owner=owner, geometry=geometry, home=home)
         target = dest / stream.filename
         try:
+            if stream.size is not None:
+                check_download(user, nbytes=stream.size, home=home)
             size = write_whole(target, stream.chunks)
         finally:
             stream.close()

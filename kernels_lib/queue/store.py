@@ -142,9 +142,9 @@ def claim(worker_id: str, queue: str = SHARED, *, lease_seconds: float = 30.0,
     Returns:
         The job, now ``running`` under a lease of ``lease_seconds``; None when none waits.
     """
-    now = time.time()
     bind = engine(home)
     with bind.begin() as db:
+        now = time.time()  # inside the transaction: on SQLite claims are serialised here
         _sweep(db, queue, now)
         waiting = sa.or_(jobs.c.status == "queued",
                          sa.and_(jobs.c.status == "running", jobs.c.lease_until < now))

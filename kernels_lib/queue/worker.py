@@ -96,6 +96,7 @@ class Worker:
             How many jobs this call ran.
         """
         stop = stop or threading.Event()
+        _warm_up()
         register_worker(self.id, self.queue, host=socket.gethostname(), pid=os.getpid(),
                         device=self.models.device, home=self.home)
         ran = 0
@@ -124,13 +125,13 @@ class Worker:
         from terralab.mydata.results import discard_result
         from terralab.tools.runner import run_tool
 
-        worker_beat(self.id, job.id, home=self.home)
-        rid = result_id(job)
-        discard_result(job.owner, rid, home=self.home)  # an earlier attempt's leftovers
         cancelled, lost, done = threading.Event(), threading.Event(), threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(job, cancelled, lost, done),
                                 name=f"heartbeat-{job.id}", daemon=True)
-        beat.start()
+        beat.start()  # first of all: the lease is short
+        worker_beat(self.id, job.id, home=self.home)
+        rid = result_id(job)
+        discard_result(job.owner, rid, home=self.home)  # an earlier attempt's leftovers
         last = [0.0, ""]
 
         def progress(percent: float, message: str) -> None:
@@ -224,6 +225,16 @@ class Worker:
         discard_result(job.owner, result_id(job), home=self.home)
         unregister_worker(self.id, home=self.home)
         os._exit(_EXIT_CANCELLED)
+
+
+def _warm_up() -> None:
+    """Import what running a job needs before claiming one (not on the clock of a lease)."""
+    import terralab.mydata.results
+    import terralab.tools.outputs
+    import terralab.tools.runner  # noqa: F401
+    from terralab.tools.registry import default_registry
+
+    default_registry()
 
 
 def _describe(error: Exception) -> str:

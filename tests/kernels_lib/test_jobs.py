@@ -202,3 +202,18 @@ def test_tl_submit_in_process(platform, monkeypatch, tmp_path):
 
     with pytest.raises(JobError, match="not in-memory data"):
         tl.submit("index", image=xr.DataArray(np.zeros((3, 2, 2))), index="ndvi")
+
+
+def test_a_job_run_in_a_project_is_recorded_there_with_its_result(platform):
+    from terralab.projects import store as projects
+
+    home = _home(platform)
+    project = projects.create_project("alice", "Flood study", home=home)
+    job = store.submit("alice", "test_quick_fill", {"value": 2}, project=project.id, home=home)
+    Worker(home=home, hard_cancel=False).run(until_idle=True)
+    saved = projects.get_project("alice", project.id, home=home)
+    assert list(saved.runs) == [job.id]
+    assert [r["items"] for r in saved.results] == [[result_id(job)]]
+    assert result_id(job) in [layer.ref for layer in saved.layers]
+    with pytest.raises(JobError, match="no project"):
+        store.submit("bob", "test_quick_fill", {}, project=project.id, home=home)

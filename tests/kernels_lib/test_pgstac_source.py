@@ -3,12 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import pwd
-import shutil
-import subprocess
-import tempfile
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,8 +12,8 @@ from shapely.geometry import box
 
 from terralab.catalog.query import SearchQuery
 from terralab.catalog.sources import get_source
-from terralab.hub.ports import free_port
 from tests.kernels_lib.test_catalog_index import LANDSAT, NEWEST_FIRST, S1, S2
+from tests.postgres_server import PostgresServer
 from tests.stac_replay import real_items
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg is missing: pip install -e '.[pgstac]'")
@@ -28,54 +22,21 @@ pytest.importorskip("pypgstac", reason="pypgstac is missing: pip install -e '.[p
 from terralab.catalog.pgstac import PgstacSource, load_items, search_body  # noqa: E402
 
 
-def _pg_bin() -> Path | None:
-    """The folder of initdb / pg_ctl: on PATH, else Debian's /usr/lib/postgresql/<v>/bin."""
-    found = shutil.which("initdb")
-    if found:
-        return Path(found).resolve().parent
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    return candidates[-1].parent if candidates else None
-
-
 @pytest.fixture(scope="module")
-def dsn() -> Iterator[str]:
-    """A PostgreSQL cluster in a temporary folder, on a free port, with pgstac migrated."""
-    bin_dir = _pg_bin()
-    if bin_dir is None or not (bin_dir / "pg_ctl").exists():
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not found: run `make postgres`")
-    run_as: dict[str, Any] = {}
-    root = Path(tempfile.mkdtemp(prefix="terralab-pg-"))
-    if os.getuid() == 0:  # postgres refuses to run as root
-        try:
-            account = pwd.getpwnam("postgres")
-        except KeyError:
-            pytest.skip("running as root without a 'postgres' system user to run PostgreSQL")
-        os.chown(root, account.pw_uid, account.pw_gid)
-        run_as = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
-    data, port = root / "data", free_port()
-    subprocess.run([bin_dir / "initdb", "-D", data, "-U", "postgres", "--auth=trust",
-                    "-E", "UTF8", "--locale=C"], check=True, capture_output=True, cwd=root,
-                   **run_as)
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run([bin_dir / "pg_ctl", "-D", data, "-o", options, "-l", root / "log", "-w",
-                    "start"], check=True, capture_output=True, cwd=root, **run_as)
-    url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    try:
-        with psycopg.connect(url) as conn:
-            if conn.execute("SELECT 1 FROM pg_available_extensions "
-                            "WHERE name = 'postgis'").fetchone() is None:
-                pytest.skip("PostGIS is not installed for this PostgreSQL: run `make postgres`")
-        from pypgstac.db import PgstacDB
-        from pypgstac.migrate import Migrate
+def dsn(postgres_server: PostgresServer) -> str:
+    """A fresh database on the session's PostgreSQL server, with pgstac migrated."""
+    url = postgres_server.create_database("pgstac")
+    with psycopg.connect(url) as conn:
+        if conn.execute("SELECT 1 FROM pg_available_extensions "
+                        "WHERE name = 'postgis'").fetchone() is None:
+            pytest.skip("PostGIS is not installed for this PostgreSQL: run `make postgres`")
+    from pypgstac.db import PgstacDB
+    from pypgstac.migrate import Migrate
 
-        database = PgstacDB(dsn=url)
-        Migrate(database).run_migration()
-        database.close()
-        yield url
-    finally:
-        subprocess.run([bin_dir / "pg_ctl", "-D", data, "-m", "fast", "-w", "stop"],
-                       capture_output=True, cwd=root, **run_as)
-        shutil.rmtree(root, ignore_errors=True)
+    database = PgstacDB(dsn=url)
+    Migrate(database).run_migration()
+    database.close()
+    return url
 
 
 @pytest.fixture(scope="module")

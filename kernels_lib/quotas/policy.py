@@ -1,0 +1,201 @@
+"""The quota limits: AI analysis time, download bytes and storage bytes per user (PRODUCT.md §6).
+
+Each limit has a default and per-user and per-group values. The rule is the same for all
+three (and the same as :class:`terralab.mydata.quota.StoragePolicy`): a user's own value wins,
+else the largest value of the user's groups, else the default.
+
+A deployment sets them as traitlets of the hub (``c.TerralabHub.ai_quota`` …, see
+:mod:`terralab.hub.quota_settings`), which the hub passes to its service and workers as
+environment variables; without a hub the same variables configure the in-process platform:
+
+- ``TERRALAB_AI_QUOTA``: AI analysis time per month, ``"10h"`` (default), ``"90min"``,
+  ``"1h30min"`` or a number of seconds; ``TERRALAB_AI_QUOTA_USERS`` / ``_GROUPS``: JSON
+  objects ``{"alice": "20h", …}``;
+- ``TERRALAB_DOWNLOAD_QUOTA``: download bytes per month, ``"100GB"`` (default);
+  ``TERRALAB_DOWNLOAD_QUOTA_USERS`` / ``_GROUPS`` likewise;
+- ``TERRALAB_STORAGE_QUOTA`` and its ``_USERS`` / ``_GROUPS`` (:mod:`terralab.mydata.quota`).
+
+Sizes use binary units (1 GB = 1024³ bytes; :mod:`terralab.sizes`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from terralab.mydata.quota import StoragePolicy
+from terralab.sizes import parse_size
+
+__all__ = [
+    "DEFAULT_AI_SECONDS",
+    "DEFAULT_DOWNLOAD_BYTES",
+    "Limit",
+    "QuotaLimits",
+    "QuotaPolicy",
+    "format_duration",
+    "parse_duration",
+]
+
+DEFAULT_AI_SECONDS = 10 * 3600
+DEFAULT_DOWNLOAD_BYTES = 100 * 1024**3
+
+_SECONDS = {"": 1, "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
+            "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
+            "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
+            "d": 86400, "day": 86400, "days": 86400}
+_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*")
+
+
+def parse_duration(value: str | int | float) -> int:
+    """Return a duration in seconds from ``"10h"``, ``"90min"``, ``"1h 30min"`` or seconds.
+
+    Units: ``s``, ``min`` (also ``m``), ``h``, ``d`` and their long names; a bare number is
+    seconds.
+
+    Raises:
+        ValueError: for text that is not a duration.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"not a duration: {value!r}")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError(f"a duration cannot be negative: {value!r}")
+        return int(value)
+    text = str(value).strip()
+    total, position = 0.0, 0
+    while position < len(text):
+        match = _PART.match(text, position)
+        unit = match.group(2).lower() if match else ""
+        if not match or unit not in _SECONDS or (not unit and match.end() < len(text)):
+            raise ValueError(f"not a duration: {value!r} (examples: 10h, 90min, 1h30min, "
+                             "3600 for seconds)")
+        total += float(match.group(1)) * _SECONDS[unit]
+        position = match.end()
+    if not text:
+        raise ValueError("not a duration: an empty text (examples: 10h, 90min, 3600)")
+    return round(total)
+
+
+def format_duration(seconds: float) -> str:
+    """``10 h``, ``9 h 59 min``, ``45 min`` or ``42 s``, for messages."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    hours, minutes = divmod(seconds // 60, 60)
+    if not hours:
+        return f"{minutes} min"
+    return f"{hours} h" if not minutes else f"{hours} h {minutes} min"
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One quota's limits: a default and per-user / per-group values (seconds or bytes).
+
+    Attributes:
+        default: the limit of a user with no value of their own or of a group.
+        users: limits by user name.
+        groups: limits by group name; a user in several groups gets the largest.
+    """
+
+    default: int
+    users: Mapping[str, int] = field(default_factory=dict)
+    groups: Mapping[str, int] = field(default_factory=dict)
+
+    def limit_for(self, user: str, groups: Iterable[str] = ()) -> int:
+        """Return the limit of ``user`` (member of ``groups``)."""
+        if user in self.users:
+            return self.users[user]
+        found = [self.groups[name] for name in groups if name in self.groups]
+        return max(found) if found else self.default
+
+
+@dataclass(frozen=True)
+class QuotaLimits:
+    """The limits of one user: AI seconds and download bytes per month, storage bytes."""
+
+    ai_seconds: int
+    download_bytes: int
+    storage_bytes: int
+
+
+def _storage_limit(storage: StoragePolicy) -> Limit:
+    return Limit(storage.default, dict(storage.users), dict(storage.groups))
+
+
+@dataclass(frozen=True)
+class QuotaPolicy:
+    """Every quota of the platform.
+
+    Attributes:
+        ai: AI analysis seconds per month (default 10 h).
+        download: download bytes per month (default 100 GB).
+        storage: bytes a user may keep in my data (default 300 GB), the upload policy.
+    """
+
+    ai: Limit = field(default_factory=lambda: Limit(DEFAULT_AI_SECONDS))
+    download: Limit = field(default_factory=lambda: Limit(DEFAULT_DOWNLOAD_BYTES))
+    storage: StoragePolicy = field(default_factory=StoragePolicy)
+
+    def limits_for(self, user: str, groups: Iterable[str] = ()) -> QuotaLimits:
+        """Return the limits of ``user`` (member of ``groups``)."""
+        groups = tuple(groups)
+        return QuotaLimits(ai_seconds=self.ai.limit_for(user, groups),
+                           download_bytes=self.download.limit_for(user, groups),
+                           storage_bytes=_storage_limit(self.storage).limit_for(user, groups))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> QuotaPolicy:
+        """Read the policy from the ``TERRALAB_*_QUOTA*`` variables.
+
+        Raises:
+            ValueError: naming the variable that holds a bad value.
+        """
+        env = os.environ if environ is None else environ
+        return cls(ai=_limit(env, "TERRALAB_AI_QUOTA", DEFAULT_AI_SECONDS, parse_duration,
+                             '"20h"'),
+                   download=_limit(env, "TERRALAB_DOWNLOAD_QUOTA", DEFAULT_DOWNLOAD_BYTES,
+                                   parse_size, '"1TB"'),
+                   storage=StoragePolicy.from_env(env))
+
+    def to_env(self) -> dict[str, str]:
+        """Return the environment variables that :meth:`from_env` reads back."""
+        env: dict[str, str] = {}
+        for name, limit in (("TERRALAB_AI_QUOTA", self.ai),
+                            ("TERRALAB_DOWNLOAD_QUOTA", self.download)):
+            env[name] = str(limit.default)
+            env[f"{name}_USERS"] = json.dumps(dict(limit.users))
+            env[f"{name}_GROUPS"] = json.dumps(dict(limit.groups))
+        return env | self.storage.to_env()
+
+
+def _limit(env: Mapping[str, str], name: str, default: int, parse: Callable[[Any], int],
+           example: str) -> Limit:
+    """Read one quota's default from ``name`` and its overrides from ``name_USERS|_GROUPS``."""
+    text = env.get(name, "").strip()
+    if text:
+        try:
+            default = parse(text)
+        except ValueError as error:
+            raise ValueError(f"${name}: {error}") from None
+    return Limit(default, _values(env, f"{name}_USERS", parse, example),
+                 _values(env, f"{name}_GROUPS", parse, example))
+
+
+def _values(env: Mapping[str, str], name: str, parse: Callable[[Any], int],
+            example: str) -> dict[str, int]:
+    """Parse a JSON object of limits from variable ``name``."""
+    text = env.get(name, "").strip()
+    if not text:
+        return {}
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        return {str(key): parse(value) for key, value in data.items()}
+    except ValueError as error:
+        raise ValueError(f'${name} must be a JSON object like {{"alice": {example}}}: '
+                         f"{error}") from None
