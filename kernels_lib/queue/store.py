@@ -119,7 +119,7 @@ def submit(owner: str, tool: str, params: dict[str, Any], *, queue: str = SHARED
         from terralab.projects.store import add_run
 
         add_run(owner, project, job_id, home=home)
-    return get_job(job_id, home=home)
+    return get_job(job_id, with_standing=True, home=home)
 
 
 def _sweep(db: sa.Connection, queue: str, now: float) -> None:

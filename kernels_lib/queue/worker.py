@@ -1,12 +1,13 @@
 """A worker: claims jobs from one queue and runs them, one at a time, under a lease.
 
-While a job runs, a heartbeat thread renews the lease every ``lease/3`` seconds and asks
-whether the owner cancelled it. A cancelled job is stopped at the tool's next progress
-report; a tool that does not report within :data:`CANCEL_GRACE` seconds is stopped by
-ending the worker process (``hard_cancel``; its pool starts a new one). A worker killed
-outright (SIGKILL, power loss) stops renewing its lease; once the lease runs out another
-worker claims the job again. Each attempt first discards whatever an earlier attempt
-published under the job's result id, so a retried job leaves exactly one result.
+While a job runs, a heartbeat thread renews the lease every second (every ``lease/3`` for
+shorter leases) and asks whether the owner cancelled it. A cancelled job is stopped at the
+tool's next progress report; a tool that does not report within :data:`CANCEL_GRACE`
+seconds is stopped by ending the worker process (``hard_cancel``; its pool starts a new
+one). A worker killed outright (SIGKILL, power loss) stops renewing its lease; once the
+lease runs out another worker claims the job again. Each attempt first discards whatever
+an earlier attempt published under the job's result id, so a retried job leaves exactly one
+result.
 
 Run one with ``python -m terralab.queue.worker --queue shared`` (the pool,
 :mod:`terralab.queue.pool`, runs several and restarts them).
@@ -195,8 +196,9 @@ class Worker:
                    done: threading.Event) -> None:
         """Renew the lease until the job ends; notice cancels and lost leases."""
         asked_at: float | None = None
-        interval = max(0.2, self.lease_seconds / 3)
-        while not done.wait(min(interval, 1.0) if cancelled.is_set() else interval):
+        # every second (or a third of a shorter lease): a cancel is noticed within seconds
+        interval = max(0.2, min(1.0, self.lease_seconds / 3))
+        while not done.wait(interval):
             try:
                 state = store.heartbeat(job.id, self.id, lease_seconds=self.lease_seconds,
                                         home=self.home)
