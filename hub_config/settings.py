@@ -17,6 +17,7 @@ from traitlets import Dict, Enum, List, Unicode, default, validate
 from traitlets.config import Config, LoggingConfigurable
 
 from terralab.home import checkout_root, terralab_home
+from terralab.hub.dask_settings import DaskSettings
 from terralab.hub.logins import logins_path
 from terralab.hub.ports import free_port
 from terralab.hub.queue_settings import QueueSettings
@@ -59,7 +60,7 @@ def _port(variable: str) -> int:
     return int(os.environ.get(variable) or free_port())
 
 
-class TerralabHub(QueueSettings, QuotaSettings, LoggingConfigurable):
+class TerralabHub(DaskSettings, QueueSettings, QuotaSettings, LoggingConfigurable):
     """Settings of a terralab JupyterHub deployment."""
 
     home = Unicode(
@@ -144,6 +145,7 @@ class TerralabHub(QueueSettings, QuotaSettings, LoggingConfigurable):
         self._apply_auth(c, home)
         self._apply_spawner(c, home)
         self._apply_service(c, home)
+        self.apply_dask(c, home, spawner_mode=self.spawner_mode)
         return c
 
     def _apply_auth(self, c: Config, home: Path) -> None:

@@ -75,8 +75,8 @@ def _data_asset(item: dict[str, Any], asset: str | None) -> str | None:
 
 def _input_path(text: str, user: str, home: Path, restricted: bool) -> Path:
     """A file path given as an input; in a shared worker it must stay in the user's folder."""
-    if not restricted:
-        return Path(text).expanduser()
+    if not restricted:  # absolute: the workers of a Dask cluster run in another folder
+        return Path(text).expanduser().absolute()
     from terralab.home import user_dir
     from terralab.tiles import check_user_path
 

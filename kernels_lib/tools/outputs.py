@@ -4,18 +4,39 @@ A raster output is a lazy DataArray; it is computed chunk by chunk while it is w
 (dask ``store`` under a lock), so a tool's peak memory follows the chunk size, not the raster
 size. The written GeoTIFF then goes through the same publishing as an upload
 (:func:`terralab.mydata.results.publish_result`): COG with overviews, statistics, thumbnail.
+
+The lock follows the active scheduler: a ``threading.Lock`` on dask's local schedulers; a
+``distributed.Lock`` (one per file, held on the scheduler) when a ``distributed`` client is the
+default (:func:`terralab.compute.client`), whose workers then write the windows themselves.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from terralab.tools.base import ToolOutput
 
 __all__ = ["write_output"]
+
+
+def _write_lock(target: Path) -> Any:
+    """The lock for writing ``target``: distributed when a distributed client is the default."""
+    if "distributed" in sys.modules:  # never imported on the threaded path
+        import dask
+        from distributed import Lock, default_client
+
+        try:
+            client = default_client()
+        except ValueError:
+            client = None
+        if client is not None and dask.base.get_scheduler() == client.get:
+            return Lock(f"terralab-write-{target}")
+    return threading.Lock()
 
 
 def _write_raster(output: ToolOutput, target: Path) -> Path:
@@ -36,7 +57,8 @@ def _write_raster(output: ToolOutput, target: Path) -> Path:
                "NUM_THREADS": "ALL_CPUS"}
     if output.band_names:
         data.attrs["long_name"] = tuple(output.band_names)
-    data.rio.to_raster(target, lock=threading.Lock(), windowed=True, **options)
+    path = target.absolute()  # the workers of a distributed cluster have another cwd
+    data.rio.to_raster(path, lock=_write_lock(path), windowed=True, **options)
     return target
 
 
