@@ -20,7 +20,6 @@ ledger are kept per user in the platform database.
 
 from __future__ import annotations
 
-import json
 from functools import partial
 from http import HTTPStatus
 from typing import Any
@@ -77,20 +76,6 @@ class CatalogHandler(APIHandler):
         """Keep the service's catalog state."""
         self.state = state
         self.home = state.home
-
-    def body_json(self) -> dict[str, Any]:
-        """Return the JSON object of the request body, or answer 400."""
-        try:
-            body = json.loads(self.request.body or b"{}")
-        except ValueError as error:
-            raise web.HTTPError(HTTPStatus.BAD_REQUEST, f"the body is not JSON: {error}") from None
-        if not isinstance(body, dict):
-            raise web.HTTPError(HTTPStatus.BAD_REQUEST, "the body must be a JSON object")
-        return body
-
-    async def blocking(self, function: Any, *args: Any) -> Any:
-        """Run ``function(*args)`` (disk or database work) off the IOLoop."""
-        return await IOLoop.current().run_in_executor(None, function, *args)
 
     async def find_item(self, user: str, item_id: str) -> tuple[dict[str, Any], str | None]:
         """Return the item ``item_id`` the user may see and its owner (None = public).

@@ -23,14 +23,12 @@ gives them (layers with their ``missing`` flag). Refusals are 400 with ``{"messa
 
 from __future__ import annotations
 
-import json
 from functools import partial
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 from tornado import web
-from tornado.ioloop import IOLoop
 
 from terralab.hub.service import APIHandler
 
@@ -47,16 +45,6 @@ class ProjectsHandler(APIHandler):
         """Keep the service's data folder."""
         self.home = Path(home)
 
-    def body_json(self) -> dict[str, Any]:
-        """Return the JSON object of the request body, or answer 400."""
-        try:
-            body = json.loads(self.request.body or b"{}")
-        except ValueError as error:
-            raise web.HTTPError(HTTPStatus.BAD_REQUEST, f"the body is not JSON: {error}") from None
-        if not isinstance(body, dict):
-            raise web.HTTPError(HTTPStatus.BAD_REQUEST, "the body must be a JSON object")
-        return body
-
     async def answer(self, function: Any, *args: Any, status: int = HTTPStatus.OK,
                   **kwargs: Any) -> None:
         """Call a store function for the caller (off the IOLoop) and answer its result.
@@ -70,7 +58,7 @@ class ProjectsHandler(APIHandler):
         user = self.require_user()["name"]
         call = partial(function, user, *args, home=self.home, **kwargs)
         try:
-            result = await IOLoop.current().run_in_executor(None, call)
+            result = await self.blocking(call)
         except ProjectNotFound as error:
             raise web.HTTPError(HTTPStatus.NOT_FOUND, str(error)) from None
         except ProjectError as error:

@@ -28,15 +28,10 @@ from urllib.parse import quote
 
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
-from tornado.ioloop import IOLoop
 
 from terralab.hub.service import APIHandler
 
 __all__ = ["QuotaHandler", "hub_user", "quota_routes", "refuse_download", "registration"]
-
-
-async def _blocking(function: Any, *args: Any) -> Any:
-    return await IOLoop.current().run_in_executor(None, function, *args)
 
 
 async def hub_user(handler: APIHandler, name: str) -> dict[str, Any] | None:
@@ -71,10 +66,11 @@ async def registration(handler: APIHandler, model: dict[str, Any], home: Any) ->
 
     name = model["name"]
     created = model.get("created")
-    if not created and await _blocking(partial(stored_registration, name, home=home)) is None:
+    known = await handler.blocking(partial(stored_registration, name, home=home))
+    if not created and known is None:
         found = await hub_user(handler, name)
         created = (found or {}).get("created")
-    return await _blocking(partial(registered_on, name, created=created or None, home=home))
+    return await handler.blocking(partial(registered_on, name, created=created or None, home=home))
 
 
 async def refuse_download(handler: APIHandler, model: dict[str, Any], nbytes: int,
@@ -94,8 +90,9 @@ async def refuse_download(handler: APIHandler, model: dict[str, Any], nbytes: in
 
     await registration(handler, model, home)
     try:
-        await _blocking(partial(check_download, model["name"], tuple(model.get("groups") or ()),
-                                nbytes, home=home))
+        groups = tuple(model.get("groups") or ())
+        await handler.blocking(partial(check_download, model["name"], groups, nbytes,
+                                       home=home))
     except QuotaExceeded as error:
         handler.write_json({"status": HTTPStatus.TOO_MANY_REQUESTS, "message": str(error),
                             "reason": "quota", "kind": error.kind,
@@ -129,11 +126,11 @@ class QuotaHandler(APIHandler):
                                     f"only admins may see the quotas of another user ({name})")
             model = await hub_user(self, name)
             if model is None:  # the hub did not say: only users terralab has seen
-                if await _blocking(partial(stored_registration, name, home=self.home)) is None:
+                if await self.blocking(partial(stored_registration, name, home=self.home)) is None:
                     raise web.HTTPError(HTTPStatus.NOT_FOUND, f"no user {name!r} is known")
                 model = {"name": name, "groups": []}
         await registration(self, model, self.home)
-        report = await _blocking(partial(quota_report, name, tuple(model.get("groups") or ()),
+        report = await self.blocking(partial(quota_report, name, tuple(model.get("groups") or ()),
                                          home=self.home))
         self.write_json(report.to_dict())
 

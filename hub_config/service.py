@@ -69,6 +69,20 @@ class APIHandler(HubOAuthenticated, web.RequestHandler):
             text = json.dumps(_finite(payload), allow_nan=False)
         self.finish(text)
 
+    def body_json(self) -> dict[str, Any]:
+        """Return the JSON object of the request body, or answer 400."""
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError as error:
+            raise web.HTTPError(HTTPStatus.BAD_REQUEST, f"the body is not JSON: {error}") from None
+        if not isinstance(body, dict):
+            raise web.HTTPError(HTTPStatus.BAD_REQUEST, "the body must be a JSON object")
+        return body
+
+    async def blocking(self, function: Any, *args: Any) -> Any:
+        """Run ``function(*args)`` (disk or database work) off the IOLoop."""
+        return await ioloop.IOLoop.current().run_in_executor(None, function, *args)
+
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Write every error as ``{"status": code, "message": text}``."""
         message = self._reason

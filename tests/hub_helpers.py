@@ -34,8 +34,17 @@ class RunningHub:
         return session
 
     def token(self, user: str, scopes: list[str] | None = None) -> str:
-        """Return an API token of ``user`` made through the hub's REST API."""
+        """Return an API token of ``user`` made through the hub's REST API.
+
+        A user without a login (not ``admin`` or ``demo``) is a plain, non-admin user that
+        the admin creates on first use; tests give each purpose its own such user, so the
+        data one module makes never changes what another measures.
+        """
         key = f"{user}:{scopes}"
+        if user not in self.logins and scopes is None:
+            if key not in self._tokens:
+                self._tokens[key] = self._plain_user_token(user)
+            return self._tokens[key]
         if key not in self._tokens:
             session = self.session(user)
             body: dict = {"note": "terralab tests", "expires_in": 3600}
@@ -50,6 +59,18 @@ class RunningHub:
             response.raise_for_status()
             self._tokens[key] = response.json()["token"]
         return self._tokens[key]
+
+    def _plain_user_token(self, user: str) -> str:
+        """Create the plain user ``user`` as the admin (if needed) and return a token of theirs."""
+        admin = {"Authorization": f"token {self.token('admin')}"}
+        users = f"{self.url}/hub/api/users"
+        created = requests.post(f"{users}/{user}", headers=admin, timeout=30)
+        if created.status_code not in (201, 409):
+            created.raise_for_status()
+        made = requests.post(f"{users}/{user}/tokens", headers=admin, timeout=30,
+                             json={"note": "terralab tests", "expires_in": 3600})
+        made.raise_for_status()
+        return made.json()["token"]
 
     def start_server(self, user: str, timeout: float = 180) -> None:
         """Start ``user``'s server through the REST API and wait until it is ready."""

@@ -48,7 +48,8 @@ class ServiceClient:
         """Call ``path`` (relative to the service) and return the response.
 
         Raises:
-            ServiceError: for an answer of 400 or more, with the service's message.
+            QuotaExceeded: a quota refusal (429), with its reset date.
+            ServiceError: for any other answer of 400 or more, with the service's message.
         """
         response = self._session.request(method, self.url + path, timeout=timeout, **kwargs)
         if response.status_code >= 400:
@@ -56,6 +57,10 @@ class ServiceClient:
                 body = response.json()
             except ValueError:
                 body = {"message": response.text[:500]}
+            if response.status_code == 429 and body.get("reason") == "quota":
+                from terralab.quotas.checks import QuotaExceeded
+
+                raise QuotaExceeded.from_body(body)  # the same error as in-process
             raise ServiceError(response.status_code, body.get("message", response.reason), body)
         return response
 

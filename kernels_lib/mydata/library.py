@@ -152,7 +152,9 @@ def download_item(owner: str, item_id: str, dest: str | Path = ".", *,
     if format is not None:
         from terralab.catalog.assets import local_asset_path
         from terralab.mydata.export import export_file
+        from terralab.quotas.checks import check_download
 
+        check_download(owner, home=home)  # refused before any work when used up
         data = local_asset_path(record.item, "data", owner=owner, home=home or terralab_home())
         assert data is not None
         target = export_file(data, record.data_type, format, Path(dest),

@@ -20,15 +20,6 @@ __all__ = ["JobsService"]
 def _raise(error: ServiceError) -> None:
     """Turn the service's refusal into the error the in-process call raises."""
     reason = error.body.get("reason")
-    if reason == "quota":
-        from terralab.quotas import QuotaExceeded
-        from terralab.quotas.accounts import parse_time
-
-        body = error.body
-        raise QuotaExceeded(str(error), kind=body.get("kind", "ai_seconds"),
-                            resets=parse_time(body.get("resets")),
-                            used=int(body.get("used") or 0),
-                            limit=int(body.get("limit") or 0)) from None
     if error.status == 404:
         raise JobNotFound(str(error)) from None
     if reason == "queue":

@@ -39,6 +39,16 @@ class QuotaExceeded(Exception):  # noqa: N818 (the name says what happened)
         self.used = used
         self.limit = limit
 
+    @classmethod
+    def from_body(cls, body: dict) -> QuotaExceeded:
+        """The refusal a hub service answered (429 ``{"reason": "quota", …}``)."""
+        from terralab.quotas.accounts import parse_time
+
+        return cls(str(body.get("message", "quota used up")),
+                   kind=str(body.get("kind", AI_SECONDS)),
+                   resets=parse_time(body.get("resets")),  # type: ignore[arg-type]
+                   used=int(body.get("used") or 0), limit=int(body.get("limit") or 0))
+
 
 def month_usage(user: str, kind: str, *, home: Path | None = None,
                 now: datetime | None = None) -> tuple[int, datetime]:

@@ -11,36 +11,9 @@ import requests
 from terralab.catalog.remote import ServiceClient
 from terralab.queue.handle import Job
 from terralab.queue.remote import JobsService
-from tests.hub_config.test_mydata_service import api
-from tests.hub_config.test_mydata_service import auth as known_auth
-from tests.hub_config.test_mydata_service import token as known_token
+from tests.hub_config.test_mydata_service import api, auth, token
 
 pytestmark = pytest.mark.hub
-
-_CAROL: dict[str, str] = {}
-
-
-def token(hub, user: str) -> str:
-    """A token of ``user``; "carol" is a plain user of this module only (her results do not
-    change the storage other modules measure)."""
-    if user != "carol":
-        return known_token(hub, user)
-    if not _CAROL:
-        admin = {"Authorization": f"token {hub.token('admin')}"}
-        users = f"{hub.url}/hub/api/users"
-        created = requests.post(f"{users}/carol", headers=admin, timeout=30)
-        assert created.status_code in (201, 409), created.text
-        made = requests.post(f"{users}/carol/tokens", headers=admin, timeout=30,
-                             json={"note": "terralab tests", "expires_in": 3600})
-        made.raise_for_status()
-        _CAROL["token"] = made.json()["token"]
-    return _CAROL["token"]
-
-
-def auth(hub, user: str) -> dict[str, str]:
-    if user != "carol":
-        return known_auth(hub, user)
-    return {"Authorization": f"token {token(hub, user)}"}
 
 
 def _s2_item(hub) -> str:

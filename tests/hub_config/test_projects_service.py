@@ -15,23 +15,10 @@ from terralab.projects.remote import ProjectsService
 
 pytestmark = pytest.mark.hub
 
-_TOKENS: dict[str, str] = {}
-
 
 def token(hub, user: str) -> str:
-    """A token of ``user``; "bob" is a plain (non-admin) user the admin creates."""
-    if user != "bob":
-        return hub.token(user)
-    if "bob" not in _TOKENS:
-        admin = {"Authorization": f"token {hub.token('admin')}"}
-        users = f"{hub.url}/hub/api/users"
-        created = requests.post(f"{users}/bob", headers=admin, timeout=30)
-        assert created.status_code in (201, 409), created.text
-        made = requests.post(f"{users}/bob/tokens", headers=admin, timeout=30,
-                             json={"note": "terralab tests", "expires_in": 3600})
-        made.raise_for_status()
-        _TOKENS["bob"] = made.json()["token"]
-    return _TOKENS["bob"]
+    """A token of ``user`` (a plain user the admin creates, unless admin or demo)."""
+    return hub.token(user)
 
 
 def service(hub, user: str) -> ProjectsService:

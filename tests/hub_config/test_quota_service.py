@@ -15,23 +15,10 @@ from terralab.quotas.remote import QuotaService
 pytestmark = pytest.mark.hub
 
 USER = "quinn"  # a plain user of this module only: its download quota gets used up here
-_TOKENS: dict[str, str] = {}
-
 
 def token(hub, user: str) -> str:
-    """A token of ``user``; USER is a plain (non-admin) user the admin creates."""
-    if user != USER:
-        return hub.token(user)
-    if USER not in _TOKENS:
-        admin = {"Authorization": f"token {hub.token('admin')}"}
-        users = f"{hub.url}/hub/api/users"
-        created = requests.post(f"{users}/{USER}", headers=admin, timeout=30)
-        assert created.status_code in (201, 409), created.text
-        made = requests.post(f"{users}/{USER}/tokens", headers=admin, timeout=30,
-                             json={"note": "terralab tests", "expires_in": 3600})
-        made.raise_for_status()
-        _TOKENS[USER] = made.json()["token"]
-    return _TOKENS[USER]
+    """A token of ``user`` (a plain user the admin creates, unless admin or demo)."""
+    return hub.token(user)
 
 
 def quota(hub, caller: str, user: str | None = None) -> requests.Response:
@@ -94,3 +81,12 @@ def test_a_used_up_download_quota_refuses_before_the_first_byte(hub) -> None:
     assert f"resets on {body['resets'][:10]}" in body["message"]
     assert "Content-Disposition" not in refused.headers
     assert downloaded_bytes(USER, home=hub.home) == 100 * 1024**3
+    # the client library raises the same error as in-process, with the reset date
+    from terralab.catalog.remote import ServiceClient as Client
+    from terralab.quotas import QuotaExceeded
+
+    client = Client(f"{hub.url}/services/terralab/", token(hub, USER))
+    with pytest.raises(QuotaExceeded, match="download quota used up") as caught:
+        client.download(item["id"], key, hub.home / "never")
+    assert caught.value.kind == DOWNLOAD_BYTES and caught.value.resets is not None
+    assert not (hub.home / "never").exists() or not any((hub.home / "never").iterdir())
