@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from terralab._version import __version__
+from terralab.ai.commands import ai_group, models_group
 from terralab.catalog.commands import catalog, search_command
 from terralab.home import terralab_home
 from terralab.mydata.commands import mydata_group, upload_command
@@ -65,6 +66,8 @@ cli.add_command(jobs_group)
 cli.add_command(workers_command)
 cli.add_command(projects_group)
 cli.add_command(quota_group)
+cli.add_command(models_group)
+cli.add_command(ai_group)
 
 
 def _interrupt(signum: int, frame: object) -> None:

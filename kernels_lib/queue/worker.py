@@ -123,7 +123,6 @@ class Worker:
     # -- one job --------------------------------------------------------------------------
     def run_job(self, job: JobRecord) -> str:
         """Run a claimed job to its end; returns its final status as this worker saw it."""
-        from terralab.mydata.results import discard_result
         from terralab.tools.runner import run_tool
 
         cancelled, lost, done = threading.Event(), threading.Event(), threading.Event()
@@ -132,7 +131,7 @@ class Worker:
         beat.start()  # first of all: the lease is short
         worker_beat(self.id, job.id, home=self.home)
         rid = result_id(job)
-        discard_result(job.owner, rid, home=self.home)  # an earlier attempt's leftovers
+        _discard(job.owner, rid, self.home)  # an earlier attempt's leftovers
         last = [0.0, ""]
 
         def progress(percent: float, message: str) -> None:
@@ -157,10 +156,10 @@ class Worker:
             if lost.is_set():
                 return "lost"  # another worker runs it now; it discards what we wrote
             if cancelled.is_set():
-                discard_result(job.owner, rid, home=self.home)
+                _discard(job.owner, rid, self.home)
                 store.mark_cancelled(job.id, self.id, home=self.home)
                 return "cancelled"
-            ids = [result.record.id] if result.record is not None else []
+            ids = [record.id for record in result.records]
             if not store.finish(job.id, self.id, ids, home=self.home):
                 return "lost"
             if job.project:
@@ -168,14 +167,14 @@ class Worker:
             return "succeeded"
         except _Stop as stop:
             if stop.why == "cancelled":
-                discard_result(job.owner, rid, home=self.home)
+                _discard(job.owner, rid, self.home)
                 store.mark_cancelled(job.id, self.id, home=self.home)
             return stop.why
         except Exception as error:  # the tool's own error: the job fails with it
             expected = isinstance(error, _USER_ERRORS)  # bad input: no traceback needed
             log.log(logging.INFO if expected else logging.ERROR, "job %s (%s) failed: %s",
                     job.id, job.tool, error, exc_info=not expected)
-            discard_result(job.owner, rid, home=self.home)
+            _discard(job.owner, rid, self.home)
             store.fail(job.id, self.id, _describe(error), home=self.home)
             return "failed"
         finally:
@@ -219,14 +218,22 @@ class Worker:
 
     def _end_process(self, job: JobRecord) -> None:
         """A cancelled tool did not stop: record the cancel, clean up, end this process."""
-        from terralab.mydata.results import discard_result
-
         log.warning("job %s did not stop within %.0f s of its cancel; ending worker %s",
                     job.id, CANCEL_GRACE, self.id)
         store.mark_cancelled(job.id, self.id, home=self.home)
-        discard_result(job.owner, result_id(job), home=self.home)
+        _discard(job.owner, result_id(job), self.home)
         unregister_worker(self.id, home=self.home)
         os._exit(_EXIT_CANCELLED)
+
+
+def _discard(owner: str, rid: str, home: Path) -> None:
+    """Remove a job's results: ``rid`` and the derived ones (``rid-1``, ``rid-2`` …)."""
+    from terralab.mydata.results import discard_result
+
+    discard_result(owner, rid, home=home)
+    number = 1
+    while discard_result(owner, f"{rid}-{number}", home=home) or number < 3:
+        number += 1
 
 
 def _warm_up() -> None:

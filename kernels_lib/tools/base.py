@@ -174,6 +174,9 @@ class ToolOutput:
         band_names: names of the raster's bands.
         nodata: the raster's nodata value.
         extra: notes for the user (area change, thresholds used …).
+        follow: more outputs made from this one once it is written, e.g. the polygons of an
+            extraction tool's mask: ``follow(path_of_the_written_file) -> [ToolOutput, …]``;
+            each is saved as a result of its own.
     """
 
     raster: Any = None
@@ -183,6 +186,7 @@ class ToolOutput:
     band_names: tuple[str, ...] | None = None
     nodata: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    follow: Callable[[Path], list[ToolOutput]] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         given = [x is not None for x in (self.raster, self.vector, self.file)]

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from dask.callbacks import Callback
 
 from terralab.tools.base import ToolOutput
 
@@ -62,11 +65,45 @@ def _write_raster(output: ToolOutput, target: Path) -> Path:
     return target
 
 
-def write_output(output: ToolOutput, folder: Path) -> Path:
-    """Write ``output`` into ``folder`` and return the file (GeoTIFF, GeoPackage or as is)."""
+class _Progress(Callback):
+    """Reports the share of a dask computation done (local schedulers), twice a second.
+
+    The report may raise (a cancelled job): the computation stops at the next task.
+    """
+
+    def __init__(self, report: Callable[[float], None]) -> None:
+        super().__init__()
+        self.report = report
+        self.total = 1
+        self.done = 0
+        self.last = 0.0
+
+    def _start_state(self, dsk: Any, state: dict[str, Any]) -> None:
+        self.total = max(1, sum(len(state[key]) for key in ("ready", "waiting", "running")))
+
+    def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
+        self.done += 1
+        now = time.monotonic()
+        if now - self.last > 0.5:
+            self.last = now
+            self.report(min(1.0, self.done / self.total))
+
+
+def write_output(output: ToolOutput, folder: Path, *,
+                 progress: Callable[[float], None] | None = None) -> Path:
+    """Write ``output`` into ``folder`` and return the file (GeoTIFF, GeoPackage or as is).
+
+    Args:
+        output: what the tool made.
+        folder: where to write it.
+        progress: called with the share done (0…1) while a raster is computed and written.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     if output.raster is not None:
-        return _write_raster(output, folder / f"{output.name}.tif")
+        if progress is None:
+            return _write_raster(output, folder / f"{output.name}.tif")
+        with _Progress(progress):
+            return _write_raster(output, folder / f"{output.name}.tif")
     if output.vector is not None:
         target = folder / f"{output.name}.gpkg"
         output.vector.to_file(target, driver="GPKG", layer=output.name)

@@ -1,7 +1,7 @@
 """The frozen tool registry: built-in tools plus plug-ins from the ``terralab.tools`` entry points.
 
-Built-in tools are found by module: every module of :mod:`terralab.tools.processing` (and,
-later, the AI tool packages) that defines :class:`~terralab.tools.base.Tool` subclasses adds
+Built-in tools are found by module: every module of :mod:`terralab.tools.processing` and
+:mod:`terralab.ai.tools` that defines :class:`~terralab.tools.base.Tool` subclasses adds
 them, so adding a tool means adding one module. Other packages add theirs through the entry
 point group ``terralab.tools`` (``name = "package.module:ToolClass"``). A registry never
 changes once built: :meth:`ToolRegistry.register` returns a new one.
@@ -21,7 +21,7 @@ from terralab.tools.base import Tool
 __all__ = ["BUILTIN_PACKAGES", "ENTRY_POINT_GROUP", "ToolRegistry", "default_registry"]
 
 ENTRY_POINT_GROUP = "terralab.tools"
-BUILTIN_PACKAGES = ("terralab.tools.processing",)
+BUILTIN_PACKAGES = ("terralab.tools.processing", "terralab.ai.tools")
 
 
 class ToolRegistry(Mapping[str, type[Tool]]):

@@ -38,6 +38,8 @@ class RunResult:
         output: the tool's output (a lazy DataArray, a GeoDataFrame or a file).
         record: the result saved in the user's data (None with ``save=False``).
         extra: the tool's notes for the user.
+        records: every result saved: ``record`` first, then those of ``output.follow``
+            (an extraction tool's polygons).
     """
 
     tool: str
@@ -45,6 +47,7 @@ class RunResult:
     output: ToolOutput
     record: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
+    records: list[Any] = field(default_factory=list)
 
     @property
     def data(self) -> Any:
@@ -114,31 +117,44 @@ def run_tool(name: str, /, *, user: str, home: Path | None = None, save: bool = 
     keep = False
     try:
         output = tool.run(model, run_context)
-        record = None
+        records: list[Any] = []
         if save:
-            report(80, "writing the result")
-            path = write_output(output, scratch / "out")
-            from terralab.mydata.media import MEDIA_TYPES, publish_media
-            from terralab.mydata.results import publish_result
-
             named = title or _title(name, params)
-            if path.suffix.lower() in MEDIA_TYPES:  # an animation: GIF or MP4
-                record = publish_media(user, path, tool=name, title=named,
-                                       footprint=output.extra.get("footprint"), home=home,
-                                       item_id=result_id)
-            else:
-                record = publish_result(user, path, tool=name, title=named,
-                                        bands=list(output.band_names) if output.band_names
-                                        else None, home=home,
-                                        move=path.is_relative_to(scratch),
-                                        item_id=result_id)
+            report(80, "writing the result")
+            records.append(_save(output, name, named, user, home, scratch, report, result_id))
+            if output.follow is not None:
+                report(96, "making the derived results")
+                path = Path(records[0].item["assets"]["data"]["href"])
+                for number, more in enumerate(output.follow(path), start=1):
+                    rid = f"{result_id}-{number}" if result_id else None
+                    records.append(_save(more, name, f"{named} ({more.name})", user, home,
+                                         scratch, None, rid))
             report(100, "saved in my data")
         keep = not save and output.file is not None  # the caller reads the file
         return RunResult(tool=name, params=model.model_dump(mode="python"), output=output,
-                         record=record, extra=dict(output.extra))
+                         record=records[0] if records else None, extra=dict(output.extra),
+                         records=records)
     finally:
         if not keep:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _save(output: ToolOutput, tool: str, title: str, user: str, home: Path, scratch: Path,
+          report: Callable[[float, str], None] | None, result_id: str | None) -> Any:
+    """Write one output (block by block, progress 80…95 %) and publish it into my data."""
+    from terralab.mydata.media import MEDIA_TYPES, publish_media
+    from terralab.mydata.results import publish_result
+
+    folder = scratch / f"out-{uuid.uuid4().hex[:6]}"
+    path = write_output(output, folder, progress=None if report is None else
+                        (lambda done: report(80 + 15 * done, "writing the result")))
+    if path.suffix.lower() in MEDIA_TYPES:  # an animation: GIF or MP4
+        return publish_media(user, path, tool=tool, title=title,
+                             footprint=output.extra.get("footprint"), home=home,
+                             item_id=result_id)
+    return publish_result(user, path, tool=tool, title=title,
+                          bands=list(output.band_names) if output.band_names else None,
+                          home=home, move=path.is_relative_to(scratch), item_id=result_id)
 
 
 def _title(name: str, params: dict[str, Any]) -> str:

@@ -1,0 +1,1 @@
+"""Quality measurements of the AI tools: one module per tool (``evaluate(real_data, work)``)."""
