@@ -3,11 +3,14 @@
 Two layers, both lazy (dask) and bounded in memory by the chunk, never by the image:
 
 - :func:`tiled` applies a function to every chunk of a ``(band, y, x)`` DataArray with a halo
-  of ``depth`` pixels read from the neighbouring chunks and cut off again afterwards. A
-  function whose output at a pixel depends only on pixels within ``depth`` (a speckle
-  filter, a guided filter, a network's receptive field) therefore gives exactly what it gives
-  on the whole image, with no seams. Writing the result (``terralab.tools.outputs``) streams
-  it chunk by chunk into a GeoTIFF.
+  of ``depth`` pixels around it, cut off again afterwards (the image's own edges are
+  mirrored, as ``scipy.ndimage``'s "reflect" does). A function whose output at a pixel
+  depends only on pixels within ``depth`` (a speckle filter, a guided filter, a network's
+  receptive field) therefore gives exactly what it gives on the whole image, with no seams.
+  Each output chunk reads its own window and halo from the source, so no input chunk waits
+  in memory for its neighbours: peak memory follows the chunk size and the number of
+  threads, not the image (measured in ``tests/kernels_lib/test_ai_engine.py``). Writing the
+  result (``terralab.tools.outputs``) streams it chunk by chunk into a GeoTIFF.
 - :func:`sliding_window` runs a model over one chunk in fixed-size windows that overlap by
   ``overlap`` pixels, batched on the device, and blends the overlapping predictions with a
   smooth weight (high in a window's centre, low at its edges), the standard cure for the
@@ -58,8 +61,9 @@ def tiled(data: xr.DataArray, function: Callable[[np.ndarray], np.ndarray], *, d
     data = _as_bands(data)
     bands = bands or data.sizes["band"]
     dtype = np.dtype(dtype or data.dtype)
-    array = data.data if isinstance(data.data, da.Array) else da.from_array(data.data)
-    array = array.rechunk({0: -1, 1: chunk, 2: chunk})
+    source = data.data if isinstance(data.data, da.Array) else da.from_array(
+        data.data, chunks=(-1, chunk, chunk))
+    _, height, width = source.shape
 
     def run(block: np.ndarray) -> np.ndarray:
         out = np.asarray(function(block))
@@ -70,18 +74,25 @@ def tiled(data: xr.DataArray, function: Callable[[np.ndarray], np.ndarray], *, d
                              f"expected ({bands}, {block.shape[1]}, {block.shape[2]})")
         return out.astype(dtype, copy=False)
 
-    if depth > 0:
-        halo = da.overlap.overlap(array, depth={0: 0, 1: depth, 2: depth},
-                                  boundary={0: "none", 1: "reflect", 2: "reflect"})
+    def one_block(_: np.ndarray, block_info: dict | None = None) -> np.ndarray:
+        # Each output block reads its own window plus the halo from the source (a small
+        # graph of its own), so no input chunk is kept for later neighbours: memory follows
+        # the chunk, whatever the image's size.
+        (_b0, _b1), (y0, y1), (x0, x1) = block_info[None]["array-location"]
+        ya, yb = max(0, y0 - depth), min(height, y1 + depth)
+        xa, xb = max(0, x0 - depth), min(width, x1 + depth)
+        window = np.asarray(source[:, ya:yb, xa:xb].compute(scheduler="synchronous"))
+        pad = ((0, 0), (depth - (y0 - ya), depth - (yb - y1)),
+               (depth - (x0 - xa), depth - (xb - x1)))
+        if any(p for pair in pad for p in pair):
+            window = np.pad(window, pad, mode="symmetric")  # mirror with the edge pixel
+        out = run(window)
+        return out[:, depth:out.shape[1] - depth, depth:out.shape[2] - depth]
 
-        def run_and_trim(block: np.ndarray) -> np.ndarray:
-            return run(block)[:, depth:-depth, depth:-depth]
-
-        result = halo.map_blocks(run_and_trim, dtype=dtype,
-                                 chunks=((bands,), array.chunks[1], array.chunks[2]))
-    else:
-        result = array.map_blocks(run, dtype=dtype,
-                                  chunks=((bands,), array.chunks[1], array.chunks[2]))
+    rows, cols = _chunks(height, chunk), _chunks(width, chunk)
+    layout = da.empty((1, height, width), chunks=((1,), rows, cols), dtype=bool)
+    result = layout.map_blocks(one_block, dtype=dtype, chunks=((bands,), rows, cols),
+                               meta=np.empty((0, 0, 0), dtype=dtype))
     coords = {"band": band_coords or list(range(1, bands + 1)), "y": data.y, "x": data.x}
     out = xr.DataArray(result, dims=("band", "y", "x"), coords=coords)
     for name, value in data.coords.items():
@@ -90,6 +101,11 @@ def tiled(data: xr.DataArray, function: Callable[[np.ndarray], np.ndarray], *, d
     if data.rio.crs is not None:
         out = out.rio.write_crs(data.rio.crs).rio.write_transform(data.rio.transform())
     return out
+
+
+def _chunks(size: int, chunk: int) -> tuple[int, ...]:
+    full, rest = divmod(size, chunk)
+    return (chunk,) * full + ((rest,) if rest else ())
 
 
 def blend_weights(window: int, overlap: int) -> np.ndarray:

@@ -33,9 +33,12 @@ def histogram(data: xr.DataArray | np.ndarray, *, bins: int = 1024,
     array = data.data if isinstance(data, xr.DataArray) else data
     if not isinstance(array, da.Array):
         array = da.from_array(np.asarray(array), chunks=2048)
-    flat = array.ravel()
     if value_range is None:
-        sample = flat[:: max(1, flat.size // 2_000_000)].compute()
+        # a strided sample keeps the array's chunks (no flattening into whole rows)
+        spatial = min(2, array.ndim)
+        step = max(1, int((array.size / 2_000_000) ** (1 / spatial)))
+        index = (slice(None),) * (array.ndim - spatial) + (slice(None, None, step),) * spatial
+        sample = np.asarray(array[index].compute()).ravel()
         sample = sample[np.isfinite(sample)]
         if sample.size == 0:
             raise ValueError("no valid pixels to threshold")
@@ -43,8 +46,8 @@ def histogram(data: xr.DataArray | np.ndarray, *, bins: int = 1024,
         if high <= low:
             high = low + 1e-6
         value_range = (float(low), float(high))
-    finite = da.where(da.isfinite(flat), flat, np.nan)
-    counts, edges = da.histogram(finite, bins=bins, range=value_range)
+    # da.histogram counts block by block (NaN and values out of range are not counted)
+    counts, edges = da.histogram(array, bins=bins, range=value_range)
     return np.asarray(counts.compute(), dtype="float64"), np.asarray(edges)
 
 

@@ -61,6 +61,7 @@ def show_command(name: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the saved result as JSON.")
 def run_command(name: str, pairs: tuple[str, ...], title: str | None, as_json: bool) -> None:
     """Run a tool; its result is saved in my data."""
+    from terralab.ai.models import ModelError
     from terralab.mydata.errors import MyDataError
     from terralab.tools import InputError, ToolParameterError, run
 
@@ -73,7 +74,7 @@ def run_command(name: str, pairs: tuple[str, ...], title: str | None, as_json: b
         params[key.strip()] = _value(value)
     try:
         result = run(name, title=title, **params)
-    except (KeyError, ToolParameterError, InputError, MyDataError) as error:
+    except (KeyError, ToolParameterError, InputError, MyDataError, ModelError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         click.echo(f"error: {message}", err=True)
         sys.exit(2)
@@ -83,5 +84,7 @@ def run_command(name: str, pairs: tuple[str, ...], title: str | None, as_json: b
                               indent=2, ensure_ascii=False, default=str))
         return
     click.echo(f"{name}: saved {record.title} as {record.id} in my data")
+    for more in result.records[1:]:
+        click.echo(f"{name}: saved {more.title} as {more.id} in my data")
     for key, value in result.extra.items():
         click.echo(f"  {key}: {value}")
