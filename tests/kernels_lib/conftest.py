@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,3 +55,25 @@ def platform(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest
                 "TERRALAB_JOB_QUEUES"):
         monkeypatch.delenv(key, raising=False)
     return env
+
+
+@pytest.fixture(scope="module")
+def demo_copy(demo_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A writable copy of the demo home for one module (its catalog still reads the
+    session's demo files), with a user folder for alice."""
+    folder = tmp_path_factory.mktemp("demo-copy") / "home"
+    shutil.copytree(demo_home, folder)
+    (folder / "users" / "alice").mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def env(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The module's ``home`` as TERRALAB_HOME, alice as the user, no hub, no worker thread."""
+    monkeypatch.setenv("TERRALAB_HOME", str(home))
+    monkeypatch.setenv("TERRALAB_USER", "alice")
+    monkeypatch.setenv("TERRALAB_LOCAL_WORKER", "0")
+    for name in ("TERRALAB_PLATFORM_DB_URL", "JUPYTERHUB_USER", "TERRALAB_SERVICE_URL",
+                 "JUPYTERHUB_API_TOKEN", "TERRALAB_AI_QUOTA", "TERRALAB_JOB_QUEUES"):
+        monkeypatch.delenv(name, raising=False)
+    return home

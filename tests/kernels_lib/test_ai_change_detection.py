@@ -29,23 +29,9 @@ BEFORE, AFTER = "deqing-aerial-20240510", "deqing-aerial-20250512"
 
 
 @pytest.fixture(scope="module")
-def home(demo_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A writable copy of the demo home (its catalog still reads the session's demo files)."""
-    folder = tmp_path_factory.mktemp("cd-home") / "home"
-    shutil.copytree(demo_home, folder)
-    (folder / "users" / "alice").mkdir(parents=True, exist_ok=True)
-    return folder
+def home(demo_copy: Path) -> Path:
+    return demo_copy
 
-
-@pytest.fixture
-def env(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("TERRALAB_HOME", str(home))
-    monkeypatch.setenv("TERRALAB_USER", "alice")
-    monkeypatch.setenv("TERRALAB_LOCAL_WORKER", "0")
-    for name in ("TERRALAB_PLATFORM_DB_URL", "JUPYTERHUB_USER", "TERRALAB_SERVICE_URL",
-                 "JUPYTERHUB_API_TOKEN", "TERRALAB_AI_QUOTA", "TERRALAB_JOB_QUEUES"):
-        monkeypatch.delenv(name, raising=False)
-    return home
 
 
 def _demo_file(home: Path, item: str, name: str) -> Path:

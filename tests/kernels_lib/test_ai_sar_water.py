@@ -35,16 +35,6 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.fixture
-def env(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("TERRALAB_HOME", str(home))
-    monkeypatch.setenv("TERRALAB_USER", "alice")
-    monkeypatch.setenv("TERRALAB_LOCAL_WORKER", "0")
-    for name in ("JUPYTERHUB_USER", "TERRALAB_SERVICE_URL", "JUPYTERHUB_API_TOKEN",
-                 "TERRALAB_PLATFORM_DB_URL", "TERRALAB_AI_QUOTA", "TERRALAB_JOB_QUEUES"):
-        monkeypatch.delenv(name, raising=False)
-    return home
-
 
 def _s1_items() -> list[str]:
     from terralab.demo.truth import item_ids
