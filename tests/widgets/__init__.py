@@ -1,0 +1,1 @@
+"""Unit tests of terralab.widgets (no browser)."""

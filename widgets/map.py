@@ -1,0 +1,241 @@
+"""The terralab map: an ``ipyleaflet.Map`` with basemaps, one ``add()`` and a drawn AOI.
+
+In a notebook::
+
+    from terralab.widgets import Map
+    import terralab as tl
+
+    m = Map()                                   # offline blank basemap + graticule
+    found = tl.search(admin="德清县", collections="sentinel-2-l2a")
+    m.add(found[0], bands="B08,B04,B03", rescale="0,0.3")
+    m.add(found.gdf, name="footprints", color="orange")
+    m.add_basemap("tianditu-img")               # needs $TIANDITU_TOKEN
+    m                                           # draw a polygon, then:
+    m.aoi                                       # shapely geometry of the last drawn shape
+
+Rasters (catalog items, my-data records, tool results, files, DataArrays) are tile layers
+on the user's own Jupyter server (:mod:`terralab.widgets.tile_urls`); vectors are GeoJSON
+layers with popups (:mod:`terralab.widgets.vectors`). The map stays small on purpose: panels
+(layers, legend, swipe, inspector …) are separate controls, not methods here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import ipyleaflet
+from ipyleaflet import DrawControl, GeoJSON, Layer
+from shapely.geometry.base import BaseGeometry
+from traitlets import Unicode
+
+from terralab.home import user_dir
+from terralab.identity import current_user
+from terralab.widgets.aoi import AoiTracker
+from terralab.widgets.array_cache import cache_array
+from terralab.widgets.basemaps import DEFAULT_BASEMAP, basemap_layers
+from terralab.widgets.rasters import Bounds, file_bounds, item_bounds, raster_layer
+from terralab.widgets.switcher import BasemapSwitcher
+from terralab.widgets.tile_urls import source_query, tile_base_url
+from terralab.widgets.vectors import VECTOR_SUFFIXES, geojson_layer
+
+__all__ = ["Map"]
+
+_AOI_STYLE = {"color": "#e4572e", "weight": 2, "fillColor": "#e4572e", "fillOpacity": 0.1}
+
+
+def _is_stac_item(obj: Any) -> bool:
+    if hasattr(obj, "assets") and hasattr(obj, "to_dict") and hasattr(obj, "id"):
+        return True  # a pystac.Item
+    return isinstance(obj, Mapping) and obj.get("type") == "Feature" and "assets" in obj
+
+
+def _is_record(obj: Any) -> bool:
+    return hasattr(obj, "data_type") and isinstance(getattr(obj, "item", None), Mapping)
+
+
+class Map(ipyleaflet.Map):
+    """An ipyleaflet map with terralab's basemaps, layers and drawn area of interest.
+
+    Args:
+        basemap: a basemap name (``"blank"``, ``"osm"``, ``"tianditu-vec"``,
+            ``"tianditu-img"``); ``"blank"`` needs no network.
+        tianditu_token: the Tianditu key (default ``$TIANDITU_TOKEN``).
+        tile_base_url: the base URL of the server serving the tiles (see
+            :func:`~terralab.widgets.tile_urls.tile_base_url`).
+        draw: add a draw control (polygons and rectangles) that sets :attr:`aoi`.
+        switcher: add the basemap switcher.
+        **kwargs: ``center``, ``zoom`` and other ``ipyleaflet.Map`` options.
+    """
+
+    basemap_name = Unicode(DEFAULT_BASEMAP, help="the basemap shown (a registry name)")
+
+    def __init__(self, *, basemap: str = DEFAULT_BASEMAP, tianditu_token: str | None = None,
+                 tile_base_url: str | None = None, draw: bool = True, switcher: bool = True,
+                 **kwargs: Any) -> None:
+        layers = basemap_layers(basemap, token=tianditu_token)
+        kwargs.setdefault("center", (30.5, 120.0))
+        kwargs.setdefault("zoom", 4)
+        kwargs.setdefault("scroll_wheel_zoom", True)
+        super().__init__(layers=tuple(layers), **kwargs)
+        self.tianditu_token = tianditu_token
+        self.tile_base_url = tile_base_url
+        self.basemap_name = basemap
+        self._basemap_layers: list[Layer] = list(layers)
+        self.switcher: BasemapSwitcher | None = None
+        self.draw_control: DrawControl | None = None
+        self._aoi = AoiTracker()
+        if switcher:
+            self.switcher = BasemapSwitcher(self)
+            self.add(self.switcher)
+        if draw:
+            self.draw_control = DrawControl(
+                polygon={"shapeOptions": _AOI_STYLE}, rectangle={"shapeOptions": _AOI_STYLE},
+                polyline={}, circlemarker={}, circle={}, marker={})
+            self._aoi.attach(self.draw_control)
+            self.add(self.draw_control)
+
+    # ----------------------------------------------------------------- basemaps
+    def add_basemap(self, name: str) -> None:
+        """Show basemap ``name`` instead of the current one (below every other layer).
+
+        Raises:
+            BasemapError: for an unknown name or a Tianditu basemap without a key.
+        """
+        new = basemap_layers(name, token=self.tianditu_token)
+        kept = [layer for layer in self.layers if layer not in self._basemap_layers]
+        self.layers = tuple(new) + tuple(kept)
+        self._basemap_layers = list(new)
+        self.basemap_name = name
+        if self.switcher is not None:
+            self.switcher.sync(name)
+
+    # ----------------------------------------------------------------- the AOI
+    @property
+    def aoi(self) -> BaseGeometry | None:
+        """The last shape drawn and still on the map, as edited (shapely, WGS84), or None."""
+        return self._aoi.geometry
+
+    @property
+    def aoi_geojson(self) -> dict[str, Any] | None:
+        """The same AOI as a GeoJSON geometry dict, or None."""
+        feature = self._aoi.feature
+        return dict(feature["geometry"]) if feature else None
+
+    def on_aoi_change(self, callback: Any) -> None:
+        """Call ``callback(aoi)`` (a shapely geometry or None) when the AOI may have changed."""
+        self._aoi.on_change(callback)
+
+    def clear_aoi(self) -> None:
+        """Remove every drawn shape."""
+        if self.draw_control is not None:
+            self.draw_control.clear()
+            self.draw_control.data = []
+        self._aoi.clear()
+
+    # ----------------------------------------------------------------- layers
+    def add(self, obj: Any, name: str | None = None, index: int | None = None,
+            **style: Any) -> Any:
+        """Add data (or, as ipyleaflet does, a layer or control) and return the new layer.
+
+        Args:
+            obj: a catalog item (pystac Item or STAC dict), a my-data record, a tool result,
+                a search result (its footprints), a file path (raster, or a vector file by
+                suffix), ``"item:ID"``, an ``xarray.DataArray``, a GeoDataFrame / GeoSeries,
+                GeoJSON or a shapely geometry; or an ipyleaflet layer or control.
+            name: the layer's name (default: derived from the data).
+            index: the position in the layer list (ipyleaflet's meaning).
+            **style: rasters: ``bands``, ``rescale``, ``colormap``, ``nodata``, ``tilesize``,
+                ``opacity``, ``asset`` (items); vectors: Leaflet path options (``color``,
+                ``weight``, ``fillColor``, ``fillOpacity`` …) and ``popups=False``.
+
+        Raises:
+            TypeError: for an object the map cannot show, or a style it does not take.
+            ValueError: for a file outside the user's folder or an array without a CRS.
+        """
+        if isinstance(name, int) and not isinstance(name, bool):  # ipyleaflet's add(item, 0)
+            name, index = None, name
+        if isinstance(obj, (Layer, ipyleaflet.Control)) or (
+                isinstance(obj, Mapping) and "url" in obj and "type" not in obj):
+            if style or name:
+                raise TypeError("name and style go with data, not with a ready-made layer")
+            return super().add(obj, index) if index is not None else super().add(obj)
+        layer = self._layer_for(obj, name, style)
+        if index is None:
+            super().add(layer)
+        else:
+            super().add(layer, index)
+        return layer
+
+    def _layer_for(self, obj: Any, name: str | None, style: dict[str, Any]) -> Layer:
+        """The layer showing ``obj`` (the dispatch of :meth:`add`)."""
+        if hasattr(obj, "output") and hasattr(obj, "record") and hasattr(obj, "tool"):
+            target = obj.record if obj.record is not None else obj.data
+            return self._layer_for(target, name or obj.tool, style)
+        if _is_record(obj):
+            return self._record_layer(obj, name, style)
+        if _is_stac_item(obj):
+            item = obj.to_dict(transform_hrefs=False) if hasattr(obj, "to_dict") else obj
+            return self._raster(source_query(obj, asset=style.pop("asset", None)),
+                                name or str(item["id"]), item_bounds(item), style)
+        if hasattr(obj, "gdf") and hasattr(obj, "items"):  # a catalog SearchResult
+            return geojson_layer(obj.gdf, name=name or "Search results", **style)
+        if type(obj).__name__ == "DataArray":
+            relative = cache_array(obj, name=name)
+            return self._raster({"path": relative}, name or str(obj.name or "array"),
+                                file_bounds(relative), style)
+        if isinstance(obj, str) and obj.startswith("item:"):
+            return self._raster(source_query(obj, asset=style.pop("asset", None)),
+                                name or obj[5:], None, style)
+        if isinstance(obj, (str, os.PathLike)):
+            path = Path(obj)
+            if path.suffix.lower() in VECTOR_SUFFIXES:
+                return geojson_layer(self._readable(path), name=name or path.stem, **style)
+            source = source_query(path)
+            return self._raster(source, name or path.name, file_bounds(source["path"]), style)
+        try:
+            return geojson_layer(obj, name=name or "Vector", **style)
+        except TypeError:
+            raise TypeError(f"the map cannot show a {type(obj).__name__}") from None
+
+    def _raster(self, source: dict[str, str], name: str, bounds: Bounds | None,
+                style: dict[str, Any]) -> Layer:
+        return raster_layer(source, name=name, base_url=self.tile_base_url, bounds=bounds,
+                            **style)
+
+    def _record_layer(self, record: Any, name: str | None, style: dict[str, Any]) -> Layer:
+        title = name or getattr(record, "title", None) or str(record.id)
+        if record.data_type == "vector":
+            return geojson_layer(self._record_file(record), name=title, **style)
+        return self._raster(source_query(record, asset=style.pop("asset", None)), title,
+                            item_bounds(record.item), style)
+
+    @staticmethod
+    def _record_file(record: Any) -> Path:
+        """The data file of a my-data record (its ``data`` asset, else its first asset)."""
+        assets = record.item.get("assets") or {}
+        asset = assets.get("data") or next(iter(assets.values()), None)
+        if not asset:
+            raise TypeError(f"my-data item {record.id!r} has no data file")
+        path = Path(asset["href"])
+        if not path.is_absolute():
+            path = user_dir(record.owner) / record.folder / path
+        return path
+
+    @staticmethod
+    def _readable(path: Path) -> Path:
+        """A vector path as given, else relative to the user's folder."""
+        if path.is_absolute() or path.exists():
+            return path
+        return user_dir(current_user()) / path
+
+    def tile_base(self) -> str:
+        """The base URL the map's raster tiles are requested under."""
+        return tile_base_url(self.tile_base_url)
+
+    def aoi_layer(self) -> GeoJSON | None:
+        """A GeoJSON layer of the AOI (to keep it after the draw control is cleared)."""
+        feature = self._aoi.feature
+        return geojson_layer(feature, name="AOI", **_AOI_STYLE) if feature else None
