@@ -8,7 +8,8 @@ without a hub the platform runs in-process against a local ``TERRALAB_HOME``.
 (see :mod:`terralab.tools`, also ``tl.tools``), the queue's ``tl.submit``, ``tl.jobs`` and
 ``tl.job`` (see :mod:`terralab.queue`), ``tl.quota()`` (:mod:`terralab.quotas`),
 ``tl.projects`` (:mod:`terralab.projects`) and ``tl.compute`` (Dask, :mod:`terralab.compute`)
-are loaded on first use, so ``import terralab`` stays quick.
+and the map ``tl.Map`` (:mod:`terralab.widgets`) are loaded on first use, so
+``import terralab`` stays quick.
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from typing import Any
 from terralab._version import __version__
 from terralab.home import terralab_home
 
-__all__ = ["__version__", "download", "job", "jobs", "my_data", "quota", "run", "search",
-           "submit", "terralab_home", "upload"]
+__all__ = ["Map", "__version__", "download", "job", "jobs", "my_data", "quota", "run",
+           "search", "submit", "terralab_home", "upload"]
 
 _LAZY = {"search": "terralab.catalog", "download": "terralab.catalog",
          "upload": "terralab.mydata", "my_data": "terralab.mydata", "run": "terralab.tools",
          "submit": "terralab.queue", "jobs": "terralab.queue", "job": "terralab.queue",
-         "quota": "terralab.quotas"}
+         "quota": "terralab.quotas", "Map": "terralab.widgets"}
 _MODULES = {"mydata": "terralab.mydata", "tools": "terralab.tools",
             "projects": "terralab.projects", "compute": "terralab.compute"}
 
