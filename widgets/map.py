@@ -16,7 +16,8 @@ In a notebook::
 Rasters (catalog items, my-data records, tool results, files, DataArrays) are tile layers
 on the user's own Jupyter server (:mod:`terralab.widgets.tile_urls`); vectors are GeoJSON
 layers with popups (:mod:`terralab.widgets.vectors`). The map stays small on purpose: panels
-(layers, legend, swipe, inspector …) are separate controls, not methods here.
+(layers, legend, swipe, inspector …) are separate controls; the map only has short
+methods that attach them (``swipe``, ``add_layer_manager``, ``add_legend``).
 """
 
 from __future__ import annotations
@@ -36,7 +37,10 @@ from terralab.identity import current_user
 from terralab.widgets.aoi import AoiTracker
 from terralab.widgets.array_cache import cache_array
 from terralab.widgets.basemaps import DEFAULT_BASEMAP, basemap_layers
+from terralab.widgets.layer_manager import LayerManager, find_control
+from terralab.widgets.legend import Legend
 from terralab.widgets.rasters import Bounds, file_bounds, item_bounds, raster_layer
+from terralab.widgets.swipe import Swipe, swipe_control
 from terralab.widgets.switcher import BasemapSwitcher
 from terralab.widgets.tile_urls import source_query, tile_base_url
 from terralab.widgets.vectors import VECTOR_SUFFIXES, geojson_layer
@@ -111,6 +115,56 @@ class Map(ipyleaflet.Map):
         self.basemap_name = name
         if self.switcher is not None:
             self.switcher.sync(name)
+
+    # ----------------------------------------------------------------- panels
+    def swipe(self, left: Layer | str | None = None,
+              right: Layer | str | None = None) -> Swipe | None:
+        """Compare two data layers (layers or names) with a divider; ``swipe(None)``: off.
+
+        The swipe chooser (:class:`~terralab.widgets.swipe.Swipe`) is added on the first
+        call and returned. Raises ValueError for unknown layers or a missing ``right``.
+        """
+        if left is None:
+            self.unswipe()
+            return swipe_control(self, create=False)
+        if right is None:
+            raise ValueError("swipe needs two layers: m.swipe(left, right)")
+        control = swipe_control(self, create=False)
+        if control is not None:
+            control.start(left, right)
+            return control
+        control = Swipe(self)
+        try:
+            control.start(left, right)  # checks the layers before the chooser is shown
+        except ValueError:
+            control.detach()
+            raise
+        self.add(control)
+        return control
+
+    def unswipe(self) -> None:
+        """Switch the swipe off, putting its two layers back."""
+        control = swipe_control(self, create=False)
+        if control is not None:
+            control.stop()
+
+    def add_layer_manager(self, position: str = "topright") -> LayerManager:
+        """Add (once) and return the layer manager panel."""
+        control = find_control(self, LayerManager)
+        if control is None:
+            control = LayerManager(self, position=position)
+            self.add(control)
+        return control
+
+    def add_legend(self, classes: Any = None, **options: Any) -> Legend:
+        """Add and return a legend: classes or a colorbar.
+
+        See :class:`~terralab.widgets.legend.Legend` (``colormap``, ``vmin``, ``vmax``,
+        ``rescale``, ``title``, ``position``).
+        """
+        legend = Legend(classes, **options)
+        self.add(legend)
+        return legend
 
     # ----------------------------------------------------------------- the AOI
     @property
