@@ -10,14 +10,21 @@
   (``m.swipe(left, right)``), the layer panel (``m.add_layer_manager()``) and class legends
   / colorbars (``m.add_legend(...)``).
 
-Inspector, time slider and the search panel arrive next.
+- :class:`Inspector`, :class:`TimeSlider`, :class:`JobProgress`: pixel values on click
+  (``m.add_inspector()``), a date slider over a stack (``m.add_time_slider(items)``) and a
+  queued job's progress bar (``JobProgress(job)``).
+
+The search panel arrives next.
 """
 
 from terralab.widgets.basemaps import BASEMAPS, BasemapError, basemap_layers
+from terralab.widgets.inspector import Inspector
+from terralab.widgets.job_progress import JobProgress
 from terralab.widgets.layer_manager import LayerManager
 from terralab.widgets.legend import Legend
 from terralab.widgets.map import Map
 from terralab.widgets.swipe import Swipe
+from terralab.widgets.time_slider import TimeSlider
 
-__all__ = ["BASEMAPS", "BasemapError", "LayerManager", "Legend", "Map", "Swipe",
-           "basemap_layers"]
+__all__ = ["BASEMAPS", "BasemapError", "Inspector", "JobProgress", "LayerManager", "Legend",
+           "Map", "Swipe", "TimeSlider", "basemap_layers"]

@@ -17,7 +17,8 @@ Rasters (catalog items, my-data records, tool results, files, DataArrays) are ti
 on the user's own Jupyter server (:mod:`terralab.widgets.tile_urls`); vectors are GeoJSON
 layers with popups (:mod:`terralab.widgets.vectors`). The map stays small on purpose: panels
 (layers, legend, swipe, inspector …) are separate controls; the map only has short
-methods that attach them (``swipe``, ``add_layer_manager``, ``add_legend``).
+methods that attach them (``swipe``, ``add_layer_manager``, ``add_legend``,
+``add_inspector``, ``add_time_slider``).
 """
 
 from __future__ import annotations
@@ -37,12 +38,14 @@ from terralab.identity import current_user
 from terralab.widgets.aoi import AoiTracker
 from terralab.widgets.array_cache import cache_array
 from terralab.widgets.basemaps import DEFAULT_BASEMAP, basemap_layers
+from terralab.widgets.inspector import Inspector
 from terralab.widgets.layer_manager import LayerManager, find_control
 from terralab.widgets.legend import Legend
 from terralab.widgets.rasters import Bounds, file_bounds, item_bounds, raster_layer
 from terralab.widgets.swipe import Swipe, swipe_control
 from terralab.widgets.switcher import BasemapSwitcher
 from terralab.widgets.tile_urls import source_query, tile_base_url
+from terralab.widgets.time_slider import TimeSlider
 from terralab.widgets.vectors import VECTOR_SUFFIXES, geojson_layer
 
 __all__ = ["Map"]
@@ -165,6 +168,26 @@ class Map(ipyleaflet.Map):
         legend = Legend(classes, **options)
         self.add(legend)
         return legend
+
+    def add_inspector(self, position: str = "bottomright") -> Inspector:
+        """Add (once) and return the pixel inspector: click to read the rasters' bands."""
+        control = find_control(self, Inspector)
+        if control is None:
+            control = Inspector(self, position=position)
+            self.add(control)
+        return control
+
+    def add_time_slider(self, stack: Any, name: str = "Time series",
+                        **style: Any) -> TimeSlider:
+        """Add one raster layer stepping through ``stack`` (dated items, records, paths).
+
+        See :class:`~terralab.widgets.time_slider.TimeSlider` (``interval``, ``position``
+        and the raster style). Returns the slider control; its layer is ``.layer``.
+        """
+        control = TimeSlider(self, stack, name=name, **style)
+        self.add(control.layer)
+        self.add(control)
+        return control
 
     # ----------------------------------------------------------------- the AOI
     @property

@@ -47,6 +47,7 @@ def raster_layer(source: Mapping[str, str], *, name: str, base_url: str | None =
     tilesize = int(style.get("tilesize") or 256)
     layer = TileLayer(url=url, name=name, opacity=opacity, max_zoom=24, tile_size=tilesize,
                       attribution="terralab", no_wrap=True)
+    layer.terralab_source = dict(source)  # what the pixel inspector and time slider read
     if bounds is not None:
         west, south, east, north = bounds
         layer.bounds = [[south, west], [north, east]]
