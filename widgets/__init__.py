@@ -14,7 +14,8 @@
   (``m.add_inspector()``), a date slider over a stack (``m.add_time_slider(items)``) and a
   queued job's progress bar (``JobProgress(job)``).
 
-The search panel arrives next.
+- :class:`SearchPanel`: the catalog search form and its result list
+  (``m.add_search_panel()``).
 """
 
 from terralab.widgets.basemaps import BASEMAPS, BasemapError, basemap_layers
@@ -23,8 +24,9 @@ from terralab.widgets.job_progress import JobProgress
 from terralab.widgets.layer_manager import LayerManager
 from terralab.widgets.legend import Legend
 from terralab.widgets.map import Map
+from terralab.widgets.search_panel import SearchPanel
 from terralab.widgets.swipe import Swipe
 from terralab.widgets.time_slider import TimeSlider
 
 __all__ = ["BASEMAPS", "BasemapError", "Inspector", "JobProgress", "LayerManager", "Legend",
-           "Map", "Swipe", "TimeSlider", "basemap_layers"]
+           "Map", "SearchPanel", "Swipe", "TimeSlider", "basemap_layers"]

@@ -18,7 +18,7 @@ on the user's own Jupyter server (:mod:`terralab.widgets.tile_urls`); vectors ar
 layers with popups (:mod:`terralab.widgets.vectors`). The map stays small on purpose: panels
 (layers, legend, swipe, inspector …) are separate controls; the map only has short
 methods that attach them (``swipe``, ``add_layer_manager``, ``add_legend``,
-``add_inspector``, ``add_time_slider``).
+``add_inspector``, ``add_time_slider``, ``add_search_panel``).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from terralab.widgets.inspector import Inspector
 from terralab.widgets.layer_manager import LayerManager, find_control
 from terralab.widgets.legend import Legend
 from terralab.widgets.rasters import Bounds, file_bounds, item_bounds, raster_layer
+from terralab.widgets.search_panel import SearchPanel
 from terralab.widgets.swipe import Swipe, swipe_control
 from terralab.widgets.switcher import BasemapSwitcher
 from terralab.widgets.tile_urls import source_query, tile_base_url
@@ -188,6 +189,19 @@ class Map(ipyleaflet.Map):
         self.add(control.layer)
         self.add(control)
         return control
+
+    def add_search_panel(self, position: str = "topright", **options: Any) -> SearchPanel:
+        """Add (once) and return the catalog search panel, in a control on this map.
+
+        ``options`` go to :class:`~terralab.widgets.search_panel.SearchPanel` (``home``,
+        ``limit``, ``thumbnails``, ``download_dir``).
+        """
+        for control in self.controls:
+            if isinstance(getattr(control, "widget", None), SearchPanel):
+                return control.widget
+        panel = SearchPanel(self, **options)
+        self.add(ipyleaflet.WidgetControl(widget=panel, position=position))
+        return panel
 
     # ----------------------------------------------------------------- the AOI
     @property

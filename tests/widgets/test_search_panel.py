@@ -1,0 +1,186 @@
+"""The search panel against the small demo catalog (Deqing county), in-process, no browser."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from ipyleaflet import GeoJSON, TileLayer, WidgetControl
+from ipywidgets import HTML, Image
+
+from terralab.widgets import Map, SearchPanel
+
+# inside Deqing county (德清县), where the demo items lie
+DEQING = {"type": "Polygon", "coordinates": [[[119.9, 30.5], [120.1, 30.5], [120.1, 30.6],
+                                              [119.9, 30.6], [119.9, 30.5]]]}
+
+
+@pytest.fixture
+def home(demo_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The demo catalog as TERRALAB_HOME (user alice, set by the widgets' conftest)."""
+    monkeypatch.setenv("TERRALAB_HOME", str(demo_home))
+    return demo_home
+
+
+@pytest.fixture
+def writable_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A demo catalog of this test's own, for favourites and projects (they write)."""
+    from tests.conftest import write_small_demo
+
+    target = write_small_demo(tmp_path / "demo")
+    monkeypatch.setenv("TERRALAB_HOME", str(target))
+    return target
+
+
+def _button(panel: SearchPanel, row: int, label: str):
+    """The button ``label`` of result row ``row``."""
+    buttons = panel.rows.children[row].children[-1].children
+    return next(b for b in buttons if b.description == label)
+
+
+def _draw(m: Map, geometry: dict) -> None:
+    """What the front end sends when a shape is drawn (ipyleaflet's DrawControl)."""
+    feature = {"type": "Feature", "properties": {}, "geometry": geometry}
+    m.draw_control._handle_leaflet_event(None, {"event": "draw:created", "geo_json": feature},
+                                         None)
+
+
+def test_admin_search_lists_results_and_footprints(home: Path) -> None:
+    m = Map()
+    panel = m.add_search_panel(thumbnails=False)  # quicklooks would write into demo_home
+    assert any(isinstance(c, WidgetControl) and c.widget is panel for c in m.controls)
+    assert m.add_search_panel() is panel  # once
+    assert "sentinel-2-l2a" in panel.collections.options
+    panel.mode.value = "admin"
+    panel.area_text.value = "德清县"
+    panel.search_button.click()
+    assert panel.result is not None and len(panel.result) > 0
+    assert len(panel.rows.children) == len(panel.result)
+    assert panel.message.value.endswith("items found")
+    first = panel.rows.children[0]
+    text = next(c for c in first.children if isinstance(c, HTML)).value
+    assert panel.result[0].id in text and "cloud" in text
+    footprints = [layer for layer in m.layers if isinstance(layer, GeoJSON)
+                  and layer.name == "Search results"]
+    assert len(footprints) == 1
+    assert len(footprints[0].data["features"]) == len(panel.result)
+    # a narrower search replaces the footprint layer and the rows
+    panel.collections.value = ("sentinel-2-l2a",)
+    panel.max_cloud.value = 50
+    found = panel.search()
+    assert found is not None and all(i.collection_id == "sentinel-2-l2a" for i in found)
+    assert all(float(i.properties["eo:cloud_cover"]) <= 50 for i in found)
+    footprints = [layer for layer in m.layers if isinstance(layer, GeoJSON)
+                  and layer.name == "Search results"]
+    assert len(footprints) == 1 and len(footprints[0].data["features"]) == len(found)
+
+
+def test_drawn_area_search(home: Path) -> None:
+    m = Map()
+    panel = SearchPanel(m, thumbnails=False)
+    panel.mode.value = "drawn"
+    _draw(m, DEQING)
+    found = panel.search()
+    assert found is not None and len(found) > 0
+    assert len(panel.rows.children) == len(found)
+    assert not any(isinstance(c, Image) for c in panel.rows.children[0].children)
+
+
+def test_drawn_area_without_drawing_says_so(home: Path) -> None:
+    m = Map()
+    panel = SearchPanel(m)
+    panel.mode.value = "drawn"
+    assert panel.search() is None
+    assert "nothing is drawn" in panel.message.value
+    assert panel.rows.children == ()
+    alone = SearchPanel()
+    alone.mode.value = "drawn"
+    assert alone.search() is None and "nothing is drawn" in alone.message.value
+
+
+def test_bad_place_and_no_results_are_messages(home: Path) -> None:
+    m = Map()
+    panel = SearchPanel(m, thumbnails=False)
+    panel.mode.value = "place"
+    panel.area_text.value = "Nowhereville Zzz"
+    assert panel.search() is None
+    assert "Nowhereville Zzz" in panel.message.value
+    panel.area_text.value = ""
+    assert panel.search() is None and "place name" in panel.message.value
+    panel.mode.value = "admin"
+    panel.area_text.value = "德清县"
+    panel.start.value = panel.end.value = date(1990, 1, 1)
+    found = panel.search()
+    assert found is not None and len(found) == 0
+    assert "no items found" in panel.message.value
+    assert not any(isinstance(layer, GeoJSON) and layer.name == "Search results"
+                   for layer in m.layers)
+
+
+def test_uploaded_vector_file(home: Path) -> None:
+    panel = SearchPanel(thumbnails=False)
+    panel.mode.value = "upload"
+    assert panel.search() is None and "no file uploaded" in panel.message.value
+    content = json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": DEQING}]}).encode()
+    panel.upload.value = ({"name": "../deqing.geojson", "type": "application/json",
+                           "size": len(content), "content": memoryview(content),
+                           "last_modified": datetime(2025, 1, 1, tzinfo=UTC)},)
+    found = panel.search()
+    assert found is not None and len(found) > 0, panel.message.value
+
+
+def test_add_to_map_adds_a_raster_layer(home: Path) -> None:
+    m = Map()
+    panel = SearchPanel(m, thumbnails=False)
+    panel.area_text.value = "德清县"
+    found = panel.search()
+    before = len(m.layers)
+    _button(panel, 0, "add to map").click()
+    assert len(m.layers) == before + 1
+    layer = m.layers[-1]
+    assert isinstance(layer, TileLayer) and layer.name == found[0].id
+    assert "added to the map" in panel.message.value
+    alone = SearchPanel(thumbnails=False)
+    alone.area_text.value = "德清县"
+    alone.search()
+    _button(alone, 0, "add to map").click()
+    assert "no map attached" in alone.message.value
+
+
+def test_favourite_and_add_to_project(writable_home: Path) -> None:
+    import terralab.projects as projects
+    from terralab.catalog import list_favourites
+
+    project = projects.create("Deqing study")
+    panel = SearchPanel(Map())
+    panel.area_text.value = "德清县"
+    found = panel.search()
+    assert found is not None
+    assert any(isinstance(c, Image) for c in panel.rows.children[0].children)  # a quicklook
+    item = found[0]
+    _button(panel, 0, "favourite").click()
+    assert "added to favourites" in panel.message.value
+    assert [f["id"] for f in list_favourites("alice")] == [item.id]
+    _button(panel, 0, "favourite").click()
+    assert "already a favourite" in panel.message.value
+    assert panel.project.options == (("Deqing study", project.id),)
+    panel.project.value = project.id
+    _button(panel, 0, "add to project").click()
+    assert "added to project" in panel.message.value, panel.message.value
+    assert [layer.ref for layer in projects.open(project.id).layers] == [item.id]
+
+
+def test_download_writes_files_and_errors_are_messages(home: Path, tmp_path: Path) -> None:
+    panel = SearchPanel(thumbnails=False, download_dir=tmp_path / "dl")
+    panel.area_text.value = "德清县"
+    found = panel.search()
+    assert found is not None
+    _button(panel, 0, "download").click()
+    assert "files written" in panel.message.value, panel.message.value
+    assert any((tmp_path / "dl").iterdir())
+    panel.project.options = []
+    _button(panel, 0, "add to project").click()
+    assert "no project chosen" in panel.message.value
