@@ -38,7 +38,6 @@ import xarray as xr
 
 from terralab.ai.checks import check_band_count, resolution_warning
 from terralab.ai.engine import tiled
-from terralab.ai.tools._chunks import chunk_for
 from terralab.ai.tools._filters import guided_filter, min_filter
 from terralab.tools.base import (
     RunContext,
@@ -214,7 +213,7 @@ class Dehazing(Tool):
         if warning:
             extra["warning"] = warning
         depth = params.patch // 2 + (2 * params.radius if params.refine else 0)
-        chunk = chunk_for(data.sizes["y"], data.sizes["x"], params.chunk, depth)
+        chunk = params.chunk
         context.progress(10, "finding the atmospheric light")
         light = _image_light(data, params, nodata, dtype, chunk)
         extra["atmospheric_light"] = [round(float(v), 2) for v in light]

@@ -35,7 +35,6 @@ import numpy as np
 from terralab.ai.checks import pixel_size_m, resolution_warning
 from terralab.ai.engine import tiled
 from terralab.ai.polygons import polygons_follow
-from terralab.ai.tools._chunks import chunk_for
 from terralab.ai.tools._filters import median_filter
 from terralab.ai.tools._sar_inputs import open_sar
 from terralab.ai.tools._sar_threshold import (
@@ -212,15 +211,13 @@ class SarWater(Tool):
                                  enl=params.enl)
 
         depth = filter_depth(params.speckle_filter, params.window)
-        height, width = data.sizes["y"], data.sizes["x"]
         pixel_area = pixel_size_m(data) ** 2
         if params.threshold_db is None:
             context.progress(15, "computing the histogram")
             # chunks of whole tiles (when the halo allows), so tiles need no rechunking
             chunk = hist_chunk(params.chunk, params.tile_size)
-            chunk = chunk if chunk_for(height, width, chunk, depth) == chunk else params.chunk
             feature = tiled(data, feature_of, depth=depth, bands=1, dtype="float32",
-                            chunk=chunk_for(height, width, chunk, depth))
+                            chunk=chunk)
             counts, sizes = tile_histograms(feature.data[0], params.tile_size)
             try:
                 found = scene_threshold(counts, sizes, method=params.method,
@@ -257,7 +254,7 @@ class SarWater(Tool):
 
         context.progress(30, "mapping water")
         mask = tiled(data, classify, depth=depth + sieve, bands=1, dtype="uint8",
-                     chunk=chunk_for(height, width, params.chunk, depth + sieve))
+                     chunk=params.chunk)
         mask = mask.rio.write_nodata(NODATA, encoded=False)
         mask.name = "water"
         follow = polygons_follow(classes={WATER: "water"}, name="water_polygons",
