@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from terralab.sizes import format_size, parse_size
 
-__all__ = ["DEFAULT_STORAGE_QUOTA", "StoragePolicy", "format_size", "parse_size"]
+__all__ = ["DEFAULT_STORAGE_QUOTA", "StoragePolicy", "env_limits", "format_size", "parse_size"]
 
 DEFAULT_STORAGE_QUOTA = 300 * 1024**3
 
@@ -63,8 +64,8 @@ class StoragePolicy:
                 default = parse_size(text)
             except ValueError as error:
                 raise ValueError(f"$TERRALAB_STORAGE_QUOTA: {error}") from None
-        return cls(default=default, users=_sizes(env, "TERRALAB_STORAGE_QUOTA_USERS"),
-                   groups=_sizes(env, "TERRALAB_STORAGE_QUOTA_GROUPS"))
+        return cls(default=default, users=env_limits(env, "TERRALAB_STORAGE_QUOTA_USERS"),
+                   groups=env_limits(env, "TERRALAB_STORAGE_QUOTA_GROUPS"))
 
     def to_env(self) -> dict[str, str]:
         """Return the environment variables that :meth:`from_env` reads back."""
@@ -73,8 +74,19 @@ class StoragePolicy:
                 "TERRALAB_STORAGE_QUOTA_GROUPS": json.dumps(dict(self.groups))}
 
 
-def _sizes(env: Mapping[str, str], name: str) -> dict[str, int]:
-    """Parse a JSON object of sizes from variable ``name``."""
+def env_limits(env: Mapping[str, str], name: str, parse: Callable[[Any], int] = parse_size,
+               example: str = '"1TB"') -> dict[str, int]:
+    """Parse a JSON object of per-user or per-group limits from variable ``name``.
+
+    Args:
+        env: the environment.
+        name: the variable, e.g. ``TERRALAB_STORAGE_QUOTA_USERS``.
+        parse: turns one value into a number (sizes by default; durations for AI time).
+        example: a value for the error message.
+
+    Raises:
+        ValueError: naming the variable, with an example of the expected form.
+    """
     text = env.get(name, "").strip()
     if not text:
         return {}
@@ -82,7 +94,7 @@ def _sizes(env: Mapping[str, str], name: str) -> dict[str, int]:
         data = json.loads(text)
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
-        return {str(key): parse_size(value) for key, value in data.items()}
+        return {str(key): parse(value) for key, value in data.items()}
     except ValueError as error:
-        raise ValueError(f"${name} must be a JSON object of sizes, e.g. "
-                         f'{{"alice": "1TB"}}: {error}') from None
+        raise ValueError(f'${name} must be a JSON object like {{"alice": {example}}}: '
+                         f"{error}") from None

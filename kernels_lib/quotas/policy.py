@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from terralab.mydata.quota import StoragePolicy
+from terralab.mydata.quota import StoragePolicy, env_limits
 from terralab.sizes import parse_size
 
 __all__ = [
@@ -181,21 +181,5 @@ def _limit(env: Mapping[str, str], name: str, default: int, parse: Callable[[Any
             default = parse(text)
         except ValueError as error:
             raise ValueError(f"${name}: {error}") from None
-    return Limit(default, _values(env, f"{name}_USERS", parse, example),
-                 _values(env, f"{name}_GROUPS", parse, example))
-
-
-def _values(env: Mapping[str, str], name: str, parse: Callable[[Any], int],
-            example: str) -> dict[str, int]:
-    """Parse a JSON object of limits from variable ``name``."""
-    text = env.get(name, "").strip()
-    if not text:
-        return {}
-    try:
-        data = json.loads(text)
-        if not isinstance(data, dict):
-            raise ValueError("not a JSON object")
-        return {str(key): parse(value) for key, value in data.items()}
-    except ValueError as error:
-        raise ValueError(f'${name} must be a JSON object like {{"alice": {example}}}: '
-                         f"{error}") from None
+    return Limit(default, env_limits(env, f"{name}_USERS", parse, example),
+                 env_limits(env, f"{name}_GROUPS", parse, example))
