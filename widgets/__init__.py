@@ -16,6 +16,10 @@
 
 - :class:`SearchPanel`: the catalog search form and its result list
   (``m.add_search_panel()``).
+
+- :class:`VectorEditor`: edit mode for a polygon layer of my data (``m.edit(item)``), every
+  vertex drag, insert, Ctrl-click delete, new or deleted polygon saved at once;
+  ``m.save_aoi(title)`` keeps the drawn shapes as a layer of my data.
 """
 
 from terralab.widgets.basemaps import BASEMAPS, BasemapError, basemap_layers
@@ -27,6 +31,7 @@ from terralab.widgets.map import Map
 from terralab.widgets.search_panel import SearchPanel
 from terralab.widgets.swipe import Swipe
 from terralab.widgets.time_slider import TimeSlider
+from terralab.widgets.vector_editor import VectorEditor
 
 __all__ = ["BASEMAPS", "BasemapError", "Inspector", "JobProgress", "LayerManager", "Legend",
-           "Map", "SearchPanel", "Swipe", "TimeSlider", "basemap_layers"]
+           "Map", "SearchPanel", "Swipe", "TimeSlider", "VectorEditor", "basemap_layers"]

@@ -12,13 +12,15 @@ In a notebook::
     m.add_basemap("tianditu-img")               # needs $TIANDITU_TOKEN
     m                                           # draw a polygon, then:
     m.aoi                                       # shapely geometry of the last drawn shape
+    m.save_aoi("my area")                       # the drawn shapes, as a layer of my data
+    m.edit(record)                              # edit a polygon layer of my data
 
 Rasters (catalog items, my-data records, tool results, files, DataArrays) are tile layers
 on the user's own Jupyter server (:mod:`terralab.widgets.tile_urls`); vectors are GeoJSON
 layers with popups (:mod:`terralab.widgets.vectors`). The map stays small on purpose: panels
 (layers, legend, swipe, inspector …) are separate controls; the map only has short
 methods that attach them (``swipe``, ``add_layer_manager``, ``add_legend``,
-``add_inspector``, ``add_time_slider``, ``add_search_panel``).
+``add_inspector``, ``add_time_slider``, ``add_search_panel``, ``edit``).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from terralab.widgets.swipe import Swipe, swipe_control
 from terralab.widgets.switcher import BasemapSwitcher
 from terralab.widgets.tile_urls import source_query, tile_base_url
 from terralab.widgets.time_slider import TimeSlider
+from terralab.widgets.vector_editor import VectorEditor
 from terralab.widgets.vectors import VECTOR_SUFFIXES, geojson_layer
 
 __all__ = ["Map"]
@@ -225,6 +228,64 @@ class Map(ipyleaflet.Map):
             self.draw_control.clear()
             self.draw_control.data = []
         self._aoi.clear()
+
+    def save_aoi(self, title: str = "Drawn area", *, everything: bool = True) -> Any:
+        """Save the drawn shapes to my data as a vector layer (GeoJSON, WGS84).
+
+        Args:
+            title: the name the layer gets in my data.
+            everything: all shapes still on the map (default), else only the AOI.
+
+        Returns:
+            The new my-data record (an upload: checked, published, counted in storage).
+
+        Raises:
+            ValueError: when nothing is drawn.
+        """
+        import tempfile
+
+        import geopandas
+        from shapely.geometry import shape
+
+        from terralab.mydata import upload
+
+        features = list(self._aoi.shapes) if everything else [self._aoi.feature]
+        features = [f for f in features if f]
+        if not features:
+            raise ValueError("nothing is drawn: draw a polygon or rectangle on the map first")
+        frame = geopandas.GeoDataFrame(
+            {"shape": list(range(1, len(features) + 1))},
+            geometry=[shape(f["geometry"]) for f in features], crs="EPSG:4326")
+        with tempfile.TemporaryDirectory(prefix="terralab-aoi-") as folder:
+            path = Path(folder) / "drawn-area.geojson"
+            frame.to_file(path, driver="GeoJSON")
+            return upload(path, title=title)
+
+    # ----------------------------------------------------------------- editing
+    def edit(self, layer: Any, *, position: str = "topright", zoom: bool = True,
+             **style: Any) -> VectorEditor:
+        """Edit a polygon layer of my data here; each change is saved at once.
+
+        Args:
+            layer: a vector item id of my data, its record, or an open ``VectorLayer``.
+            position: the corner of the editing panel.
+            zoom: zoom the map to the layer.
+            **style: Leaflet path options of the edited polygons.
+
+        Returns:
+            The :class:`~terralab.widgets.vector_editor.VectorEditor` (``undo()``,
+            ``stop()``); a layer already under edit is stopped first.
+        """
+        for control in list(self.controls):
+            if isinstance(control, VectorEditor):
+                control.stop()
+        editor = VectorEditor(self, layer, position=position, style=style)
+        self.add(editor.draw)
+        self.add(editor)
+        bounds = editor.bounds() if zoom else None
+        if bounds is not None:
+            self.fit_bounds(list(bounds))
+        return editor
 
     # ----------------------------------------------------------------- layers
     def add(self, obj: Any, name: str | None = None, index: int | None = None,

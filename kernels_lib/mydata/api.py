@@ -117,8 +117,9 @@ def storage() -> store.StorageUsage:
 def edit(item_id: str) -> Any:
     """Open one of my vector layers for editing (:class:`~terralab.mydata.vector_edit.VectorLayer`).
 
-    Each edit (``move_vertex``, ``insert_vertex``, ``delete_vertex``, ``add_polygon``,
-    ``delete_polygon``, ``set_attributes``) is saved at once; ``undo()`` takes the last back.
+    Each edit (``move_vertex``, ``insert_vertex``, ``delete_vertex``, ``replace_geometry``,
+    ``add_polygon``, ``delete_polygon``, ``set_attributes``) is saved at once; ``undo()``
+    takes the last back. On a map: ``m.edit(item_id)`` (:mod:`terralab.widgets.vector_editor`).
     The layer's files are the user's own, so a user's server edits them directly.
     """
     from terralab.mydata.vector_edit import VectorLayer

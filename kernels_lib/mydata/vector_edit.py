@@ -216,6 +216,19 @@ class VectorLayer:
             self._save(db, "add polygon", fid, None, (polygon, attributes))
         return fid
 
+    def replace_geometry(self, fid: int, geometry: Any, *, crs: Any = None) -> None:
+        """Give feature ``fid`` a new outline (shapely or GeoJSON), keeping its attributes.
+
+        What the map saves when a polygon is dragged as a whole or changed in more than one
+        corner at once.
+        """
+        polygon = shape(geometry) if isinstance(geometry, dict) else geometry
+        polygon = self._to_layer(polygon, crs)
+        with closing(self._connect()) as db, db:
+            before, attributes = self._row(db, fid)
+            self._write(db, fid, polygon)
+            self._save(db, "replace geometry", fid, (before, attributes), (polygon, attributes))
+
     def delete_polygon(self, fid: int) -> None:
         """Delete feature ``fid``."""
         with closing(self._connect()) as db, db:

@@ -8,6 +8,7 @@ from pathlib import Path
 import geopandas as gpd
 import pyogrio
 import pytest
+from shapely import affinity
 from shapely.geometry import Point, box
 
 from terralab.mydata.errors import MyDataError
@@ -108,6 +109,25 @@ def test_bad_edits_change_nothing(layer: VectorLayer) -> None:
         pass
     after = on_disk(layer)
     assert after.geometry.geom_equals(before.geometry).all()
+
+
+def test_replace_geometry_keeps_attributes_and_undoes(layer: VectorLayer) -> None:
+    first = int(on_disk(layer).index[0])
+    before = on_disk(layer)
+    moved = before.to_crs("EPSG:4326").geometry[first].buffer(0)
+    shifted = affinity.translate(moved, xoff=0.001, yoff=0.0005)
+    layer.replace_geometry(first, shifted.__geo_interface__, crs="EPSG:4326")
+    now = on_disk(layer)
+    assert now.loc[first, "name"] == before.loc[first, "name"]
+    back = now.to_crs("EPSG:4326").geometry[first]
+    assert back.equals_exact(shifted, tolerance=1e-7) or back.symmetric_difference(
+        shifted).area < 1e-12
+    assert layer.history()[-1]["operation"] == "replace geometry"
+    with pytest.raises(EditError, match="invalid"):
+        layer.replace_geometry(first, {"type": "Polygon", "coordinates": [
+            [[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]})
+    assert layer.undo() == f"replace geometry of feature {first}"
+    assert on_disk(layer).geometry[first].equals(before.geometry[first])
 
 
 def test_only_the_owners_vector_layers_open(layer: VectorLayer) -> None:
