@@ -54,7 +54,8 @@ AREA_MODES: tuple[tuple[str, str], ...] = (
     ("Place", "place"), ("Admin region", "admin"), ("Drawn area", "drawn"),
     ("Upload", "upload"))
 UPLOAD_SUFFIXES = ".geojson,.json,.zip,.gpkg,.kml,.fgb"
-FOOTPRINT_STYLE: dict[str, Any] = {"color": "#ff7f0e", "weight": 2, "fillOpacity": 0.05}
+# outlines only: scenes of one place stack up, and a fill would tint what is added under them
+FOOTPRINT_STYLE: dict[str, Any] = {"color": "#ff7f0e", "weight": 2, "fillOpacity": 0.0}
 _HINTS = {"place": "a place name, e.g. 德清", "admin": "a region name or code, e.g. 德清县",
           "drawn": "", "upload": ""}
 
@@ -106,7 +107,7 @@ class SearchPanel(VBox):
                                    description="Max cloud %")
         self.search_button = Button(description="Search", icon="search",
                                     button_style="primary")
-        self.message = Label()
+        self.message = Label(layout=Layout(max_width="380px"))
         self.download_dir = Text(value=str(download_dir), description="Download to")
         self.project = Dropdown(options=[], description="Project")
         self.rows = VBox(layout=Layout(max_height="360px", overflow="auto"))
@@ -236,8 +237,9 @@ class SearchPanel(VBox):
         """One result row: quicklook, id / date / cloud, and its four buttons."""
         data = _as_dict(item)
         when, cloud = _describe(data)
-        text = HTML(f"<b>{data['id']}</b><br>{data.get('collection') or ''} · {when} · "
-                    f"cloud {cloud}", layout=Layout(width="220px"))
+        text = HTML(f"<div style='word-break:break-all;line-height:1.3'><b>{data['id']}</b>"
+                    f"<br>{data.get('collection') or ''} · {when} · cloud {cloud}</div>",
+                    layout=Layout(width="190px"))
         actions: list[tuple[str, str, Callable[[Any], str]]] = [
             ("add to map", "map", self.add_to_map), ("favourite", "star", self.favourite),
             ("download", "download", self.download),
@@ -245,12 +247,15 @@ class SearchPanel(VBox):
         buttons = []
         for label, icon, action in actions:
             button = Button(description=label, icon=icon, tooltip=label,
-                            layout=Layout(width="130px"))
+                            layout=Layout(width="120px", height="26px"))
             button.on_click(lambda _, run=action: self._act(run, item))
             buttons.append(button)
         picture = self._thumbnail(data)
         parts = [picture] if picture is not None else []
-        return HBox([*parts, text, VBox(buttons)])
+        # rows keep their height in the scrolling list (flex children shrink by default)
+        return HBox([*parts, text, VBox(buttons)],
+                    layout=Layout(flex="0 0 auto", align_items="center",
+                                  border_bottom="1px solid #e0e0e0"))
 
     # ----------------------------------------------------------------- row actions
     def _act(self, action: Callable[[Any], str], item: Any) -> None:

@@ -46,9 +46,10 @@ EDIT_STYLE: dict[str, Any] = {"color": "#d62728", "weight": 2, "fillColor": "#d6
 _WGS84 = "EPSG:4326"
 _OUTLINE_ACTIONS = ("vertexadded", "vertexremoved", "vertexdrag", "drag", "rotateend",
                     "cut", "edit", "update")
-_HELP = ("<b>Editing {title}</b><br><small>drag a vertex · drag a middle handle to insert · "
-         "right-click or Ctrl-click a vertex to delete · draw to add a polygon · eraser "
-         "deletes one · every edit is saved at once</small>")
+_HELP = ("<div style='line-height:1.35'><b>Editing {title}</b><br><small>drag a vertex · "
+         "drag a middle handle to insert · right-click or Ctrl-click a vertex to delete · "
+         "draw to add a polygon · the eraser deletes one · every edit is saved at once"
+         "</small></div>")
 
 
 def open_layer(layer: Any) -> Any:
@@ -114,7 +115,7 @@ class VectorEditor(WidgetControl):
         self.done_button = Button(description="Done", icon="check", layout=Layout(width="90px"))
         self.undo_button.on_click(lambda _: self.undo())
         self.done_button.on_click(lambda _: self.stop())
-        title = getattr(self.layer, "item_id", "layer")
+        title = html.escape(str(getattr(layer, "title", None) or self.layer.item_id))
         panel = VBox([HTML(_HELP.format(title=title)), self.message,
                       HBox([self.undo_button, self.done_button]), CtrlClickDelete()],
                      layout=Layout(width="260px"))

@@ -8,15 +8,9 @@ from playwright.sync_api import expect
 import terralab
 from terralab.catalog.index import CatalogIndex, default_index_path
 from terralab.catalog.query import SearchQuery
+from tests.browser.lab import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
-
-
-def login(page, hub, user, password=None):
-    page.goto(f"{hub.url}/hub/login")
-    page.fill("#username_input", user)
-    page.fill("#password_input", password or hub.logins[user])
-    page.click("#login_submit")
 
 
 def test_demo_logs_in_runs_a_cell_and_opens_a_dashboard(hub, chromium_browser, artifacts):

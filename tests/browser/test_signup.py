@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.browser.test_hub_login import login
+from tests.browser.lab import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
