@@ -13,6 +13,10 @@ The draw control also syncs its ``data`` trait (all its shapes, in drawing order
 each event; when it changes, the tracker takes it as the truth, so the heuristics above only
 matter between an event and the sync. Geoman's action names (``create``, ``edit``,
 ``dragend``, ``rotateend``, ``cut``, ``remove``) are mapped to the three above.
+
+A drawn circle arrives as a Point whose ``style.radius`` is in metres; it is kept as the
+64-corner polygon of that geodesic circle (``properties.radius_m`` says it was a circle), so
+``m.aoi`` is an area that searches, clips and tools can use.
 """
 
 from __future__ import annotations
@@ -20,10 +24,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from shapely.geometry import shape
+import numpy as np
+from pyproj import Geod
+from shapely.geometry import Polygon, mapping, shape
 from shapely.geometry.base import BaseGeometry
 
-__all__ = ["AoiTracker", "normalise_action"]
+__all__ = ["AoiTracker", "circle_polygon", "normalise_action"]
+
+_GEOD = Geod(ellps="WGS84")
 
 _ACTIONS = {
     "created": "created", "create": "created",
@@ -38,16 +46,41 @@ def normalise_action(action: str) -> str | None:
     return _ACTIONS.get(action)
 
 
+def circle_polygon(lon: float, lat: float, radius: float, *, corners: int = 64) -> Polygon:
+    """A drawn circle as a polygon: ``corners`` points ``radius`` metres from the centre.
+
+    The distances are geodesic (WGS84 ellipsoid), so the area is right at any latitude.
+    """
+    azimuths = np.linspace(0.0, 360.0, corners, endpoint=False)
+    lons, lats, _ = _GEOD.fwd(np.full(corners, lon), np.full(corners, lat), azimuths,
+                              np.full(corners, float(radius)))
+    return Polygon(zip(lons, lats, strict=True))
+
+
+def _as_area(feature: dict[str, Any]) -> dict[str, Any]:
+    """A drawn circle (a Point with ``style.radius`` in metres) as its polygon; else as is."""
+    geometry = feature.get("geometry") or {}
+    style = (feature.get("properties") or {}).get("style") or {}
+    radius = style.get("radius") if isinstance(style, Mapping) else None
+    if geometry.get("type") != "Point" or not isinstance(radius, int | float) or radius <= 0:
+        return feature
+    lon, lat = geometry["coordinates"][:2]
+    polygon = circle_polygon(float(lon), float(lat), float(radius))
+    properties = {**(feature.get("properties") or {}), "radius_m": float(radius)}
+    return {**feature, "properties": properties, "geometry": mapping(polygon)}
+
+
 def _features(geo_json: Any) -> list[dict[str, Any]]:
     """The features of a draw event (one feature, a list, or a FeatureCollection)."""
     if geo_json is None:
         return []
     if isinstance(geo_json, list):
-        return [dict(f) for f in geo_json if isinstance(f, Mapping) and f.get("geometry")]
+        return [_as_area(dict(f)) for f in geo_json
+                if isinstance(f, Mapping) and f.get("geometry")]
     if geo_json.get("type") == "FeatureCollection":
         return _features(list(geo_json.get("features", [])))
     if geo_json.get("type") == "Feature":
-        return [dict(geo_json)] if geo_json.get("geometry") else []
+        return [_as_area(dict(geo_json))] if geo_json.get("geometry") else []
     return [{"type": "Feature", "properties": {}, "geometry": dict(geo_json)}]
 
 

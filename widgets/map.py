@@ -76,7 +76,7 @@ class Map(ipyleaflet.Map):
         tianditu_token: the Tianditu key (default ``$TIANDITU_TOKEN``).
         tile_base_url: the base URL of the server serving the tiles (see
             :func:`~terralab.widgets.tile_urls.tile_base_url`).
-        draw: add a draw control (polygons and rectangles) that sets :attr:`aoi`.
+        draw: add a draw control (polygons, rectangles, circles) that sets :attr:`aoi`.
         switcher: add the basemap switcher.
         **kwargs: ``center``, ``zoom`` and other ``ipyleaflet.Map`` options.
     """
@@ -104,7 +104,7 @@ class Map(ipyleaflet.Map):
         if draw:
             self.draw_control = DrawControl(
                 polygon={"shapeOptions": _AOI_STYLE}, rectangle={"shapeOptions": _AOI_STYLE},
-                polyline={}, circlemarker={}, circle={}, marker={})
+                circle={"shapeOptions": _AOI_STYLE}, polyline={}, circlemarker={}, marker={})
             self._aoi.attach(self.draw_control)
             self.add(self.draw_control)
 

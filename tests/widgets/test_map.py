@@ -196,6 +196,26 @@ def test_aoi_follows_the_synced_data() -> None:
     assert m.aoi is None and m.draw_control.data == []
 
 
+def test_a_drawn_circle_is_its_geodesic_area() -> None:
+    from pyproj import Geod
+
+    m = Map()
+    circle = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [120.0, 30.6]},
+              "properties": {"style": {"radius": 500.0, "color": "#e4572e"}}}
+    m.draw_control._draw_callbacks(m.draw_control, action="created", geo_json=circle)
+    aoi = m.aoi
+    assert aoi.geom_type == "Polygon" and len(aoi.exterior.coords) == 65
+    area, _ = Geod(ellps="WGS84").geometry_area_perimeter(aoi)
+    assert abs(area) == pytest.approx(3.14159 * 500 ** 2, rel=0.01)
+    assert aoi.centroid.x == pytest.approx(120.0, abs=1e-6)
+    assert m.aoi_geojson["type"] == "Polygon"
+    m.draw_control.data = [circle]                 # the front end's sync: still an area
+    assert m.aoi.equals(aoi)
+    no_radius = {**circle, "properties": {}}
+    m.draw_control.data = [no_radius]              # a plain point stays a point
+    assert m.aoi.geom_type == "Point"
+
+
 def test_geoman_actions() -> None:
     from terralab.widgets.aoi import AoiTracker
 
