@@ -14,12 +14,14 @@ Each found item is one row: a quicklook (local items only), its id, date and clo
 and buttons to add it to the map, mark it as a favourite, download it, or add it to one of
 my projects. The footprints of all results are one GeoJSON layer on the map, replaced on
 each search. Problems (an unknown place, nothing found, a failed download) are shown in the
-panel's message line, never raised into the notebook.
+panel's message line, never raised into the notebook. The Search button runs the search in
+a background thread, so the kernel answers other cells meanwhile.
 """
 
 from __future__ import annotations
 
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -113,7 +115,8 @@ class SearchPanel(VBox):
         self.rows = VBox(layout=Layout(max_height="360px", overflow="auto"))
         self._area_box = VBox()
         self.mode.observe(self._on_mode, names="value")
-        self.search_button.on_click(lambda _: self.search())
+        self.search_button.on_click(lambda _: self.search_in_background())
+        self.search_thread: threading.Thread | None = None
         self._on_mode({"new": self.mode.value})
         super().__init__([self.mode, self._area_box, self.start, self.end, self.collections,
                           self.max_cloud, self.search_button, self.message,
@@ -181,6 +184,24 @@ class SearchPanel(VBox):
         return path
 
     # ----------------------------------------------------------------- searching
+    def search_in_background(self) -> threading.Thread:
+        """Run :meth:`search` in a thread (what the button does): the kernel stays free.
+
+        The button is disabled until the search has finished; ``search_thread`` is it.
+        """
+        self.search_button.disabled = True
+
+        def work() -> None:
+            try:
+                self.search()
+            finally:
+                self.search_button.disabled = False
+
+        self.search_thread = threading.Thread(target=work, name="terralab-search",
+                                              daemon=True)
+        self.search_thread.start()
+        return self.search_thread
+
     def search(self) -> Any:
         """Run the search the form describes; returns the SearchResult, or None on errors."""
         from terralab.catalog import search

@@ -55,7 +55,10 @@ def test_admin_search_lists_results_and_footprints(home: Path) -> None:
     assert "sentinel-2-l2a" in panel.collections.options
     panel.mode.value = "admin"
     panel.area_text.value = "德清县"
-    panel.search_button.click()
+    panel.search_button.click()                 # searches in a thread, the button disabled
+    assert panel.search_thread is not None
+    panel.search_thread.join(60)
+    assert not panel.search_button.disabled
     assert panel.result is not None and len(panel.result) > 0
     assert len(panel.rows.children) == len(panel.result)
     assert panel.message.value.endswith("items found")
