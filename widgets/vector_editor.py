@@ -4,7 +4,7 @@ In a notebook::
 
     m = tl.Map()
     editor = m.edit("fields-1a2b")     # a vector item of my data (or its record)
-    # drag a vertex; drag a middle handle to insert one; right-click or Ctrl-click
+    # drag a vertex; click a middle handle to insert one; right-click or Ctrl-click
     # (Cmd-click) a vertex to delete it; draw a polygon or rectangle to add one; the
     # eraser deletes a polygon; drag mode moves a whole polygon.
     editor.undo()                      # takes back the last saved edit
@@ -47,7 +47,7 @@ _WGS84 = "EPSG:4326"
 _OUTLINE_ACTIONS = ("vertexadded", "vertexremoved", "vertexdrag", "drag", "rotateend",
                     "cut", "edit", "update")
 _HELP = ("<div style='line-height:1.35'><b>Editing {title}</b><br><small>drag a vertex · "
-         "drag a middle handle to insert · right-click or Ctrl-click a vertex to delete · "
+         "click a middle handle to insert · right-click or Ctrl-click a vertex to delete · "
          "draw to add a polygon · the eraser deletes one · every edit is saved at once"
          "</small></div>")
 
@@ -68,14 +68,28 @@ def _later(callback: Callable[[], None]) -> None:
     """Run ``callback`` after the kernel has answered the current widget message.
 
     Redrawing the control from Python while the front end's own update is being handled
-    would be undone by that update's echo; in a kernel the call waits one loop turn.
+    would be undone by that update's echo; in a kernel the call waits one turn of the
+    kernel's event loop. Outside a kernel (scripts, tests) there is no echo: it runs now.
     """
+    if not _in_kernel():
+        callback()
+        return
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         callback()
         return
     loop.call_soon(callback)
+
+
+def _in_kernel() -> bool:
+    """Whether this code runs in an IPython kernel (whose event loop serves the widgets)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipykernel
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 def _fid(feature: Mapping[str, Any]) -> int | None:

@@ -193,7 +193,7 @@ def _wait_for_disk(path, check, timeout=30.0):
         time.sleep(0.3)
 
 
-def test_a_vertex_dragged_by_mouse_is_saved_and_ctrl_click_deletes_one(lab, hub, artifacts):
+def test_vertices_dragged_inserted_and_ctrl_clicked_by_mouse_are_saved(lab, hub, artifacts):
     zoom = 17
     west, south, east, north = 119.9250, 30.5940, 119.9280, 30.5960
     ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
@@ -237,11 +237,11 @@ def test_a_vertex_dragged_by_mouse_is_saved_and_ctrl_click_deletes_one(lab, hub,
         return (box["x"] + box["width"] / 2 + gx - centre_global[0],
                 box["y"] + box["height"] / 2 + gy - centre_global[1])
 
-    def handle_at(lon, lat):
+    def handle_at(lon, lat, candidates=handles):
         x, y = on_screen(lon, lat)
         best = None
-        for index in range(handles.count()):
-            hb = handles.nth(index).bounding_box()
+        for index in range(candidates.count()):
+            hb = candidates.nth(index).bounding_box()
             cx, cy = hb["x"] + hb["width"] / 2, hb["y"] + hb["height"] / 2
             distance = math.hypot(cx - x, cy - y)
             if best is None or distance < best[0]:
@@ -249,13 +249,16 @@ def test_a_vertex_dragged_by_mouse_is_saved_and_ctrl_click_deletes_one(lab, hub,
         assert best is not None and best[0] < 6, (best, x, y)  # the handle sits on the corner
         return best[1], best[2]
 
+    def drag(x, y, dx, dy):
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(x + dx, y + dy, steps=10)
+        page.mouse.up()
+
     picture(the_map, artifacts / "map-edit-before.png")
     index = corners.index(min(corners, key=lambda c: math.hypot(c[0] - east, c[1] - north)))
     hx, hy = handle_at(*corners[index])
-    page.mouse.move(hx, hy)
-    page.mouse.down()
-    page.mouse.move(hx + 50, hy - 40, steps=10)
-    page.mouse.up()
+    drag(hx, hy, 50, -40)
 
     frame, history = _wait_for_disk(path, lambda f, h: "move vertex" in h)
     assert history == ["move vertex"]
@@ -270,17 +273,40 @@ def test_a_vertex_dragged_by_mouse_is_saved_and_ctrl_click_deletes_one(lab, hub,
     page.wait_for_timeout(300)
     picture(the_map, artifacts / "map-edit-dragged.png")
 
-    # Ctrl-click on the opposite corner deletes it
-    opposite = corners.index(min(corners, key=lambda c: math.hypot(c[0] - west, c[1] - south)))
-    ox, oy = handle_at(*corners[opposite])
+    # a click on the middle handle of the south edge inserts a corner there; dragging it
+    # then moves it like any corner
+    south_west = corners.index(min(corners, key=lambda c: math.hypot(c[0] - west, c[1] - south)))
+    south_east = corners.index(min(corners, key=lambda c: math.hypot(c[0] - east, c[1] - south)))
+    middle = ((west + east) / 2, south)
+    page.mouse.click(*handle_at(*middle,
+                                the_map.locator(".leaflet-marker-icon.marker-icon-middle")))
+    frame, history = _wait_for_disk(path, lambda f, h: len(h) >= 2)
+    assert history == ["move vertex", "insert vertex"]
+    page.wait_for_timeout(500)              # the map redraws its handles after an insert
+    mx, my = handle_at(*middle)
+    drag(mx, my, 0, 40)
+    frame, history = _wait_for_disk(path, lambda f, h: len(h) >= 3)
+    picture(the_map, artifacts / "map-edit-inserted.png")
+    assert history == ["move vertex", "insert vertex", "move vertex"]
+    inserted = list(frame.geometry[fid].exterior.coords)[:-1]
+    assert len(inserted) == len(corners) + 1
+    new_corner = next(c for c in inserted if c not in moved)
+    gx, gy = web_mercator_pixel(south, (west + east) / 2, zoom)
+    assert new_corner == pytest.approx(lonlat_of_pixel(gx, gy + 40, zoom), abs=2 * pixel)
+    k = inserted.index(new_corner)                             # between the south corners
+    assert {inserted[k - 1], inserted[(k + 1) % len(inserted)]} == \
+        {corners[south_west], corners[south_east]}
+
+    # Ctrl-click on the south-west corner deletes it
+    ox, oy = handle_at(*corners[south_west])
     page.keyboard.down("Control")
     page.mouse.click(ox, oy)
     page.keyboard.up("Control")
     frame, history = _wait_for_disk(path, lambda f, h: "delete vertex" in h)
-    assert history == ["move vertex", "delete vertex"]
+    assert history == ["move vertex", "insert vertex", "move vertex", "delete vertex"]
     left = list(frame.geometry[fid].exterior.coords)[:-1]
-    assert len(left) == len(corners) - 1
-    assert corners[opposite] not in left
+    assert len(left) == len(inserted) - 1
+    assert corners[south_west] not in left and new_corner in left
     page.wait_for_timeout(300)
     picture(the_map, artifacts / "map-edit-ctrl-click.png")
     assert item_id
