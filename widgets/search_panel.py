@@ -53,11 +53,15 @@ if TYPE_CHECKING:
 __all__ = ["AREA_MODES", "SearchPanel"]
 
 AREA_MODES: tuple[tuple[str, str], ...] = (
-    ("Place", "place"), ("Admin region", "admin"), ("Drawn area", "drawn"),
+    ("Place", "place"), ("Region", "admin"), ("Drawn area", "drawn"),
     ("Upload", "upload"))
 UPLOAD_SUFFIXES = ".geojson,.json,.zip,.gpkg,.kml,.fgb"
 # outlines only: scenes of one place stack up, and a fill would tint what is added under them
 FOOTPRINT_STYLE: dict[str, Any] = {"color": "#ff7f0e", "weight": 2, "fillOpacity": 0.0}
+_TOOLTIPS = {"place": "a place or POI name (Chinese or English)",
+             "admin": "an administrative region: province, city or county, by name or code",
+             "drawn": "the last shape drawn on the map",
+             "upload": "a vector file: zipped shapefile, GeoJSON, GeoPackage"}
 _HINTS = {"place": "a place name, e.g. 德清", "admin": "a region name or code, e.g. 德清县",
           "drawn": "", "upload": ""}
 
@@ -97,7 +101,8 @@ class SearchPanel(VBox):
         self.result: Any = None
         self.footprints: GeoJSON | None = None
         self.mode = ToggleButtons(options=AREA_MODES, value="admin",
-                                  style={"button_width": "88px"})
+                                  tooltips=[_TOOLTIPS[value] for _, value in AREA_MODES],
+                                  style={"button_width": "92px"})
         self.area_text = Text(placeholder=_HINTS["admin"], description="Area")
         self.upload = FileUpload(accept=UPLOAD_SUFFIXES, multiple=False,
                                  description="Vector file")
