@@ -10,7 +10,8 @@ size (lazy dask arrays are written window by window and only the visible tiles a
 it keeps band choice, stretch and colormap in one place (the tile endpoint), it stays out of
 the notebook's widget state (a PNG overlay would be embedded in it), and the tile endpoint
 reprojects to Web Mercator correctly for any CRS. The cost is disk space in the user's own
-folder (counted like their other files); :func:`clear_cache` empties the folder.
+folder, like their notebooks and downloads: it is not a my-data item, so the storage quota
+(which counts my-data items) does not see it; :func:`clear_cache` empties the folder.
 """
 
 from __future__ import annotations
