@@ -102,7 +102,7 @@ class SearchPanel(VBox):
         self.footprints: GeoJSON | None = None
         self.mode = ToggleButtons(options=AREA_MODES, value="admin",
                                   tooltips=[_TOOLTIPS[value] for _, value in AREA_MODES],
-                                  style={"button_width": "92px"})
+                                  style={"button_width": "auto"})
         self.area_text = Text(placeholder=_HINTS["admin"], description="Area")
         self.upload = FileUpload(accept=UPLOAD_SUFFIXES, multiple=False,
                                  description="Vector file")
@@ -114,7 +114,7 @@ class SearchPanel(VBox):
                                    description="Max cloud %")
         self.search_button = Button(description="Search", icon="search",
                                     button_style="primary")
-        self.message = Label(layout=Layout(max_width="380px"))
+        self.message = Label(layout=Layout(max_width="380px"))  # what happened first, then the id
         self.download_dir = Text(value=str(download_dir), description="Download to")
         self.project = Dropdown(options=[], description="Project")
         self.rows = VBox(layout=Layout(max_height="360px", overflow="auto"))
@@ -266,13 +266,14 @@ class SearchPanel(VBox):
         text = HTML(f"<div style='word-break:break-all;line-height:1.3'><b>{data['id']}</b>"
                     f"<br>{data.get('collection') or ''} · {when} · cloud {cloud}</div>",
                     layout=Layout(width="190px"))
-        actions: list[tuple[str, str, Callable[[Any], str]]] = [
-            ("add to map", "map", self.add_to_map), ("favourite", "star", self.favourite),
-            ("download", "download", self.download),
-            ("add to project", "folder", self.add_to_project)]
+        actions: list[tuple[str, str, str, Callable[[Any], str]]] = [
+            ("add to map", "map", "add to the map", self.add_to_map),
+            ("favourite", "star", "add to my favourites", self.favourite),
+            ("download", "download", "download into the folder above", self.download),
+            ("to project", "folder", "add to the project chosen above", self.add_to_project)]
         buttons = []
-        for label, icon, action in actions:
-            button = Button(description=label, icon=icon, tooltip=label,
+        for label, icon, tooltip, action in actions:
+            button = Button(description=label, icon=icon, tooltip=tooltip,
                             layout=Layout(width="120px", height="26px"))
             button.on_click(lambda _, run=action: self._act(run, item))
             buttons.append(button)
@@ -296,7 +297,7 @@ class SearchPanel(VBox):
         if self.map is None:
             return "no map attached: create the panel with SearchPanel(m)"
         self.map.add(item)
-        return f"{_as_dict(item)['id']} added to the map"
+        return f"added to the map: {_as_dict(item)['id']}"
 
     def favourite(self, item: Any) -> str:
         """Mark the item as one of my favourites (through the hub service inside a hub)."""
@@ -311,7 +312,7 @@ class SearchPanel(VBox):
             from terralab.identity import current_user
 
             added = add_favourite(current_user(), data, home=self.home)
-        return f"{data['id']} " + ("added to favourites" if added else "already a favourite")
+        return ("added to favourites: " if added else "already a favourite: ") + data["id"]
 
     def download(self, item: Any) -> str:
         """Download the item's data assets into the download folder."""
@@ -330,4 +331,4 @@ class SearchPanel(VBox):
             return "no project chosen: create one with tl.projects.create(name)"
         project = open_project(self.project.value)
         project.add_layer(item)
-        return f"{_as_dict(item)['id']} added to project {project.name!r}"
+        return f"added to project {project.name!r}: {_as_dict(item)['id']}"

@@ -171,7 +171,7 @@ def test_favourite_and_add_to_project(writable_home: Path) -> None:
     assert "already a favourite" in panel.message.value
     assert panel.project.options == (("Deqing study", project.id),)
     panel.project.value = project.id
-    _button(panel, 0, "add to project").click()
+    _button(panel, 0, "to project").click()
     assert "added to project" in panel.message.value, panel.message.value
     assert [layer.ref for layer in projects.open(project.id).layers] == [item.id]
 
@@ -185,5 +185,5 @@ def test_download_writes_files_and_errors_are_messages(home: Path, tmp_path: Pat
     assert "files written" in panel.message.value, panel.message.value
     assert any((tmp_path / "dl").iterdir())
     panel.project.options = []
-    _button(panel, 0, "add to project").click()
+    _button(panel, 0, "to project").click()
     assert "no project chosen" in panel.message.value
