@@ -114,7 +114,8 @@ class SearchPanel(VBox):
                                    description="Max cloud %")
         self.search_button = Button(description="Search", icon="search",
                                     button_style="primary")
-        self.message = Label(layout=Layout(max_width="380px"))  # what happened first, then the id
+        # messages say what happened first and name the item last (long ids get cut)
+        self.message = Label(layout=Layout(max_width="380px"))
         self.download_dir = Text(value=str(download_dir), description="Download to")
         self.project = Dropdown(options=[], description="Project")
         self.rows = VBox(layout=Layout(max_height="360px", overflow="auto"))
@@ -290,7 +291,7 @@ class SearchPanel(VBox):
         try:
             self.message.value = action(item)
         except Exception as error:  # shown in the panel, never raised
-            self.message.value = f"{_as_dict(item)['id']}: {error or type(error).__name__}"
+            self.message.value = f"{error or type(error).__name__} ({_as_dict(item)['id']})"
 
     def add_to_map(self, item: Any) -> str:
         """Add the item to the attached map as a raster layer."""

@@ -187,3 +187,6 @@ def test_download_writes_files_and_errors_are_messages(home: Path, tmp_path: Pat
     panel.project.options = []
     _button(panel, 0, "to project").click()
     assert "no project chosen" in panel.message.value
+    panel.download_dir.value = str(tmp_path / "dl" / next((tmp_path / "dl").iterdir()).name)
+    _button(panel, 0, "download").click()                   # a file where a folder should be
+    assert panel.message.value.endswith(f"({found[0].id})"), panel.message.value
