@@ -229,7 +229,7 @@ def test_model_method_runs_an_installed_model(tmp_path, real_data):
     pytest.importorskip("segmentation_models_pytorch")
     from terralab.ai.models import import_model
     from terralab.landcover import CLASSES
-    from tests.kernels_lib.test_ai_models import write_model
+    from tests.kernels_lib.untrained_models import write_model
 
     home = tmp_path / "home"
     (home / "users" / "alice").mkdir(parents=True)
