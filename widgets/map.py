@@ -252,7 +252,8 @@ class Map(ipyleaflet.Map):
         features = list(self._aoi.shapes) if everything else [self._aoi.feature]
         features = [f for f in features if f]
         if not features:
-            raise ValueError("nothing is drawn: draw a polygon or rectangle on the map first")
+            raise ValueError("nothing is drawn: draw a polygon, rectangle or circle on the map "
+                             "first")
         frame = geopandas.GeoDataFrame(
             {"shape": list(range(1, len(features) + 1))},
             geometry=[shape(f["geometry"]) for f in features], crs="EPSG:4326")

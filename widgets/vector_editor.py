@@ -144,32 +144,32 @@ class VectorEditor(WidgetControl):
         self.draw.observe(self._on_data, names="data")
 
     # ------------------------------------------------------------- the map's view
-    def features(self) -> list[dict[str, Any]]:
-        """The layer's polygons as WGS84 GeoJSON features tagged with their ``fid``."""
+    def _frame(self) -> Any:
+        """The layer as a GeoDataFrame in WGS84 (what the map draws), indexed by fid."""
         frame = self.layer.features()
         if frame.crs is not None and not frame.crs.equals(_WGS84):
             frame = frame.to_crs(_WGS84)
-        features = []
-        for fid, geometry in zip(frame.index, frame.geometry, strict=True):
-            if geometry is None or geometry.is_empty:
-                continue
-            features.append({"type": "Feature", "geometry": _plain(geometry.__geo_interface__),
-                             "properties": {"fid": int(fid), "style": dict(self.style)}})
-        return features
+        return frame
+
+    def features(self) -> list[dict[str, Any]]:
+        """The layer's polygons as WGS84 GeoJSON features tagged with their ``fid``."""
+        frame = self._frame()
+        return [{"type": "Feature", "geometry": _plain(geometry.__geo_interface__),
+                 "properties": {"fid": int(fid), "style": dict(self.style)}}
+                for fid, geometry in zip(frame.index, frame.geometry, strict=True)
+                if geometry is not None and not geometry.is_empty]
 
     def reload(self) -> None:
         """Redraw the editable polygons from the file on disk."""
         features = self.features()
-        self.shown = {int(f["properties"]["fid"]): _plain(f["geometry"]) for f in features}
+        self.shown = {f["properties"]["fid"]: f["geometry"] for f in features}
         self.draw.data = features
 
     def bounds(self) -> tuple[tuple[float, float], tuple[float, float]] | None:
         """((south, west), (north, east)) of the layer, or None when it is empty."""
-        frame = self.layer.features()
+        frame = self._frame()
         if frame.empty:
             return None
-        if frame.crs is not None and not frame.crs.equals(_WGS84):
-            frame = frame.to_crs(_WGS84)
         west, south, east, north = frame.total_bounds
         return (float(south), float(west)), (float(north), float(east))
 
@@ -188,8 +188,7 @@ class VectorEditor(WidgetControl):
             else:
                 return
         except ValueError as error:  # EditError is a ValueError: nothing was changed
-            self._say(f"not saved: {error}", error=True)
-            _later(self.reload)
+            self._say(f"not saved: {error}", error=True)  # the data sync redraws the file
             return
         done = [text for text in saved if text]
         if done:
@@ -197,8 +196,7 @@ class VectorEditor(WidgetControl):
 
     def _add(self, feature: Mapping[str, Any]) -> str:
         fid = self.layer.add_polygon(dict(feature["geometry"]), crs=_WGS84)
-        self.shown[fid] = _plain(feature["geometry"])
-        _later(self.reload)  # tags the new polygon with its fid on the map
+        self.shown[fid] = _plain(feature["geometry"])  # the data sync then tags it with fid
         return f"polygon {fid} added"
 
     def _remove(self, feature: Mapping[str, Any]) -> str:
@@ -237,8 +235,10 @@ class VectorEditor(WidgetControl):
     def _on_data(self, change: Mapping[str, Any]) -> None:
         """The map's shapes after an edit: redraw from the file unless they are what it holds.
 
-        A polygon just drawn has no fid yet, a refused edit left a shape that was not
-        saved: both are replaced by the file's state once this message is answered.
+        The front end syncs ``data`` right after every event it sends. A polygon just drawn
+        has no fid yet, a refused edit left a shape that was not saved: both are replaced by
+        the file's state once this message is answered. This is the one place that redraws
+        after an edit.
         """
         shapes = _features(list(change.get("new") or []))
         fids = [_fid(f) for f in shapes]
