@@ -16,6 +16,7 @@ import pytest
 
 from terralab.hub.ports import free_port
 from tests.hub_helpers import RunningHub
+from tests.hub_site_config import SITE_LINES
 from tests.postgres_server import PostgresServer, running_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,13 +105,12 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHub]:
     """A real terralab hub (JupyterHub + configurable-http-proxy + the hub service).
 
-    Its home holds a small demo region, indexed, so the catalog endpoints have items; the
-    user admin has a storage quota of 10 MB.
+    Its home holds a small demo region, indexed, so the catalog endpoints have items; its
+    site configuration is ``tests.hub_site_config.SITE_LINES``.
     """
     home = write_small_demo(tmp_path_factory.mktemp("terralab-home"))
     site = home / "site_config.py"
-    # the storage-quota tests upload as admin, who gets 10 MB here
-    site.write_text('c.TerralabHub.storage_quota_users = {"admin": "10MB"}\n')
+    site.write_text("".join(f"{line}\n" for line in SITE_LINES))
     port = free_port()
     process, output = start_terralab_up(home, port,
                                         env_extra={"TERRALAB_HUB_SITE_CONFIG": str(site)})

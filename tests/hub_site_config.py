@@ -1,0 +1,15 @@
+"""The site configuration of the tests' shared hub (the ``hub`` fixture of tests/conftest.py).
+
+Each line is a ``c.…`` statement of a JupyterHub config file. Tests that need a setting of
+their own on the shared hub add it here, for a user of their own, so that they change
+nothing another test measures.
+"""
+
+from __future__ import annotations
+
+__all__ = ["SITE_LINES"]
+
+SITE_LINES: list[str] = [
+    # the storage-quota tests upload as admin, who gets 10 MB here
+    'c.TerralabHub.storage_quota_users = {"admin": "10MB"}',
+]
