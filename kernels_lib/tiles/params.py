@@ -24,8 +24,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 __all__ = [
     "TileParameterError",
+    "check_nodata",
     "parse_bands",
     "parse_colormap",
     "parse_nodata",
@@ -142,6 +145,41 @@ def parse_nodata(value: str | float | None) -> float | None:
         return float(str(value).strip())
     except ValueError:
         raise TileParameterError(f"nodata must be a number or 'nan', not {value!r}") from None
+
+
+def check_nodata(value: float | None, dtype: str | None, label: str) -> None:
+    """Refuse a nodata override that the band's sample type cannot hold.
+
+    An integer band takes a whole number within its type's range (``0…255`` for ``uint8``),
+    never ``nan`` or ``inf``; a floating-point band takes ``nan``, ``±inf`` or a number
+    within its type's range.
+
+    Args:
+        value: the override from :func:`parse_nodata` (None: no override, nothing to check).
+        dtype: the band's stored sample type (``"uint8"``), None when unknown.
+        label: how the message names the band's file.
+
+    Raises:
+        TileParameterError: if ``value`` is not a value of ``dtype``.
+    """
+    if value is None or dtype is None:
+        return
+    try:
+        kind = np.dtype(dtype)
+    except TypeError:
+        return
+    if np.issubdtype(kind, np.integer):
+        info = np.iinfo(kind)
+        if not math.isfinite(value) or value != math.floor(value) \
+                or not info.min <= value <= info.max:
+            raise TileParameterError(
+                f"nodata {value:g} is not a value of {label} (its samples are {kind.name}: "
+                f"whole numbers {info.min}…{info.max})")
+    elif np.issubdtype(kind, np.floating) and math.isfinite(value):
+        limit = float(np.finfo(kind).max)
+        if not -limit <= value <= limit:
+            raise TileParameterError(
+                f"nodata {value:g} is out of range for {label} (its samples are {kind.name})")
 
 
 def parse_tilesize(value: str | int | None) -> int:

@@ -23,6 +23,7 @@ from terralab.tiles.access import SourceBand, TileSource
 from terralab.tiles.errors import TileOutside
 from terralab.tiles.params import (
     TileParameterError,
+    check_nodata,
     parse_bands,
     parse_colormap,
     parse_nodata,
@@ -76,7 +77,7 @@ def render_tile(source: TileSource, z: int, x: int, y: int, *,
     chosen = source.pick(parse_bands(bands))
     ranges = parse_rescale(rescale, len(chosen))
     colormap_name = parse_colormap(colormap, len(chosen))
-    override = parse_nodata(nodata)
+    override = _nodata(chosen, nodata)
     size = parse_tilesize(tilesize)
     _check_tile(z, x, y)
     stored = _read(source, chosen, z, x, y, size, override)
@@ -125,7 +126,7 @@ def tile_info(source: TileSource, *, bands: str | Sequence[int | str] | None = N
     from rio_tiler.io import Reader
 
     chosen = source.pick(parse_bands(bands))
-    override = parse_nodata(nodata)
+    override = _nodata(chosen, nodata)
     minzoom, maxzoom, boxes = _MAX_ZOOM, 0, []
     for path, label in dict.fromkeys((b.path, b.label) for b in chosen):
         with open_gtiff(path, source.root, label) as src, Reader(None, dataset=src) as reader:
@@ -166,6 +167,14 @@ def default_range(source: TileSource, band: SourceBand,
     if not (math.isfinite(low) and math.isfinite(high)) or low == high:
         return (low, low + 1.0) if math.isfinite(low) else (0.0, 1.0)
     return (min(low, high), max(low, high))
+
+
+def _nodata(chosen: Sequence[SourceBand], nodata: str | float | None) -> float | None:
+    """The nodata override, checked against the sample type of every band shown."""
+    override = parse_nodata(nodata)
+    for band in chosen:
+        check_nodata(override, band.dtype, band.label)
+    return override
 
 
 def _check_tile(z: int, x: int, y: int) -> None:
