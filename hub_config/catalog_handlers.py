@@ -231,7 +231,7 @@ class DownloadHandler(CatalogHandler):
         from shapely.geometry import box
 
         from terralab.catalog.assets import AssetAccessError
-        from terralab.catalog.downloads import open_asset, record_download
+        from terralab.catalog.downloads import open_asset
         from terralab.hub.quota_handlers import refuse_download
 
         item, owner = await self.find_item(user, item_id)
@@ -260,10 +260,6 @@ class DownloadHandler(CatalogHandler):
         if stream.size and await refuse_download(self, caller, stream.size, self.home):
             stream.close()
             return
-        # The ledger is written before the last chunk goes out, so it is complete by the time
-        # the client has the whole file; a download that ends early (the client went away,
-        # the origin failed) is charged for what was sent.
-        sent, recorded = 0, False
         try:
             self.set_header("Content-Type", stream.media_type)
             self.set_header("Cache-Control", "no-store")
@@ -271,9 +267,28 @@ class DownloadHandler(CatalogHandler):
                             content_disposition(self.download_name(item, stream.filename)))
             if stream.size is not None:
                 self.set_header("Content-Length", str(stream.size))
-            chunk = await self.blocking(next, stream.chunks, b"")
+            await self.send_metered(user, item, key, stream.chunks)
+        finally:
+            stream.close()
+
+    async def send_metered(self, user: str, item: dict[str, Any], key: str,
+                           chunks: Any) -> int:
+        """Send ``chunks`` (an iterator of bytes, read off the IO loop) and charge them.
+
+        The ledger is written before the last chunk goes out, so it is complete by the time
+        the client has the whole file; a download that ends early (the client went away,
+        the origin failed) is charged for what was sent, within a chunk.
+
+        Returns:
+            The bytes sent.
+        """
+        from terralab.catalog.downloads import record_download
+
+        sent, recorded = 0, False
+        try:
+            chunk = await self.blocking(next, chunks, b"")
             while chunk:
-                following = await self.blocking(next, stream.chunks, b"")
+                following = await self.blocking(next, chunks, b"")
                 if not following:
                     await self.blocking(partial(record_download, user, item, key,
                                                 sent + len(chunk), home=self.home))
@@ -286,10 +301,10 @@ class DownloadHandler(CatalogHandler):
         except iostream.StreamClosedError:
             pass
         finally:
-            stream.close()
             if not recorded:
                 await self.blocking(partial(record_download, user, item, key, sent,
                                             home=self.home))
+        return sent
 
 
 def _own_preview(item: dict[str, Any], owner: str, home: Any) -> bytes:

@@ -146,6 +146,7 @@ class UploadHandler(MyDataHandler):
 
     async def prepare(self) -> None:
         """Match the body to its announced upload and open the staging file."""
+        await super().prepare()  # authenticate first
         if self.request.method != "PUT":
             return
         self.entry = self._claim(self.path_args[0])
@@ -284,20 +285,21 @@ class MyDownloadHandler(MyDataHandler, DownloadHandler):
         import shutil
         import tempfile
 
+        from terralab.catalog.downloads import CHUNK
         from terralab.hub.quota_handlers import refuse_download
         from terralab.mydata.errors import MyDataError
         from terralab.mydata.library import download_item
 
         caller = self.require_user()
         user = caller["name"]
-        await self.find_item(user, item_id)
+        item, _ = await self.find_item(user, item_id)
         if await refuse_download(self, caller, 0, self.home):
             return
         scratch = Path(tempfile.mkdtemp(prefix="export-", dir=self._staging()))
         try:
             try:
                 [path] = await self.blocking(partial(download_item, user, item_id, scratch,
-                                                     format=fmt, home=self.home))
+                                                     format=fmt, home=self.home, charge=False))
             except MyDataError as error:
                 self.write_refusal(error)
                 return
@@ -306,10 +308,8 @@ class MyDownloadHandler(MyDataHandler, DownloadHandler):
             self.set_header("Content-Disposition", content_disposition(path.name))
             self.set_header("Content-Length", str(path.stat().st_size))
             with path.open("rb") as handle:
-                while chunk := await self.blocking(handle.read, 1 << 20):
-                    self.write(chunk)
-                    await self.flush()
-            await self.finish()
+                await self.send_metered(user, item, "data", iter(partial(handle.read, CHUNK),
+                                                                   b""))
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 

@@ -18,11 +18,13 @@ from terralab.mydata import store
 from terralab.mydata.errors import MyDataError
 from terralab.mydata.items import COLLECTION
 
-__all__ = ["KINDS", "delete_item", "download_item", "download_stem", "get_item", "list_items",
-           "rename_item"]
+__all__ = ["KINDS", "STEM_MAX_BYTES", "delete_item", "download_item", "download_stem",
+           "get_item", "list_items", "rename_item"]
 
 KINDS = ("upload", "result", "favourite")
 _TITLE_MAX = 200
+STEM_MAX_BYTES = 200
+"""The longest download file name stem, in bytes of UTF-8 (names are at most 255 bytes)."""
 
 
 def list_items(owner: str, *, kind: str | None = None, data_type: str | None = None,
@@ -125,14 +127,26 @@ def delete_item(owner: str, item_id: str, *, home: Path | None = None) -> int:
     return store.delete_record(owner, item_id, home=home)
 
 
+def _cut_to_bytes(text: str, limit: int) -> str:
+    """``text`` cut at a character boundary to at most ``limit`` bytes of UTF-8."""
+    return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
+
+
 def download_stem(title: str, item_id: str) -> str:
-    """A file name (without suffix) for an item's download: its title, made safe."""
+    """A file name (without suffix) for an item's download: its title, made safe.
+
+    File systems limit a name to 255 **bytes** (a Chinese character takes 3), so the stem
+    is cut to :data:`STEM_MAX_BYTES`, leaving room for the suffixes an export adds
+    (``.geojson.part``); the title itself stays whole for display.
+    """
     stem = "".join(c if c.isprintable() and c not in '/\\:*?"<>|' else "_" for c in title)
-    return Path(stem.strip(". ") or item_id).stem
+    stem = Path(stem.strip(". ") or item_id).stem
+    return _cut_to_bytes(stem, STEM_MAX_BYTES).rstrip(". ") or item_id
 
 
 def download_item(owner: str, item_id: str, dest: str | Path = ".", *,
-                  format: str | None = None, home: Path | None = None) -> list[Path]:
+                  format: str | None = None, home: Path | None = None,
+                  charge: bool = True) -> list[Path]:
     """Copy an item's data file into ``dest``; the bytes count in the download record.
 
     Args:
@@ -142,6 +156,9 @@ def download_item(owner: str, item_id: str, dest: str | Path = ".", *,
         format: rasters ``cog`` / ``geotiff``; vectors ``gpkg``, ``geojson`` or
             ``shapefile`` (zipped); None = the stored file (COG or GeoPackage).
         home: the terralab data folder.
+        charge: record an export's bytes in the download record here; False when the
+            caller streams the file on and charges the bytes it really sends (the hub
+            service, so a download the client abandons costs what was sent).
 
     Raises:
         MyDataError: for an unknown item or format.
@@ -159,7 +176,8 @@ def download_item(owner: str, item_id: str, dest: str | Path = ".", *,
         assert data is not None
         target = export_file(data, record.data_type, format, Path(dest),
                              download_stem(record.title, item_id))
-        record_download(owner, record.item, "data", target.stat().st_size, home=home)
+        if charge:
+            record_download(owner, record.item, "data", target.stat().st_size, home=home)
         return [target]
     item: dict[str, Any] = record.item
     written = download(item, dest, assets=["data"], user=owner, owner=owner,
