@@ -11,6 +11,7 @@ is ever fetched from the network: models are trained here or imported from a fil
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 import zipfile
@@ -25,7 +26,7 @@ from terralab.home import terralab_home
 
 __all__ = ["InstalledModel", "ModelCard", "ModelError", "ModelNotInstalled", "build_model",
            "export_model", "find_model", "import_model", "list_models", "load_weights",
-           "models_root", "require_model"]
+           "model_folder", "models_root", "require_model"]
 
 CARD = "model.json"
 WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth")
@@ -51,12 +52,24 @@ class InputSpec(BaseModel):
     std: list[float] | None = None
 
 
+TOOL_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+"""What a card's ``tool`` may be: a tool's registry name (it names the folder under models/)."""
+
+VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+"""What a card's ``version`` may be (it names the folder under models/<tool>/)."""
+
+
 class ModelCard(BaseModel):
-    """The card of a model (``model.json``)."""
+    """The card of a model (``model.json``).
+
+    ``tool`` and ``version`` name the model's folder, ``models/<tool>/<version>/``, so they
+    are plain names (:data:`TOOL_PATTERN`, :data:`VERSION_PATTERN`): never a path, never
+    ``.`` or ``..``.
+    """
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
-    tool: str
-    version: str
+    tool: str = Field(pattern=TOOL_PATTERN)
+    version: str = Field(pattern=VERSION_PATTERN)
     architecture: dict[str, Any]
     weights: str
     input: InputSpec
@@ -197,6 +210,26 @@ def build_model(model: InstalledModel, device: str = "cpu") -> Any:
     return network.eval().to(device)
 
 
+def model_folder(tool: str, version: str, *, home: Path | None = None) -> Path:
+    """Return ``models/<tool>/<version>`` after checking that it stays inside ``models/``.
+
+    Raises:
+        ModelError: if ``tool`` or ``version`` is not a plain name, or the folder (through
+            links) lies outside ``models/``.
+    """
+    if not re.fullmatch(TOOL_PATTERN, tool):
+        raise ModelError(f"the model's tool {tool!r} is not a tool name (lower-case letters, "
+                         "digits and _, starting with a letter)")
+    if not re.fullmatch(VERSION_PATTERN, version) or version in (".", ".."):
+        raise ModelError(f"the model's version {version!r} is not a version (letters, digits, "
+                         "'.', '_' and '-', at most 64, starting with a letter or digit)")
+    root = models_root(home).resolve()
+    target = (root / tool / version).resolve()
+    if target.parent.parent != root:
+        raise ModelError(f"{tool} {version} would be installed outside {root}")
+    return target
+
+
 def _safe_members(archive: zipfile.ZipFile) -> list[str]:
     names = []
     for info in archive.infolist():
@@ -233,7 +266,7 @@ def import_model(source: str | Path, *, home: Path | None = None,
             raise ModelError(f"weights must be a file name ending in {WEIGHT_SUFFIXES}")
         candidate = InstalledModel(card, folder)
         build_model(candidate)  # the weights load and fit the architecture, or we stop here
-        target = models_root(home) / card.tool / card.version
+        target = model_folder(card.tool, card.version, home=home)
         if target.exists() and not overwrite:
             raise ModelError(f"{card.tool} {card.version} is installed already "
                              "(pass overwrite to replace it)")
