@@ -144,11 +144,29 @@ class UploadHandler(MyDataHandler):
                                 "announce it first with POST mydata/uploads")
         return _PENDING.pop(upload_id)
 
+    refusal: web.HTTPError | None = None
+    drain_max = 64 * 1024**2
+    """The largest body of a refused PUT that is read and dropped before the answer."""
+
     async def prepare(self) -> None:
-        """Match the body to its announced upload and open the staging file."""
-        await super().prepare()  # authenticate first
-        if self.request.method != "PUT":
-            return
+        """Match the body to its announced upload and open the staging file.
+
+        A PUT refused here (not signed in, unknown id, wrong length) is answered only after
+        its body has been read and dropped: answering first would close the connection
+        under the proxy while it still sends, and configurable-http-proxy then answers 503
+        (ECONNRESET), to the next requests on its kept-alive connections too. A body larger
+        than :attr:`drain_max` is refused at once, with ``Connection: close``.
+        """
+        try:
+            await super().prepare()  # authenticate first
+            if self.request.method == "PUT":
+                self._open_upload()
+        except web.HTTPError as refusal:
+            if self.request.method != "PUT":
+                raise
+            self._refuse_after_body(refusal)
+
+    def _open_upload(self) -> None:
         self.entry = self._claim(self.path_args[0])
         pending = self.entry[0]
         length = self.request.headers.get("Content-Length", "")
@@ -159,8 +177,18 @@ class UploadHandler(MyDataHandler):
         self.request.connection.set_max_body_size(pending.declared)
         self._file = open(pending.source, "wb")  # noqa: SIM115 (closed in put / on close)
 
+    def _refuse_after_body(self, refusal: web.HTTPError) -> None:
+        """Drop the body of a refused PUT, then answer ``refusal`` (from :meth:`put`)."""
+        text = self.request.headers.get("Content-Length", "")
+        length = int(text) if text.isdigit() else None
+        if length is not None and length > self.drain_max:
+            self.set_header("Connection", "close")
+            raise refusal
+        self.refusal = refusal
+        self.request.connection.set_max_body_size(self.drain_max if length is None else length)
+
     def data_received(self, chunk: bytes) -> None:
-        """Append a piece of the body to the staging file."""
+        """Append a piece of the body to the staging file (a refused body is dropped)."""
         if self._file is not None:
             self._received += len(chunk)
             self._file.write(chunk)
@@ -189,6 +217,8 @@ class UploadHandler(MyDataHandler):
         from terralab.mydata.errors import MyDataError
         from terralab.mydata.uploads import finish_upload
 
+        if self.refusal is not None:
+            raise self.refusal
         self._file.close()
         self._file = None
         (pending, limits, title, layer, bands), self.entry = self.entry, None
