@@ -34,6 +34,7 @@ from terralab.catalog.assets import (
     local_asset_path,
     open_local_asset,
 )
+from terralab.raster_open import open_checked
 
 __all__ = [
     "AssetStream",
@@ -112,9 +113,10 @@ def clip_raster(source: str | Path, geometry: BaseGeometry, target: Path) -> Pat
         ``target``.
 
     Raises:
-        ValueError: if the area does not overlap the raster.
+        ValueError: if the area does not overlap the raster, or the raster allow-list
+            refuses it (:class:`terralab.raster_open.RasterRefusedError`).
     """
-    with rasterio.open(source) as src:
+    with open_checked(source, Path(str(source)).name) as src:  # the raster allow-list
         bounds = transform_bounds("EPSG:4326", src.crs, *geometry.bounds, densify_pts=21)
         full = Window(0, 0, src.width, src.height)
         try:

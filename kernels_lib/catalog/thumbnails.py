@@ -13,11 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import rasterio
 from rasterio.enums import Resampling
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
@@ -25,6 +26,7 @@ from rasterio.io import MemoryFile
 from terralab.catalog.assets import asset_href, local_asset_path, open_local_asset
 from terralab.home import terralab_home
 from terralab.products import to_db
+from terralab.raster_open import RasterRefusedError, open_checked
 
 __all__ = ["ThumbnailError", "preview_href", "rgb_plan", "thumbnail"]
 
@@ -93,6 +95,16 @@ def _stretch(band: np.ma.MaskedArray, limits: tuple[float, float] | None = None)
     return np.clip(scaled * 254 + 1, 1, 255).astype(np.uint8)
 
 
+@contextmanager
+def _checked(path: str, label: str) -> Iterator[Any]:
+    """Open a file through the raster allow-list (:mod:`terralab.raster_open`)."""
+    try:
+        with open_checked(path, label) as dataset:
+            yield dataset
+    except RasterRefusedError as error:
+        raise ThumbnailError(str(error)) from None
+
+
 def _render(item: dict[str, Any], size: int, owner: str | None, home: Path) -> bytes:
     """Read the RGB preset at thumbnail size and encode it as a PNG."""
     plan = rgb_plan(item)
@@ -103,7 +115,7 @@ def _render(item: dict[str, Any], size: int, owner: str | None, home: Path) -> b
         if local_asset_path(item, key, owner=owner, home=home) is None:
             raise ThumbnailError(f"asset {key!r} of {item.get('id')!r} is not local")
         with open_local_asset(item, key, owner=owner, home=home) as (_, through_fd), \
-                rasterio.open(through_fd) as src:
+                _checked(through_fd, f"asset {key!r} of {item.get('id')!r}") as src:
             if shape is None:
                 scale = size / max(src.width, src.height)
                 shape = (max(1, round(src.height * scale)), max(1, round(src.width * scale)))

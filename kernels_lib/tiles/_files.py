@@ -1,10 +1,12 @@
-"""Opening the files behind tiles: GeoTIFF only, checked on the descriptor really opened.
+"""Opening the files behind tiles: the raster allow-list, checked on the descriptor opened.
 
 Every file is opened by Python first (non-blocking, so a FIFO cannot hang a request), checked
 to be a regular file, and — for a user's own data — checked to lie inside that user's folder
 by the real path of the open descriptor (``/proc/self/fd/N``). GDAL then opens that
-descriptor's path with the GTiff driver only: a VRT (or any other format that can name other
-files) is refused even when it is called ``.tif``, and sidecar files are never looked for.
+descriptor's path through :mod:`terralab.raster_open`, the one allow-list of the workers and
+the service: GeoTIFF or Erdas Imagine only (a VRT, or any other format that can name other
+files, is refused even when it is called ``.tif``), sidecar files are never looked for, and a
+file that names another one (an external overview or spill file) is refused.
 """
 
 from __future__ import annotations
@@ -20,15 +22,20 @@ from pathlib import Path
 from typing import Any
 
 import rasterio
-from rasterio.errors import RasterioIOError
 
+from terralab.raster_open import (
+    SAFE_GDAL_OPTIONS,
+    RasterRefusedError,
+    check_dataset,
+    open_dataset,
+)
 from terralab.tiles.errors import TileAccessError, TileNotFound
 
 __all__ = ["FileInfo", "describe", "open_gtiff", "percentile_range"]
 
 # no directory listing (sidecar .ovr/.msk/.aux.xml/world files are never read), no .aux.xml
 # written next to anyone's file
-GDAL_OPTIONS = {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR", "GDAL_PAM_ENABLED": "NO"}
+GDAL_OPTIONS = SAFE_GDAL_OPTIONS
 _CACHE_SIZE = 512
 
 
@@ -112,12 +119,17 @@ def _checked_fd(path: Path, root: Path | None, label: str) -> Iterator[tuple[str
 
 
 def _open_dataset(through: str, label: str) -> Any:
-    """Open ``through`` with the GTiff driver alone (no VRT, no URL, no other format)."""
+    """Open ``through`` with the raster allow-list and check it (no VRT, no other file)."""
     try:
-        return rasterio.open(through, driver="GTiff", sharing=False)
-    except RasterioIOError:
-        raise TileAccessError(f"{label} is not a GeoTIFF (only GeoTIFF files are shown as "
-                              "map tiles)") from None
+        dataset = open_dataset(through, label)
+    except RasterRefusedError as error:
+        raise TileAccessError(str(error)) from None
+    try:
+        check_dataset(dataset, label)
+    except RasterRefusedError as error:
+        dataset.close()
+        raise TileAccessError(str(error)) from None
+    return dataset
 
 
 @contextmanager

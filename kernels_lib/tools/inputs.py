@@ -8,6 +8,11 @@ A raster input (``image=`` …) may be:
 - a GeoTIFF path. Paths from a notebook are read as that user; in a shared worker (``restricted``)
   they must stay inside the user's folder (:func:`terralab.tiles.check_user_path`).
 
+Every file (a path or an item's asset) is opened with the allow-list of
+:mod:`terralab.raster_open` before it is used: GeoTIFF or Erdas Imagine only, no sidecar
+files, nothing that names another file (a VRT, even one called ``.tif``, an external overview
+or spill file) — else an :class:`InputError` says why.
+
 Bands are picked by name through the collection's conventions (:mod:`terralab.products`):
 ``nir``, ``red``, ``swir16`` … map onto Landsat's, Sentinel-2's and the aerial images' own
 bands, in physical units (scale and offset applied, nodata as NaN).
@@ -41,6 +46,8 @@ class RasterSource:
         owner: the item's owner (None = public).
         data: the DataArray given directly.
         band_names: common names of the file's bands, when known.
+        driver: the GDAL driver ``path`` was checked with (see :mod:`terralab.raster_open`);
+            reopen it with this driver only.
     """
 
     label: str
@@ -49,6 +56,7 @@ class RasterSource:
     owner: str | None = None
     data: Any = None
     band_names: tuple[str, ...] = field(default=())
+    driver: str | None = None
 
 
 def _catalog_lookup(ref: str, user: str, home: Path) -> tuple[dict[str, Any], str | None] | None:
@@ -97,12 +105,24 @@ def _input_path(text: str, user: str, home: Path, restricted: bool) -> Path:
     return path
 
 
+def _checked_driver(path: Path, label: str) -> str:
+    """Open ``path`` with the raster allow-list; return its driver or refuse it."""
+    from terralab.raster_open import RasterRefusedError, open_checked
+
+    try:
+        with open_checked(path, label) as dataset:
+            return str(dataset.driver)
+    except RasterRefusedError as error:
+        raise InputError(str(error)) from None
+
+
 def resolve_raster(ref: Any, *, user: str, home: Path,
                    restricted: bool = False) -> RasterSource:
     """Turn a raster reference into what to read.
 
     Raises:
-        InputError: for an unknown item, a missing file or a path outside the user's data.
+        InputError: for an unknown item, a missing file, a path outside the user's data, or
+            a file the raster allow-list refuses (:mod:`terralab.raster_open`).
     """
     from terralab.catalog.assets import AssetAccessError, local_asset_path
 
@@ -131,13 +151,14 @@ def resolve_raster(ref: Any, *, user: str, home: Path,
                 raise InputError(f"asset {key!r} of {text!r} is remote; download it first")
         bands = (item.get("assets", {}).get(key, {}).get("eo:bands") or []) if key else []
         names = tuple(str(b.get("common_name") or b.get("name") or "") for b in bands)
+        driver = None if path is None else _checked_driver(path, f"asset {key!r} of {text!r}")
         return RasterSource(label=repr(text), path=path, item=item, owner=owner,
-                            band_names=names)
+                            band_names=names, driver=driver)
     path = _input_path(text, user, home, restricted)
     if not path.is_file():
         raise InputError(f"no item or file {text!r} (an item id of yours or of the catalog, "
                          "or a GeoTIFF path)")
-    return RasterSource(label=repr(text), path=path)
+    return RasterSource(label=repr(text), path=path, driver=_checked_driver(path, repr(text)))
 
 
 def open_raster(ref: Any, *, user: str, home: Path, chunks: int = 1024,
@@ -147,7 +168,10 @@ def open_raster(ref: Any, *, user: str, home: Path, chunks: int = 1024,
     Raises:
         InputError: as :func:`resolve_raster`, and for a multi-file item (pick an asset).
     """
+    import rasterio
     import rioxarray
+
+    from terralab.raster_open import SAFE_GDAL_OPTIONS
 
     source = resolve_raster(ref, user=user, home=home, restricted=restricted)
     if source.data is not None:
@@ -156,8 +180,11 @@ def open_raster(ref: Any, *, user: str, home: Path, chunks: int = 1024,
     if source.path is None:
         raise InputError(f"{source.label} has several image assets; choose one with "
                          '{"item": id, "asset": key} or pick bands by name')
-    data = rioxarray.open_rasterio(source.path, chunks={"band": 1, "x": chunks, "y": chunks},
-                                   masked=False)
+    # the file was checked (resolve_raster); it is opened here with the same driver alone and
+    # no sidecar lookup, and kept open by rioxarray's file cache for the reads
+    with rasterio.Env(**SAFE_GDAL_OPTIONS):
+        data = rioxarray.open_rasterio(source.path, masked=False, driver=source.driver,
+                                       chunks={"band": 1, "x": chunks, "y": chunks})
     if source.band_names and len(source.band_names) == data.sizes["band"]:
         data.attrs["long_name"] = source.band_names
     return data
@@ -215,10 +242,13 @@ def open_bands(ref: Any, names: list[str], *, user: str, home: Path,
     data = open_raster(ref, user=user, home=home, chunks=chunks, restricted=restricted)
     band_names = tuple(str(n) for n in np.atleast_1d(data.attrs.get("long_name", ())))
     if not band_names and item is None and source.path is not None:
-        import rasterio
+        from terralab.raster_open import RasterRefusedError, open_checked
 
-        with rasterio.open(source.path) as src:
-            band_names = tuple(d or "" for d in src.descriptions)
+        try:
+            with open_checked(source.path, source.label) as src:
+                band_names = tuple(d or "" for d in src.descriptions)
+        except RasterRefusedError as error:
+            raise InputError(str(error)) from None
     nodata = data.rio.nodata
     out = {}
     for name in names:
