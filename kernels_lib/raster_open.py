@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import rasterio
-from rasterio.errors import RasterioIOError
+from rasterio.errors import RasterioError, RasterioIOError
 
 __all__ = ["ALLOWED_DRIVERS", "FORMAT_NAMES", "SAFE_GDAL_OPTIONS", "RasterRefusedError",
            "check_dataset", "open_checked", "open_dataset"]
@@ -49,8 +49,12 @@ SAFE_GDAL_OPTIONS = {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR", "GDAL_PAM_ENAB
 written."""
 
 
-class RasterRefusedError(ValueError):
-    """A raster terralab will not open for a user; the message says why."""
+class RasterRefusedError(RasterioError, ValueError):
+    """A raster terralab will not open for a user; the message says why.
+
+    A ``ValueError`` (a bad input) and a ``RasterioError``, so code that already turns
+    GDAL's refusals into its own errors treats it alike.
+    """
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -60,7 +64,7 @@ def _same_file(a: str, b: str) -> bool:
         return Path(a).resolve() == Path(b).resolve()
 
 
-def check_dataset(dataset: Any, label: str) -> None:
+def check_dataset(dataset: Any, label: str) -> Any:
     """Refuse an open dataset that is not of an allowed format or reads another file.
 
     Overviews and the mask are looked up first (that is when GDAL finds the files they
@@ -70,27 +74,32 @@ def check_dataset(dataset: Any, label: str) -> None:
         dataset: an open rasterio dataset.
         label: how messages name the file.
 
+    Returns:
+        ``dataset``, checked.
+
     Raises:
-        RasterRefusedError: for another driver, subdatasets, an ``OVERVIEWS`` metadata domain, or
-            any file besides the dataset's own.
+        RasterRefusedError: for another driver, subdatasets, an ``OVERVIEWS`` metadata
+            domain, or any file besides the dataset's own.
     """
     if dataset.driver not in ALLOWED_DRIVERS:
         raise RasterRefusedError(f"{label} is no GeoTIFF or Erdas Imagine file "
-                            f"(it is read by GDAL's {dataset.driver} driver)")
+                                 f"(it is read by GDAL's {dataset.driver} driver)")
     if dataset.subdatasets:
-        raise RasterRefusedError(f"{label} holds subdatasets; terralab reads single rasters only")
+        raise RasterRefusedError(f"{label} holds subdatasets; terralab reads single rasters "
+                                 "only")
     if dataset.tags(ns="OVERVIEWS"):
         raise RasterRefusedError(f"{label} names an external overview file in its metadata "
-                            "(OVERVIEW_FILE); terralab reads self-contained files only")
+                                 "(OVERVIEW_FILE); terralab reads self-contained files only")
     if dataset.count:
         dataset.overviews(1)
         dataset.mask_flag_enums  # noqa: B018 (looks the mask up, with any file it names)
     others = [f for f in dataset.files if not _same_file(f, dataset.name)]
     if others:
         names = ", ".join(Path(f).name for f in others[:3])
-        raise RasterRefusedError(f"{label} refers to other files ({names}: a spill, overview, "
-                            "mask or side file); terralab reads self-contained files only "
-                            "(save it as one GeoTIFF)")
+        raise RasterRefusedError(f"{label} refers to other files ({names}: a spill, "
+                                 "overview, mask or side file); terralab reads "
+                                 "self-contained files only (save it as one GeoTIFF)")
+    return dataset
 
 
 def open_dataset(path: str | Path, label: str) -> Any:
@@ -107,9 +116,9 @@ def open_dataset(path: str | Path, label: str) -> Any:
             return rasterio.open(path, driver=driver, sharing=False)
         except RasterioIOError:
             continue
-    raise RasterRefusedError(f"{label} is not a GeoTIFF or Erdas Imagine (.img) file; terralab "
-                        "reads those formats only (a VRT or another format that can name "
-                        "other files is refused, whatever its name)")
+    raise RasterRefusedError(f"{label} is not a GeoTIFF or Erdas Imagine (.img) file; "
+                             "terralab reads those formats only (a VRT or another format "
+                             "that can name other files is refused, whatever its name)")
 
 
 @contextmanager

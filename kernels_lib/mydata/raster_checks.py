@@ -43,6 +43,7 @@ from terralab.areas.crs import check_crs
 from terralab.areas.errors import AreaError
 from terralab.mydata.errors import UploadError
 from terralab.mydata.limits import UploadLimits
+from terralab.raster_open import check_dataset
 from terralab.sizes import format_size
 
 __all__ = ["DRIVERS", "FORMAT_NAMES", "SAFE_GDAL_OPTIONS", "RasterInfo", "band_names",
@@ -135,7 +136,7 @@ def open_raster(path: str | Path, driver: str) -> Iterator[DatasetReader]:
         rasterio.errors.RasterioIOError: if that driver cannot open the file.
     """
     with rasterio.Env(**SAFE_GDAL_OPTIONS), rasterio.open(Path(path), driver=driver) as dataset:
-        yield dataset
+        yield check_dataset(dataset, Path(path).name)  # nothing that names another file
 
 
 def band_names(colorinterp: Sequence[str],
@@ -353,6 +354,11 @@ def inspect_raster(path: str | Path, limits: UploadLimits, *,
                 _raise(problems, label)
             detail = str(error).replace(str(path), display)
             raise UploadError(f"{label} cannot be read as {FORMAT_NAMES[driver]}: {detail}",
+                              rule="driver") from None
+        except UnicodeDecodeError as error:  # rasterio decodes GDAL's strings as UTF-8
+            raise UploadError(f"{label} cannot be read as {FORMAT_NAMES[driver]}: its header "
+                              f"holds text (coordinate system or band names) that is not "
+                              f"valid UTF-8 ({error.reason} at byte {error.start})",
                               rule="driver") from None
 
 
