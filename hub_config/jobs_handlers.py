@@ -12,7 +12,9 @@ whole queue.
 - ``GET tools``: every registered tool's metadata and parameter schema; ``GET tools/{name}``.
 - ``POST jobs`` ``{"tool", "params"[, "queue", "project", "title"]}``: 201 with the job;
   400 for a bad tool or parameters, 403 ``reason=queue`` for another group's queue, 429
-  ``reason=quota`` (with ``resets``) when the AI time is used up.
+  ``reason=quota`` (with ``resets``) when the AI time is used up, 429 ``reason=jobs`` (with
+  ``active`` and ``limit``) when the user already has as many queued or running jobs as
+  ``c.TerralabHub.job_limit`` allows.
 - ``GET jobs[?status=&limit=&all=1]``: ``{"jobs": […]}``, newest first (``all``: admins).
 - ``GET jobs/{id}``: the job, with its place in the queue (position, jobs ahead, workers
   busy) while it waits or runs.
@@ -45,12 +47,15 @@ class JobsHandler(CatalogHandler):
 
     def refuse(self, error: Exception) -> None:
         """Answer a refusal of the queue with its status, message and reason."""
-        from terralab.queue.errors import JobNotFound, QueueNotAllowed
+        from terralab.queue.errors import JobLimitReached, JobNotFound, QueueNotAllowed
         from terralab.quotas import QuotaExceeded
 
         body: dict[str, Any] = {"message": str(error)}
         if isinstance(error, JobNotFound):
             status = HTTPStatus.NOT_FOUND
+        elif isinstance(error, JobLimitReached):
+            status, body["reason"] = HTTPStatus.TOO_MANY_REQUESTS, "jobs"
+            body.update(active=error.active, limit=error.limit)
         elif isinstance(error, QueueNotAllowed):
             status, body["reason"] = HTTPStatus.FORBIDDEN, "queue"
         elif isinstance(error, QuotaExceeded):

@@ -3,10 +3,13 @@
 ``c.TerralabHub.worker_count``, ``job_queues``, ``platform_db_url``, ``job_max_attempts``
 and ``job_lease_seconds`` configure the managed service ``terralab-workers``
 (:mod:`terralab.queue.pool`) and the hub service, which read them as environment variables.
+``job_limit``, ``job_limit_users`` and ``job_limit_groups`` bound how many jobs one user may
+have queued or running (:mod:`terralab.queue.limits`).
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -55,6 +58,36 @@ class QueueSettings(HasTraits):
         worker's job runs again after this long. Heartbeats come every third of it.""",
     )
 
+    job_limit = Int(
+        100, config=True,
+        help="""How many jobs one user may have queued or running at once, of every kind
+        (AI and processing tools, publishing uploads) in every queue. One more is refused
+        (HTTP 429) until one of them ends, so one user's flood cannot fill the queue.
+        job_limit_users and job_limit_groups override it.""",
+    )
+
+    job_limit_users = Dict(
+        config=True,
+        help="""Per-user job limits, e.g. {"alice": 500}; a user's own value wins over
+        their groups' and the default.""",
+    )
+
+    job_limit_groups = Dict(
+        config=True,
+        help="""Per-group job limits, e.g. {"lab-a": 300}; a user in several groups gets the
+        largest value of them.""",
+    )
+
+    @validate("job_limit", "job_limit_users", "job_limit_groups")
+    def _check_job_limits(self, proposal: dict[str, Any]) -> Any:
+        from terralab.queue.limits import job_limits
+
+        name, value = proposal["trait"].name, proposal["value"]
+        variable = "TERRALAB_" + name.upper()
+        text = json.dumps(value) if isinstance(value, dict) else str(value)
+        job_limits({variable: text})  # the same reading as the service and workers do
+        return value
+
     @validate("job_queues")
     def _check_queues(self, proposal: dict[str, Any]) -> dict[str, Any]:
         from terralab.queue.queues import QueueConfig
@@ -79,6 +112,9 @@ class QueueSettings(HasTraits):
         env["TERRALAB_JOB_LEASE_SECONDS"] = str(self.job_lease_seconds)
         if self.platform_db_url:
             env["TERRALAB_PLATFORM_DB_URL"] = self.platform_db_url
+        env["TERRALAB_JOB_LIMIT"] = str(self.job_limit)
+        env["TERRALAB_JOB_LIMIT_USERS"] = json.dumps(self.job_limit_users)
+        env["TERRALAB_JOB_LIMIT_GROUPS"] = json.dumps(self.job_limit_groups)
         return env
 
     def workers_service(self, home: Path, environment: dict[str, str]) -> dict[str, Any]:

@@ -13,6 +13,12 @@ and waits for it up to 30 s), so a read-then-write transaction of one process ca
 deadlock with another's; on PostgreSQL the queue claims rows with ``FOR UPDATE SKIP LOCKED``.
 Each feature declares its tables on :data:`metadata` and calls :func:`engine`, which creates
 every declared table not yet created (features may be imported in any order).
+
+Schema changes stay additive, so an existing ``platform.db`` (or PostgreSQL database) of an
+earlier release upgrades itself when :func:`engine` opens it (:func:`upgrade_tables`): a
+column declared since then is added (new columns are nullable), an index declared since then
+is created, and an integer column now declared as a float (the quota ledger's amounts, exact
+seconds since) is widened on PostgreSQL (SQLite stores the fractions as they are).
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ from sqlalchemy.engine import Engine
 
 from terralab.home import terralab_home
 
-__all__ = ["dispose_engines", "engine", "is_postgres", "metadata", "platform_url"]
+__all__ = ["dispose_engines", "engine", "is_postgres", "metadata", "platform_url",
+           "upgrade_tables"]
 
 metadata = sa.MetaData()
 _engines: dict[str, Engine] = {}
@@ -70,6 +77,40 @@ def _sqlite_engine(url: str) -> Engine:
     return created
 
 
+def upgrade_tables(bind: Engine) -> None:
+    """Add the columns and indexes declared since an existing database was made.
+
+    Runs in one transaction (on SQLite under the write lock, so two processes opening the
+    database at once upgrade it once; on PostgreSQL with ``IF NOT EXISTS``).
+
+    Raises:
+        RuntimeError: a declared column is missing and cannot be added (not nullable).
+    """
+    postgres = is_postgres(bind)
+    quote = bind.dialect.identifier_preparer.quote
+    with bind.begin() as db:
+        inspector = sa.inspect(db)
+        present = set(inspector.get_table_names())
+        for table in metadata.sorted_tables:
+            if table.name not in present:
+                continue
+            found = {column["name"]: column for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                kind = column.type.compile(dialect=bind.dialect)
+                where = f"ALTER TABLE {quote(table.name)}"
+                if column.name not in found:
+                    if not column.nullable:
+                        raise RuntimeError(f"table {table.name}: cannot add the required "
+                                           f"column {column.name} to an existing database")
+                    exists = "IF NOT EXISTS " if postgres else ""
+                    db.exec_driver_sql(f"{where} ADD COLUMN {exists}{quote(column.name)} {kind}")
+                elif (postgres and isinstance(column.type, sa.Float)
+                      and isinstance(found[column.name]["type"], sa.Integer)):
+                    db.exec_driver_sql(f"{where} ALTER COLUMN {quote(column.name)} TYPE {kind}")
+            for index in table.indexes:
+                index.create(db, checkfirst=True)
+
+
 def engine(home: Path | None = None, *, url: str | None = None) -> Engine:
     """Return the (cached) engine of the platform database, its tables created.
 
@@ -83,6 +124,7 @@ def engine(home: Path | None = None, *, url: str | None = None) -> Engine:
         if found is not None and os.getpid() == found.info_pid:  # type: ignore[attr-defined]
             if found.info_tables != len(metadata.tables):  # type: ignore[attr-defined]
                 metadata.create_all(found)  # a feature imported since declared more tables
+                upgrade_tables(found)
                 found.info_tables = len(metadata.tables)  # type: ignore[attr-defined]
             return found
         if url.startswith("sqlite"):
@@ -91,6 +133,7 @@ def engine(home: Path | None = None, *, url: str | None = None) -> Engine:
             created = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
         created.info_pid = os.getpid()  # type: ignore[attr-defined]
         metadata.create_all(created)
+        upgrade_tables(created)
         created.info_tables = len(metadata.tables)  # type: ignore[attr-defined]
         _engines[url] = created
         return created

@@ -12,4 +12,6 @@ __all__ = ["SITE_LINES"]
 SITE_LINES: list[str] = [
     # the storage-quota tests upload as admin, who gets 10 MB here
     'c.TerralabHub.storage_quota_users = {"admin": "10MB"}',
+    # the job-limit test (tests/security/test_queue.py): q8-nojobs may queue no job at all
+    'c.TerralabHub.job_limit_users = {"q8-nojobs": 0}',
 ]

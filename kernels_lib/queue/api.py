@@ -4,22 +4,34 @@ One code path, two transports: inside a terralab hub (``TERRALAB_SERVICE_URL`` a
 ``JUPYTERHUB_API_TOKEN`` set by the spawner) the hub service queues the job for the shared
 workers; without a hub the job goes into the local platform database and a worker thread
 of this process runs it (:mod:`terralab.queue.local`).
+
+``tl.run`` of an AI tool inside a hub comes here too (:func:`run_queued`): a user's kernel
+cannot be trusted to charge its own AI time, so there the run is a job of the shared queue
+(checked and charged by the hub service and its workers) that ``tl.run`` waits for. Without
+a hub, and for processing tools, ``tl.run`` runs in-process as before.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
+from terralab.catalog.remote import service_client
+from terralab.queue.errors import JobError
 from terralab.queue.handle import Job
 from terralab.queue.queues import SHARED
 
-__all__ = ["cancel", "job", "jobs", "submit", "transport"]
+__all__ = ["cancel", "in_hub", "job", "jobs", "run_queued", "submit", "transport"]
+
+
+def in_hub() -> bool:
+    """True inside a terralab hub: the queue, quotas and data belong to the hub service."""
+    return service_client() is not None
 
 
 def transport() -> Any:
     """The queue transport of this process: the hub service, else in-process."""
-    from terralab.catalog.remote import service_client
-
     client = service_client()
     if client is not None:
         from terralab.queue.remote import JobsService
@@ -74,3 +86,63 @@ def cancel(job_id: str) -> Job:
     """Cancel one of your jobs."""
     chosen = transport()
     return Job(chosen.cancel(job_id), chosen)
+
+
+def _output(record: Any) -> Any:
+    """The result of a queued run as a tool output: its raster opened lazily, else its file."""
+    from terralab.tools.base import ToolOutput
+
+    href = ((getattr(record, "item", None) or {}).get("assets", {}).get("data", {})
+            .get("href"))
+    if not href:
+        return ToolOutput(record=record)
+    path = Path(href)
+    if path.suffix.lower() in {".tif", ".tiff"}:
+        try:
+            import rioxarray
+
+            return ToolOutput(raster=rioxarray.open_rasterio(path, chunks=True),
+                              name=path.stem)
+        except Exception:  # the kernel may not see the hub's files: give the path
+            pass
+    return ToolOutput(file=path, name=path.stem)
+
+
+def run_queued(tool: str, /, *, title: str | None = None, timeout: float | None = None,
+               **params: Any) -> Any:
+    """Run ``tool`` as a job of the shared queue and wait for it (``tl.run`` of AI in a hub).
+
+    The hub service checks the AI quota, the job limit and the parameters; a shared worker
+    runs the tool and its exact run time is charged; the result is saved in my data (also
+    when ``tl.run`` was given ``save=False``).
+
+    Args:
+        tool: a registered tool.
+        title: the result's name in my data.
+        timeout: seconds to wait at most (None: as long as it takes).
+        **params: the tool's parameters: file paths inside your folder, my-data or catalog
+            item ids, plain values.
+
+    Returns:
+        A :class:`terralab.tools.RunResult` whose ``record`` is the result in my data and
+        whose ``data`` opens it lazily.
+
+    Raises:
+        JobError: in-memory data as a parameter, or a refusal of the queue.
+        JobFailed: the job failed (the message says why) or was cancelled.
+        QuotaExceeded: your AI time of this month is used up.
+    """
+    from terralab.tools.runner import RunResult
+
+    try:
+        json.dumps(params)
+    except (TypeError, ValueError):
+        raise JobError(f"{tool}: inside a hub AI tools run on the shared workers, which take "
+                       "file paths, my-data or catalog ids and plain values, not in-memory "
+                       "data: save it in my data first and pass its id") from None
+    queued = submit(tool, title=title, **params).wait(timeout)
+    records = queued.results
+    record = records[0] if records else None
+    output = _output(record) if record is not None else None
+    return RunResult(tool=tool, params=dict(queued.record.params), output=output,
+                     record=record, extra={"job": queued.id}, records=records)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["JobError", "JobFailed", "JobNotFound", "QueueNotAllowed"]
+__all__ = ["JobError", "JobFailed", "JobLimitReached", "JobNotFound", "QueueNotAllowed"]
 
 
 class JobError(RuntimeError):
@@ -18,6 +18,20 @@ class JobNotFound(JobError, KeyError):  # noqa: N818 (reads as what happened)
 
 class QueueNotAllowed(JobError):  # noqa: N818 (reads as what happened)
     """The user may not submit to that queue (a dedicated queue of other groups)."""
+
+
+class JobLimitReached(JobError):  # noqa: N818 (reads as what happened)
+    """The user already has as many queued or running jobs as they may (the service: 429).
+
+    Attributes:
+        active: the user's queued and running jobs now.
+        limit: how many the user may have.
+    """
+
+    def __init__(self, message: str, *, active: int = 0, limit: int = 0) -> None:
+        super().__init__(message)
+        self.active = active
+        self.limit = limit
 
 
 class JobFailed(JobError):  # noqa: N818 (reads as what happened)

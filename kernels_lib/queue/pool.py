@@ -6,6 +6,9 @@ process of its own (:mod:`terralab.queue.worker`), so a crashed or killed worker
 its own job, which goes back to the queue when its lease runs out; the pool starts a new
 worker in its place. SIGTERM / Ctrl-C stop the workers (each finishes its job's current
 step; one still running after a grace period is killed and its job runs again elsewhere).
+Workers die with the pool even when it is killed outright (SIGKILL, OOM): each is started
+with ``--parent`` and asks the kernel for SIGTERM when its parent dies
+(:func:`terralab.queue.worker.die_with_parent`), and stops claiming once its parent is gone.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ class WorkerPool:
 
     def _command(self, queue: str) -> list[str]:
         command = [sys.executable, "-m", "terralab.queue.worker", "--queue", queue,
-                   "--poll", str(self.poll_seconds)]
+                   "--poll", str(self.poll_seconds), "--parent", str(os.getpid())]
         if self.lease_seconds:
             command += ["--lease", str(self.lease_seconds)]
         return command

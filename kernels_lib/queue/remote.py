@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from terralab.catalog.remote import ServiceClient, ServiceError
-from terralab.queue.errors import JobError, JobNotFound, QueueNotAllowed
+from terralab.queue.errors import JobError, JobLimitReached, JobNotFound, QueueNotAllowed
 from terralab.queue.records import JobRecord
 
 __all__ = ["JobsService"]
@@ -24,6 +24,13 @@ def _raise(error: ServiceError) -> None:
         raise JobNotFound(str(error)) from None
     if reason == "queue":
         raise QueueNotAllowed(str(error)) from None
+    if reason == "jobs":
+        raise JobLimitReached(str(error), active=int(error.body.get("active") or 0),
+                              limit=int(error.body.get("limit") or 0)) from None
+    if reason == "quota":
+        from terralab.quotas.checks import QuotaExceeded
+
+        raise QuotaExceeded.from_body(error.body) from None
     raise JobError(str(error)) from None
 
 

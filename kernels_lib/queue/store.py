@@ -2,13 +2,28 @@
 
 Every state change is one transaction on the platform database (:mod:`terralab.platform_sql`)
 and names the worker that holds the job, so a worker that lost its lease (it stalled, or was
-killed and its job went to another worker) can no longer change the job. The queue is FIFO
-within a queue name: a worker always claims the lowest ``seq``; a job whose worker died
-keeps its ``seq`` and is claimed again first. After ``max_attempts`` lost workers it fails
-with the reason. A tool's own error fails the job at once (it would fail again).
+killed and its job went to another worker) can no longer change the job. After
+``max_attempts`` lost workers a job fails with the reason. A tool's own error fails the job
+at once (it would fail again).
 
-An AI job's run time is charged to the owner's quota in the transaction that marks it
-succeeded, keyed by the job id (:mod:`terralab.quotas.ledger`), so it is charged once.
+**Fair order.** Within a queue, jobs are taken round-robin across users and FIFO within
+one user: a waiting job's *round* is the number of its owner's jobs that run now plus the
+owner's jobs waiting before it, and a worker claims the waiting job of the lowest round,
+the oldest (lowest ``seq``) first among equals. So while one user's 100 jobs wait, another
+user's first job is next as soon as a worker is free. A job whose worker died keeps its
+``seq`` and its owner's place. :func:`standing` counts the jobs ahead by the same rule, so
+the position a user sees is the order the workers follow (until the running jobs change).
+
+**Limits.** A user may hold at most ``$TERRALAB_JOB_LIMIT`` queued or running jobs (every
+kind, every queue; :mod:`terralab.queue.limits`), checked in the transaction that inserts
+the job (under a per-user lock on PostgreSQL), so concurrent submits cannot overshoot it.
+
+**AI quota.** An AI job is checked against the owner's AI time at submit and again when a
+worker claims it (in the claim's transaction, with the groups stored at submit): a job whose
+owner's time is used up then fails with the quota message and the reset date, never
+started, nothing charged, and the worker takes the next job. A job already running
+finishes. Its exact run time is charged to the owner's quota in the transaction that marks
+it succeeded, keyed by the job id (:mod:`terralab.quotas.ledger`), so it is charged once.
 """
 
 from __future__ import annotations
@@ -24,17 +39,22 @@ from typing import Any
 import sqlalchemy as sa
 
 from terralab.platform_sql import engine, is_postgres
-from terralab.queue.errors import JobError, JobNotFound
+from terralab.queue.errors import JobError, JobLimitReached, JobNotFound
+from terralab.queue.limits import job_limits
 from terralab.queue.queues import SHARED, QueueConfig
 from terralab.queue.records import ACTIVE, JobRecord, QueueStanding
 from terralab.queue.tables import jobs, workers
+from terralab.queue.worker_rows import live_window
+from terralab.quotas.checks import QuotaExceeded, check_ai
+from terralab.quotas.policy import QuotaPolicy
 
-__all__ = ["DEFAULT_MAX_ATTEMPTS", "cancel", "claim", "fail", "finish", "get_job", "get_jobs",
-           "heartbeat", "list_jobs", "mark_cancelled", "report_progress", "standing",
-           "submit"]
+__all__ = ["DEFAULT_MAX_ATTEMPTS", "cancel", "check_job_limit", "claim", "fail", "finish",
+           "get_job", "get_jobs", "heartbeat", "list_jobs", "mark_cancelled",
+           "report_progress", "standing", "submit"]
 
 DEFAULT_MAX_ATTEMPTS = 3
 _LOG_LINE_MAX = 2000
+_CANDIDATES = 20  # waiting jobs a claim looks at per query, in the fair order
 
 
 def _max_attempts() -> int:
@@ -54,6 +74,29 @@ def _json_params(tool: str, params: dict[str, Any]) -> str:
         raise JobError(f"{tool}: a queued job takes file paths, my-data or catalog ids and "
                        "plain values, not in-memory data (use tl.run for a DataArray)"
                        ) from None
+
+
+def check_job_limit(db: sa.Connection, owner: str, groups: Iterable[str] = ()) -> None:
+    """Refuse one more job of ``owner`` past their limit of queued and running jobs.
+
+    Call it in the transaction that inserts the job: on PostgreSQL it takes a per-user lock
+    held to the end of that transaction, so two submits at once cannot both take the last
+    place (on SQLite the transaction holds the write lock already). Every kind of job
+    counts, in every queue.
+
+    Raises:
+        JobLimitReached: the user has as many queued and running jobs as they may.
+    """
+    limit = job_limits().limit_for(owner, tuple(groups))
+    if is_postgres(db):
+        db.execute(sa.select(sa.func.pg_advisory_xact_lock(
+            sa.func.hashtext(sa.literal("terralab-jobs:") + owner))))
+    active = db.execute(sa.select(sa.func.count()).select_from(jobs).where(
+        jobs.c.owner == owner, jobs.c.status.in_(ACTIVE))).scalar_one()
+    if active >= limit:
+        raise JobLimitReached(
+            f"you have {active} jobs queued or running, your limit is {limit}: wait until "
+            "some finish (or cancel some) before queueing more", active=active, limit=limit)
 
 
 def submit(owner: str, tool: str, params: dict[str, Any], *, queue: str = SHARED,
@@ -80,6 +123,7 @@ def submit(owner: str, tool: str, params: dict[str, Any], *, queue: str = SHARED
         JobError: unknown tool, bad parameters, unknown project (the message says which).
         QueueNotAllowed: a queue the user may not use.
         QuotaExceeded: an AI tool while the user's AI time is used up (with the reset date).
+        JobLimitReached: the user has as many queued and running jobs as they may.
     """
     from terralab.tools.registry import default_registry
     from terralab.tools.runner import ToolParameterError, validate_params
@@ -96,8 +140,6 @@ def submit(owner: str, tool: str, params: dict[str, Any], *, queue: str = SHARED
     (queues or QueueConfig.from_env()).check(queue, groups, admin=admin)
     kind = tool_class.info.kind
     if kind == "ai":
-        from terralab.quotas import check_ai
-
         check_ai(owner, groups, home=home)
     if project is not None:
         from terralab.projects.store import ProjectNotFound, get_project
@@ -109,12 +151,13 @@ def submit(owner: str, tool: str, params: dict[str, Any], *, queue: str = SHARED
     now = time.time()
     job_id = uuid.uuid4().hex[:16]
     with engine(home).begin() as db:
+        check_job_limit(db, owner, groups)
         db.execute(jobs.insert().values(
             id=job_id, owner=owner, tool=tool, kind=kind, params=text, title=title,
             project=project, queue=queue, status="queued", attempts=0,
             max_attempts=max_attempts or _max_attempts(), progress=0.0, message="queued",
             log=_line(f"submitted to queue {queue}", now), cancel_requested=False,
-            submitted=now, results="[]"))
+            submitted=now, results="[]", groups=json.dumps(sorted(groups))))
     if project is not None:
         from terralab.projects.store import add_run
 
@@ -135,33 +178,94 @@ def _sweep(db: sa.Connection, queue: str, now: float) -> None:
         log=jobs.c.log + _line("failed: lost its worker too many times", now)))
 
 
+def _waiting(now: float) -> Any:
+    """Jobs a worker may take: queued, or running under a lease that ran out."""
+    return sa.or_(jobs.c.status == "queued",
+                  sa.and_(jobs.c.status == "running", jobs.c.lease_until < now))
+
+
+def _ranked(queue: str, now: float) -> sa.Subquery:
+    """The waiting jobs of ``queue`` with their round (see the module's "fair order").
+
+    Columns ``seq``, ``owner`` and ``round``; claims take the lowest ``(round, seq)``.
+    """
+    running = (sa.select(jobs.c.owner, sa.func.count().label("running"))
+               .where(jobs.c.queue == queue, jobs.c.status == "running",
+                      jobs.c.lease_until >= now)
+               .group_by(jobs.c.owner).subquery("running_now"))
+    place = sa.func.row_number().over(partition_by=jobs.c.owner, order_by=jobs.c.seq) - 1
+    waiting = (sa.select(jobs.c.seq, jobs.c.owner, place.label("place"))
+               .where(jobs.c.queue == queue, _waiting(now)).subquery("waiting"))
+    round_ = waiting.c.place + sa.func.coalesce(running.c.running, 0)
+    return (sa.select(waiting.c.seq, waiting.c.owner, round_.label("round"))
+            .select_from(waiting.outerjoin(running, running.c.owner == waiting.c.owner))
+            .subquery("ranked"))
+
+
+def _quota_refusal(db: sa.Connection, row: Any, policy: QuotaPolicy,
+                   seen: dict[str, str | None]) -> str | None:
+    """Why a not yet started AI job may not start now (its owner's AI time is used up)."""
+    if row.kind != "ai" or row.attempts > 0:  # a retried job was under way: it may finish
+        return None
+    if row.owner not in seen:
+        groups = tuple(json.loads(row.groups or "[]"))
+        try:
+            check_ai(row.owner, groups, policy=policy, connection=db)
+            seen[row.owner] = None
+        except QuotaExceeded as error:
+            seen[row.owner] = str(error)
+    return seen[row.owner]
+
+
 def claim(worker_id: str, queue: str = SHARED, *, lease_seconds: float = 30.0,
           home: Path | None = None) -> JobRecord | None:
-    """Take the oldest waiting job of ``queue`` (or one whose worker died) for a worker.
+    """Take the next waiting job of ``queue`` in the fair order (or one whose worker died).
+
+    An AI job whose owner's AI time is used up is failed on the way (with the quota message
+    and its reset date; never started, nothing charged) and the next job is taken.
 
     Returns:
         The job, now ``running`` under a lease of ``lease_seconds``; None when none waits.
     """
     bind = engine(home)
+    postgres = is_postgres(bind)
+    policy = QuotaPolicy.from_env()
+    seen: dict[str, str | None] = {}
     with bind.begin() as db:
         now = time.time()  # inside the transaction: on SQLite claims are serialised here
         _sweep(db, queue, now)
-        waiting = sa.or_(jobs.c.status == "queued",
-                         sa.and_(jobs.c.status == "running", jobs.c.lease_until < now))
-        query = (sa.select(jobs.c.seq, jobs.c.attempts)
-                 .where(jobs.c.queue == queue, waiting).order_by(jobs.c.seq).limit(1))
-        if is_postgres(bind):
-            query = query.with_for_update(skip_locked=True)
-        row = db.execute(query).first()
-        if row is None:
-            return None
-        attempt = row.attempts + 1
-        db.execute(jobs.update().where(jobs.c.seq == row.seq).values(
-            status="running", attempts=attempt, worker=worker_id,
-            lease_until=now + lease_seconds, started=now, finished=None, progress=0.0,
-            message="started", log=jobs.c.log + _line(f"attempt {attempt} on {worker_id}", now)))
-        found = db.execute(sa.select(jobs).where(jobs.c.seq == row.seq)).first()
-    return JobRecord.from_row(found)
+        while True:
+            ranked = _ranked(queue, now)
+            candidates = db.execute(sa.select(ranked.c.seq)
+                                    .order_by(ranked.c.round, ranked.c.seq)
+                                    .limit(_CANDIDATES)).scalars().all()
+            refused = 0
+            for seq in candidates:
+                query = (sa.select(jobs.c.seq, jobs.c.owner, jobs.c.kind, jobs.c.groups,
+                                   jobs.c.attempts)
+                         .where(jobs.c.seq == seq, jobs.c.queue == queue, _waiting(now)))
+                if postgres:  # another worker's claim holds it: skip, never wait
+                    query = query.with_for_update(skip_locked=True)
+                row = db.execute(query).first()
+                if row is None:
+                    continue
+                why = _quota_refusal(db, row, policy, seen)
+                if why is not None:
+                    db.execute(jobs.update().where(jobs.c.seq == row.seq).values(
+                        status="failed", finished=now, error=why, message="failed",
+                        lease_until=None, log=jobs.c.log + _line(f"not started: {why}", now)))
+                    refused += 1
+                    continue
+                attempt = row.attempts + 1
+                db.execute(jobs.update().where(jobs.c.seq == row.seq).values(
+                    status="running", attempts=attempt, worker=worker_id,
+                    lease_until=now + lease_seconds, started=now, finished=None, progress=0.0,
+                    message="started",
+                    log=jobs.c.log + _line(f"attempt {attempt} on {worker_id}", now)))
+                found = db.execute(sa.select(jobs).where(jobs.c.seq == row.seq)).first()
+                return JobRecord.from_row(found)
+            if not refused:  # none waits, or other workers are taking them right now
+                return None
 
 
 def _held(job_id: str, worker_id: str) -> Any:
@@ -217,9 +321,9 @@ def finish(job_id: str, worker_id: str, results: list[str], *,
             results=json.dumps(results), lease_until=None,
             log=jobs.c.log + _line(f"succeeded: {', '.join(results) or 'no result'}", now)))
         if row.kind == "ai":
-            from terralab.quotas.ledger import charge
+            from terralab.quotas.ledger import AI_SECONDS, charge
 
-            charge(db, kind="ai_seconds", key=job_id, owner=row.owner,
+            charge(db, kind=AI_SECONDS, key=job_id, owner=row.owner,
                    amount=max(0.0, now - row.started), home=home)
     return True
 
@@ -275,21 +379,30 @@ def cancel(job_id: str, *, owner: str | None, home: Path | None = None) -> JobRe
     return get_job(job_id, owner=owner, home=home)
 
 
-def standing(job: JobRecord, *, home: Path | None = None, live_seconds: float = 90.0
+def standing(job: JobRecord, *, home: Path | None = None, live_seconds: float | None = None
              ) -> QueueStanding:
-    """Where ``job`` stands in its queue (position, jobs ahead, workers busy)."""
+    """Where ``job`` stands in its queue (position, jobs ahead, workers busy).
+
+    The jobs ahead are the waiting jobs a worker would claim first by the rule
+    :func:`claim` follows (the module's "fair order"), as the queue stands now.
+    """
     now = time.time()
+    within = live_window() if live_seconds is None else live_seconds
     with engine(home).connect() as db:
         live = db.execute(sa.select(workers.c.job).where(
-            workers.c.queue == job.queue, workers.c.heartbeat > now - live_seconds)).all()
+            workers.c.queue == job.queue, workers.c.heartbeat > now - within)).all()
         running = db.execute(sa.select(sa.func.count()).select_from(jobs).where(
             jobs.c.queue == job.queue, jobs.c.status == "running")).scalar_one()
         ahead = 0
         if job.status == "queued":
-            seq = db.execute(sa.select(jobs.c.seq).where(jobs.c.id == job.id)).scalar_one()
-            ahead = db.execute(sa.select(sa.func.count()).select_from(jobs).where(
-                jobs.c.queue == job.queue, jobs.c.status == "queued", jobs.c.seq < seq)
-            ).scalar_one()
+            ranked = _ranked(job.queue, now)
+            mine = db.execute(sa.select(ranked.c.round, ranked.c.seq).join(
+                jobs, jobs.c.seq == ranked.c.seq).where(jobs.c.id == job.id)).first()
+            if mine is not None:
+                before = sa.or_(ranked.c.round < mine.round,
+                                sa.and_(ranked.c.round == mine.round, ranked.c.seq < mine.seq))
+                ahead = db.execute(sa.select(sa.func.count()).select_from(ranked)
+                                   .where(before)).scalar_one()
     return QueueStanding(position=ahead + 1 if job.status == "queued" else 0,
                          jobs_ahead=ahead, running=running, workers=len(live),
                          workers_busy=sum(1 for row in live if row.job))

@@ -3,6 +3,12 @@
 ``jobs``: one row per submitted job. ``seq`` orders the queue (FIFO within ``queue``); a job
 that loses its worker keeps its ``seq`` and so runs again before later jobs. ``lease_until``
 is the time (UNIX seconds) the running worker's lease expires; its heartbeats extend it.
+``groups`` keeps the owner's groups at submit (JSON list), so a worker that claims the job
+checks the owner's group quotas without asking the hub. ``kind`` is the tool's kind (``ai``,
+``processing``) or another kind of queued work (e.g. ``publish``).
+
+Columns added after a release are nullable: :func:`terralab.platform_sql.engine` adds them
+to an existing platform database when it opens it.
 
 ``workers``: one row per live worker process (its heartbeat and current job), which users
 see as "workers busy" and admins as the pool.
@@ -22,7 +28,7 @@ jobs = sa.Table(
     sa.Column("id", sa.String(40), nullable=False, unique=True),
     sa.Column("owner", sa.String(255), nullable=False, index=True),
     sa.Column("tool", sa.String(255), nullable=False),
-    sa.Column("kind", sa.String(20), nullable=False),  # ai | processing
+    sa.Column("kind", sa.String(20), nullable=False),  # ai | processing | publish …
     sa.Column("params", sa.Text, nullable=False),  # JSON of the validated parameters
     sa.Column("title", sa.Text),
     sa.Column("project", sa.String(64)),
@@ -41,7 +47,9 @@ jobs = sa.Table(
     sa.Column("started", sa.Float),  # start of the attempt that is running / ran last
     sa.Column("finished", sa.Float),
     sa.Column("results", sa.Text, nullable=False, default="[]"),  # JSON list of my-data ids
+    sa.Column("groups", sa.Text),  # JSON list: the owner's groups at submit (group quotas)
     sa.Index("jobs_queue_status_seq", "queue", "status", "seq"),
+    sa.Index("jobs_owner_status", "owner", "status"),
 )
 
 workers = sa.Table(

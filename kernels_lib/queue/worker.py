@@ -10,15 +10,23 @@ an earlier attempt published under the job's result id, so a retried job leaves 
 result.
 
 Run one with ``python -m terralab.queue.worker --queue shared`` (the pool,
-:mod:`terralab.queue.pool`, runs several and restarts them).
+:mod:`terralab.queue.pool`, runs several and restarts them). A worker the pool started
+(``--parent PID``) dies with its pool: on Linux the kernel sends it SIGTERM when the pool
+process dies, however it died (``PR_SET_PDEATHSIG``), and on every system the worker checks
+before each claim that its parent is still the pool. Either way an orphaned worker stops
+claiming at once and its process ends within :data:`ORPHAN_GRACE` seconds (a job it was
+running goes back to the queue when its lease runs out).
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import logging
 import os
+import signal
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -31,10 +39,13 @@ from terralab.queue.queues import SHARED
 from terralab.queue.records import JobRecord
 from terralab.queue.worker_rows import register_worker, unregister_worker, worker_beat
 
-__all__ = ["CANCEL_GRACE", "DEFAULT_LEASE", "Worker", "main", "result_id"]
+__all__ = ["CANCEL_GRACE", "DEFAULT_LEASE", "ORPHAN_GRACE", "Worker", "die_with_parent",
+           "main", "result_id"]
 
 DEFAULT_LEASE = 30.0
 CANCEL_GRACE = 5.0
+ORPHAN_GRACE = 20.0  # the pool's own grace when it stops its workers
+_PR_SET_PDEATHSIG = 1
 _EXIT_CANCELLED = 75
 _USER_ERRORS = (ValueError, KeyError, FileNotFoundError, PermissionError)
 log = logging.getLogger("terralab.queue.worker")
@@ -70,12 +81,15 @@ class Worker:
         restricted: file inputs must stay inside the owner's folder (shared workers); the
             worker thread of an in-process platform runs as the user and reads what
             ``tl.run`` reads.
+        parent: the process id of the pool that started this worker: once this process's
+            parent is another one (the pool died), the worker claims no more jobs.
     """
 
     def __init__(self, *, queue: str = SHARED, home: Path | None = None,
                  worker_id: str | None = None, lease_seconds: float | None = None,
                  poll_seconds: float = 1.0, hard_cancel: bool = True,
-                 models: ModelCache | None = None, restricted: bool = True) -> None:
+                 models: ModelCache | None = None, restricted: bool = True,
+                 parent: int | None = None) -> None:
         self.queue = queue
         self.home = home or terralab_home()
         self.id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
@@ -87,6 +101,11 @@ class Worker:
         self.models = models or ModelCache()
         self.jobs_done = 0
         self.restricted = restricted
+        self.parent = parent
+
+    def orphaned(self) -> bool:
+        """True when the pool that started this worker is gone."""
+        return self.parent is not None and os.getppid() != self.parent
 
     # -- the loop -------------------------------------------------------------------------
     def run(self, *, stop: threading.Event | None = None, until_idle: bool = False,
@@ -104,6 +123,10 @@ class Worker:
         last_beat = 0.0
         try:
             while not stop.is_set() and (max_jobs is None or ran < max_jobs):
+                if self.orphaned():
+                    log.warning("worker %s: its pool (pid %s) is gone; stopping", self.id,
+                                self.parent)
+                    break
                 job = store.claim(self.id, self.queue, lease_seconds=self.lease_seconds,
                                   home=self.home)
                 if job is None:
@@ -254,20 +277,53 @@ def _describe(error: Exception) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
+def die_with_parent(parent: int) -> bool:
+    """Ask for SIGTERM when the parent process dies (Linux), then check the parent is alive.
+
+    The parent may have died before the request: then this process's parent is no longer
+    ``parent``.
+
+    Returns:
+        False when the parent is already gone.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) != 0:
+                log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
+        except (OSError, AttributeError):
+            log.warning("prctl is not available; the worker checks its pool before claims")
+    return os.getppid() == parent
+
+
 def main(argv: list[str] | None = None) -> None:
     """``python -m terralab.queue.worker``: one worker process."""
     parser = argparse.ArgumentParser(description="Run a terralab worker.")
     parser.add_argument("--queue", default=SHARED)
     parser.add_argument("--lease", type=float, default=None, help="lease seconds")
     parser.add_argument("--poll", type=float, default=1.0, help="poll seconds when idle")
+    parser.add_argument("--parent", type=int, default=None,
+                        help="the pool's process id: the worker ends when the pool does")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if args.parent is not None and not die_with_parent(args.parent):
+        log.warning("the pool (pid %d) is gone before the worker started", args.parent)
+        return
     stop = threading.Event()
-    import signal
 
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    def end(*_: object) -> None:
+        stop.set()
+        if args.parent is not None and os.getppid() != args.parent:
+            # orphaned: a job under way has until the grace, then the process ends (its
+            # job goes back to the queue when the lease runs out)
+            timer = threading.Timer(ORPHAN_GRACE, os._exit, args=(1,))
+            timer.daemon = True
+            timer.start()
+
+    signal.signal(signal.SIGTERM, end)
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    Worker(queue=args.queue, lease_seconds=args.lease, poll_seconds=args.poll).run(stop=stop)
+    Worker(queue=args.queue, lease_seconds=args.lease, poll_seconds=args.poll,
+           parent=args.parent).run(stop=stop)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,15 @@
-"""The ``workers`` table: which worker processes are alive, and what each one runs."""
+"""The ``workers`` table: which worker processes are alive, and what each one runs.
+
+A worker renews its row at least every third of its lease (idle or busy). A row whose
+heartbeat is older than one lease (``$TERRALAB_JOB_LEASE_SECONDS``, default 30 s) belongs to
+a worker that stopped or hangs: it no longer counts as live (users' "workers busy", the
+admin's pool, whether a kernel starts a worker thread of its own), the same rule that gives
+its job to another worker.
+"""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -11,7 +19,16 @@ import sqlalchemy as sa
 from terralab.platform_sql import engine
 from terralab.queue.tables import workers
 
-__all__ = ["live_workers", "register_worker", "unregister_worker", "worker_beat"]
+__all__ = ["live_window", "live_workers", "register_worker", "unregister_worker",
+           "worker_beat"]
+
+_DEFAULT_LEASE = 30.0
+
+
+def live_window() -> float:
+    """Seconds since its last heartbeat within which a worker counts as live: one lease."""
+    text = os.environ.get("TERRALAB_JOB_LEASE_SECONDS", "").strip()
+    return float(text) if text else _DEFAULT_LEASE
 
 
 def register_worker(worker_id: str, queue: str, *, host: str, pid: int, device: str,
@@ -37,9 +54,13 @@ def unregister_worker(worker_id: str, *, home: Path | None = None) -> None:
         db.execute(workers.delete().where(workers.c.id == worker_id))
 
 
-def live_workers(queue: str | None = None, *, within: float = 90.0,
+def live_workers(queue: str | None = None, *, within: float | None = None,
                  home: Path | None = None) -> list[dict[str, Any]]:
-    """Workers that reported within ``within`` seconds (of ``queue``, or all)."""
+    """Workers of ``queue`` (or all) that reported within ``within`` seconds.
+
+    ``within`` defaults to :func:`live_window` (one lease).
+    """
+    within = live_window() if within is None else within
     query = sa.select(workers).where(workers.c.heartbeat > time.time() - within)
     if queue is not None:
         query = query.where(workers.c.queue == queue)

@@ -53,7 +53,8 @@ def stored_registration(user: str, *, home: Path | None = None) -> datetime | No
 
 
 def registered_on(user: str, *, created: datetime | str | None = None,
-                  home: Path | None = None) -> datetime:
+                  home: Path | None = None, connection: sa.Connection | None = None
+                  ) -> datetime:
     """Return when ``user`` registered, recording it for a user not seen before.
 
     Args:
@@ -61,19 +62,23 @@ def registered_on(user: str, *, created: datetime | str | None = None,
         created: the hub's ``created`` time of the user (datetime or ISO text), if known;
             without it a new user's registration is now (first seen).
         home: the terralab data folder (SQLite default of the platform database).
+        connection: do it in this open transaction (e.g. a worker's claim) instead of one
+            of its own.
 
     Returns:
         The registration time, UTC.
     """
+    if connection is None:
+        with engine(home).begin() as db:
+            return registered_on(user, created=created, connection=db)
     from_hub = parse_time(created)
     moment = from_hub or datetime.now(UTC)
-    with engine(home).begin() as db:
-        inserted = insert_once(db, accounts, {"name": user, "registered": moment.timestamp(),
-                                              "from_hub": from_hub is not None})
-        if not inserted and from_hub is not None:  # the hub's time replaces a first-seen one
-            db.execute(accounts.update()
-                       .where(accounts.c.name == user, accounts.c.from_hub.is_(False))
-                       .values(registered=from_hub.timestamp(), from_hub=True))
-        found = db.execute(sa.select(accounts.c.registered)
-                           .where(accounts.c.name == user)).scalar_one()
+    inserted = insert_once(connection, accounts, {"name": user, "registered": moment.timestamp(),
+                                                  "from_hub": from_hub is not None})
+    if not inserted and from_hub is not None:  # the hub's time replaces a first-seen one
+        connection.execute(accounts.update()
+                           .where(accounts.c.name == user, accounts.c.from_hub.is_(False))
+                           .values(registered=from_hub.timestamp(), from_hub=True))
+    found = connection.execute(sa.select(accounts.c.registered)
+                               .where(accounts.c.name == user)).scalar_one()
     return datetime.fromtimestamp(found, UTC)

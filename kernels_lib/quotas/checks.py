@@ -1,8 +1,11 @@
 """Refusing new work when a monthly quota is used up: :func:`check_ai`, :func:`check_download`.
 
-A check runs before a job is queued or before the first byte of a download is sent. Work
-already under way is never stopped: a running AI job finishes and is charged in full, and a
-download that has started is charged for what was sent, even when that goes past the limit.
+A check runs before a job is queued or before the first byte of a download is sent, and
+again when a worker claims a queued AI job (:func:`terralab.queue.store.claim`, in the claim's
+own transaction): jobs queued while time was left fail there, never started and never
+charged, once the quota is used up. Work already under way is never stopped: a running AI
+job finishes and is charged in full, and a download that has started is charged for what was
+sent, even when that goes past the limit.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
+
+import sqlalchemy as sa
 
 from terralab.quotas.accounts import registered_on
 from terralab.quotas.cycle import quota_cycle
@@ -31,7 +36,7 @@ class QuotaExceeded(Exception):  # noqa: N818 (the name says what happened)
         limit: the monthly limit.
     """
 
-    def __init__(self, message: str, *, kind: str, resets: datetime, used: int,
+    def __init__(self, message: str, *, kind: str, resets: datetime, used: float,
                  limit: int) -> None:
         super().__init__(message)
         self.kind = kind
@@ -47,19 +52,33 @@ class QuotaExceeded(Exception):  # noqa: N818 (the name says what happened)
         return cls(str(body.get("message", "quota used up")),
                    kind=str(body.get("kind", AI_SECONDS)),
                    resets=parse_time(body.get("resets")),  # type: ignore[arg-type]
-                   used=int(body.get("used") or 0), limit=int(body.get("limit") or 0))
+                   used=float(body.get("used") or 0), limit=int(body.get("limit") or 0))
 
 
 def month_usage(user: str, kind: str, *, home: Path | None = None,
-                now: datetime | None = None) -> tuple[int, datetime]:
-    """Return what ``user`` used of ``kind`` in the month holding ``now``, and its reset."""
-    start, reset = quota_cycle(registered_on(user, home=home), now)
-    return used(user, kind, start, reset, home=home), reset
+                now: datetime | None = None, connection: sa.Connection | None = None
+                ) -> tuple[float, datetime]:
+    """Return what ``user`` used of ``kind`` in the month holding ``now``, and its reset.
+
+    ``connection``: read (and record a first-seen registration) in this open transaction.
+    """
+    registered = registered_on(user, home=home, connection=connection)
+    start, reset = quota_cycle(registered, now)
+    return used(user, kind, start, reset, home=home, connection=connection), reset
 
 
 def check_ai(user: str, groups: Iterable[str] = (), *, home: Path | None = None,
-             now: datetime | None = None, policy: QuotaPolicy | None = None) -> int:
+             now: datetime | None = None, policy: QuotaPolicy | None = None,
+             connection: sa.Connection | None = None) -> float:
     """Refuse a new AI job when ``user``'s AI time of this month is used up.
+
+    Args:
+        user: the user.
+        groups: the user's groups (group quotas).
+        home: the terralab data folder.
+        now: the moment of the check (default: now).
+        policy: the limits (default: :meth:`QuotaPolicy.from_env`).
+        connection: check in this open transaction (a worker's claim) instead of new ones.
 
     Returns:
         The AI seconds left this month.
@@ -70,7 +89,7 @@ def check_ai(user: str, groups: Iterable[str] = (), *, home: Path | None = None,
     """
     policy = policy or QuotaPolicy.from_env()
     limit = policy.ai.limit_for(user, tuple(groups))
-    spent, reset = month_usage(user, AI_SECONDS, home=home, now=now)
+    spent, reset = month_usage(user, AI_SECONDS, home=home, now=now, connection=connection)
     if spent >= limit:
         raise QuotaExceeded(
             f"AI analysis quota used up: {format_duration(spent)} of {format_duration(limit)} "

@@ -10,8 +10,10 @@ success is reported twice, is charged once. Kinds:
 - :data:`DOWNLOAD_BYTES` (``"download_bytes"``): bytes sent to the user, one row per
   download under a fresh key (:func:`terralab.catalog.downloads.record_download`).
 
-Amounts are whole numbers (seconds are rounded); ``at`` is the time of the charge in UNIX
-seconds, which places it in a quota month (:mod:`terralab.quotas.cycle`).
+AI seconds are charged exactly (a 0.3 s job costs 0.3 s, to the microsecond; rounding to
+whole seconds once let every job under 0.5 s run for free); bytes are whole numbers. ``at``
+is the time of the charge in UNIX seconds, which places it in a quota month
+(:mod:`terralab.quotas.cycle`).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ quota_ledger = sa.Table(
     sa.Column("kind", sa.String(32), primary_key=True),
     sa.Column("key", sa.String(80), primary_key=True),
     sa.Column("owner", sa.String(255), nullable=False),
-    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("amount", sa.Float, nullable=False),  # seconds (exact) or bytes (whole)
     sa.Column("at", sa.Float, nullable=False),  # UNIX seconds
     sa.Column("note", sa.Text),  # what was charged, e.g. "collection/item/asset"
     sa.Index("quota_ledger_owner_kind_at", "owner", "kind", "at"),
@@ -51,6 +53,13 @@ def _timestamp(moment: datetime | float | None) -> float | None:
     return moment.timestamp()
 
 
+def _amount(kind: str, amount: float) -> float:
+    """Seconds to the microsecond, bytes whole; never negative."""
+    if kind == DOWNLOAD_BYTES:
+        return max(0, round(amount))
+    return max(0.0, round(float(amount), 6))
+
+
 def charge(connection: sa.Connection | None, *, kind: str, key: str, owner: str,
            amount: float, at: datetime | float | None = None, note: str | None = None,
            home: Path | None = None) -> bool:
@@ -63,7 +72,8 @@ def charge(connection: sa.Connection | None, *, kind: str, key: str, owner: str,
         kind: :data:`AI_SECONDS` or :data:`DOWNLOAD_BYTES`.
         key: what is charged (a job id; a fresh uuid per download).
         owner: the user charged.
-        amount: seconds or bytes (rounded to a whole number; negative counts as 0).
+        amount: seconds (kept exactly) or bytes (rounded to a whole number); negative
+            counts as 0.
         at: when (timezone-aware datetime or UNIX seconds; default now).
         note: what was charged, for people reading the ledger.
         home: the terralab data folder (SQLite default of the platform database).
@@ -74,7 +84,7 @@ def charge(connection: sa.Connection | None, *, kind: str, key: str, owner: str,
     if kind not in KINDS:
         raise ValueError(f"unknown quota kind {kind!r}; one of {', '.join(KINDS)}")
     values = {"kind": kind, "key": str(key), "owner": owner,
-              "amount": max(0, round(amount)), "note": note,
+              "amount": _amount(kind, amount), "note": note,
               "at": _timestamp(at) if at is not None else time.time()}
     if connection is not None:
         # the caller's engine may predate this module's import: make sure of the table, on
@@ -87,8 +97,10 @@ def charge(connection: sa.Connection | None, *, kind: str, key: str, owner: str,
 
 def used(owner: str, kind: str, since: datetime | float | None = None,
          until: datetime | float | None = None, *, home: Path | None = None,
-         connection: sa.Connection | None = None) -> int:
+         connection: sa.Connection | None = None) -> float:
     """Return the total ``owner`` was charged for ``kind`` in ``[since, until)``.
+
+    AI seconds come back exactly (a float); bytes as a whole number.
 
     Args:
         owner: the user.
@@ -105,6 +117,8 @@ def used(owner: str, kind: str, since: datetime | float | None = None,
     if until is not None:
         query = query.where(quota_ledger.c.at < _timestamp(until))
     if connection is not None:
-        return int(connection.execute(query).scalar_one())
-    with engine(home).connect() as db:
-        return int(db.execute(query).scalar_one())
+        total = connection.execute(query).scalar_one()
+    else:
+        with engine(home).connect() as db:
+            total = db.execute(query).scalar_one()
+    return round(float(total), 6) if kind == AI_SECONDS else round(total)

@@ -19,7 +19,7 @@ __all__ = ["QuotaReport", "quota_report"]
 _TIMES = ("registered", "cycle_start", "resets")
 
 
-def _share(used_: int, limit: int) -> str:
+def _share(used_: float, limit: int) -> str:
     if limit <= 0:
         return "100%" if used_ else "0%"
     return f"{min(999, round(100 * used_ / limit))}%"
@@ -34,7 +34,7 @@ class QuotaReport:
         registered: when the user registered (UTC); its day of month starts each month.
         cycle_start: the start of this quota month (UTC, inclusive).
         resets: when this month ends and the monthly quotas start again (UTC).
-        ai_seconds_used: run time of successful AI jobs charged this month.
+        ai_seconds_used: run time of successful AI jobs charged this month (exact seconds).
         ai_seconds_limit: the monthly AI time.
         download_bytes_used: bytes downloaded this month.
         download_bytes_limit: the monthly download bytes.
@@ -46,7 +46,7 @@ class QuotaReport:
     registered: datetime
     cycle_start: datetime
     resets: datetime
-    ai_seconds_used: int
+    ai_seconds_used: float
     ai_seconds_limit: int
     download_bytes_used: int
     download_bytes_limit: int
@@ -54,7 +54,7 @@ class QuotaReport:
     storage_bytes_limit: int
 
     @property
-    def ai_seconds_left(self) -> int:
+    def ai_seconds_left(self) -> float:
         """AI seconds still free this month (never negative)."""
         return max(0, self.ai_seconds_limit - self.ai_seconds_used)
 
@@ -116,7 +116,9 @@ class QuotaReport:
         for item in fields(cls):
             value = data[item.name]
             values[item.name] = (parse_time(value) if item.name in _TIMES
-                                 else value if item.name == "user" else int(value))
+                                 else value if item.name == "user"
+                                 else float(value) if item.name == "ai_seconds_used"
+                                 else int(value))
         return cls(**values)
 
 

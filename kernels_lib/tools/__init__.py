@@ -56,6 +56,12 @@ def list_tools(kind: str | None = None) -> list[ToolInfo]:
 def run(name: str, /, *, save: bool = True, title: str | None = None, **params: Any) -> RunResult:
     """Run tool ``name`` with ``params`` for the current user; the result goes to my data.
 
+    Inside a terralab hub an AI tool does not run in this process: it runs as a job of the
+    shared queue that this call waits for (:func:`terralab.queue.api.run_queued`), so the hub
+    checks and charges its AI time (a kernel cannot be trusted to charge itself); its result
+    is then always saved in my data. Processing tools, and every tool without a hub, run
+    here.
+
     Args:
         name: a registered tool (:func:`list_tools`).
         save: save the output in my data (default); False returns the lazy output only.
@@ -63,8 +69,11 @@ def run(name: str, /, *, save: bool = True, title: str | None = None, **params: 
         **params: the tool's parameters (``terralab tools show NAME`` lists them).
     """
     from terralab.identity import current_user
+    from terralab.queue.api import in_hub, run_queued
     from terralab.tools.runner import run_tool
 
+    if get(name).info.kind == "ai" and in_hub():
+        return run_queued(name, title=title, **params)
     return run_tool(name, user=current_user(), save=save, title=title, **params)
 
 
