@@ -10,7 +10,7 @@ UP_ARGS ?=
 # Extra arguments for pytest, e.g. `make test PYTEST_ARGS="-k hub"`.
 PYTEST_ARGS ?=
 
-.PHONY: up test install install-test proxy browser postgres bench-deps lint clean
+.PHONY: up test install install-test proxy browser postgres bench-deps lint clean fuzz
 
 up: install proxy
 	$(BIN)/terralab up $(UP_ARGS)
@@ -20,6 +20,16 @@ test: install-test proxy browser postgres lint
 
 lint: install-test
 	$(BIN)/ruff check .
+
+# Fuzz the upload checks (GeoTIFF, Erdas Imagine, zipped shapefile) with atheris, each format
+# for FUZZ_RUNS executions or FUZZ_SECONDS seconds, whichever comes first; results and the
+# inputs of any finding in var/fuzz/ (docs/fuzzing.md). Not part of `make test`.
+FUZZ_SECONDS ?= 600
+FUZZ_RUNS ?= 100000
+FUZZ_ARGS ?=
+fuzz: install-test
+	$(PIP) install --quiet -e ".[fuzz]"
+	$(BIN)/python -m tests.fuzz.run_fuzz --seconds $(FUZZ_SECONDS) --runs $(FUZZ_RUNS) $(FUZZ_ARGS)
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test

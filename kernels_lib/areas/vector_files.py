@@ -121,9 +121,9 @@ def _directory_size(path: Path) -> tuple[int, int] | None:
 
 
 def _unsafe(member: str) -> bool:
-    """Whether a member name could point outside the folder it is unpacked in (anywhere)."""
+    """Whether a member name is empty or could point outside the folder it is unpacked in."""
     parts = member.split("/")
-    return (member.startswith("/") or "\\" in member or ":" in member
+    return (not member or member.startswith("/") or "\\" in member or ":" in member
             or any(ord(char) < 32 for char in member)
             or any(part in (".", "..") for part in parts)
             or "" in parts[:-1])
@@ -196,6 +196,9 @@ def check_shapefile_zip(path: str | Path, *, max_bytes: int | None = None,
             infos = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as error:
         raise AreaError(f"{name} is not a readable zip archive ({error})") from None
+    except NotImplementedError as error:  # e.g. a member needing a later zip version
+        raise AreaError(f"{name} uses a zip feature that is not supported ({error}); zip it "
+                        "again with the usual 'deflate'") from None
     if max_entries is not None and len(infos) > max_entries:
         raise AreaError(f"{name} holds {len(infos)} entries; at most {max_entries} are allowed")
     _check_bomb(name, infos, 4 * limit if max_unpacked is None else max_unpacked, max_ratio)

@@ -1,0 +1,167 @@
+"""The upload fuzzing harness on its seeds, hand-made malformed headers and past findings.
+
+``make fuzz`` (``tests/fuzz/run_fuzz.py``) runs :func:`tests.fuzz.upload_harness.check_upload`
+on hundreds of thousands of mutated files; these tests run it on a few, so the harness keeps
+working and what the fuzzer found stays fixed. Every input must end in acceptance or a
+user-facing refusal (``MyDataError``, a 400 from the hub service), never another exception.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.fuzz.upload_harness import FORMATS, check_upload, write_seeds
+
+
+@pytest.fixture(scope="module")
+def seeds(real_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[bytes]]:
+    """The fuzzer's seed corpus, written from the real samples (skips without them)."""
+    folder = tmp_path_factory.mktemp("seeds")
+    return {fmt: [path.read_bytes() for path in write_seeds(fmt, folder / fmt)]
+            for fmt in FORMATS}
+
+
+def _run(data: bytes, fmt: str, tmp_path: Path) -> str:
+    return check_upload(data, fmt, tmp_path / "work")
+
+
+def _first_ifd(data: bytes) -> tuple[int, int]:
+    """The offset and entry count of a little-endian classic TIFF's first directory."""
+    assert data[:4] == b"II*\x00"
+    (offset,) = struct.unpack_from("<I", data, 4)
+    (count,) = struct.unpack_from("<H", data, offset)
+    return offset, count
+
+
+def _set_tag(data: bytes, tag: int, value: int) -> bytes:
+    """Set a SHORT or LONG tag of the first directory to ``value`` (made LONG)."""
+    out = bytearray(data)
+    offset, count = _first_ifd(data)
+    for entry in range(offset + 2, offset + 2 + 12 * count, 12):
+        if struct.unpack_from("<H", out, entry)[0] == tag:
+            struct.pack_into("<HHII", out, entry, tag, 4, 1, value)
+            return bytes(out)
+    raise AssertionError(f"tag {tag} not in the first directory")
+
+
+def _with_central(data: bytes, field: str, value: int) -> bytes:
+    """Set a field of every central-directory record of a zip."""
+    at = {"version_needed": (6, "<H"), "file_size": (24, "<I"), "compress_size": (20, "<I")}
+    shift, form = at[field]
+    out = bytearray(data)
+    start = 0
+    while (start := out.find(b"PK\x01\x02", start)) >= 0:
+        struct.pack_into(form, out, start + shift, value)
+        start += 4
+    return bytes(out)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_seeds_are_accepted(seeds: dict[str, list[bytes]], fmt: str, tmp_path: Path) -> None:
+    """The seed corpus is valid uploads: the fuzzer starts from files the service accepts."""
+    assert seeds[fmt]
+    for data in seeds[fmt]:
+        assert _run(data, fmt, tmp_path) == "accepted"
+
+
+def _tif(seeds: dict[str, list[bytes]]) -> bytes:
+    """The striped RGB GeoTIFF seed (classic, little-endian)."""
+    return next(data for data in seeds["tif"] if data[:4] == b"II*\x00"
+                and _first_ifd(data)[1] > 0 and 322 not in _tags(data))
+
+
+def _tiled(seeds: dict[str, list[bytes]]) -> bytes:
+    """The tiled GeoTIFF seed."""
+    return next(data for data in seeds["tif"] if data[:4] == b"II*\x00" and 322 in _tags(data))
+
+
+def _tags(data: bytes) -> set[int]:
+    offset, count = _first_ifd(data)
+    return {struct.unpack_from("<H", data, offset + 2 + 12 * i)[0] for i in range(count)}
+
+
+MALFORMED = {
+    "TIFF cut in its header": lambda s: _tif(s)[:6],
+    "TIFF cut after its directory": lambda s: _tif(s)[:_first_ifd(_tif(s))[0] + 200],
+    "TIFF cut in its pixels": lambda s: _tif(s)[: len(_tif(s)) // 2],
+    "TIFF directory of 65,535 entries": lambda s: (
+        _tif(s)[:_first_ifd(_tif(s))[0]] + b"\xff\xff" + _tif(s)[_first_ifd(_tif(s))[0] + 2:]),
+    "TIFF directory beyond the end": lambda s: _tif(s)[:4] + b"\xff\xff\xff\x7f" + _tif(s)[8:],
+    "TIFF of 4 billion pixels a side": lambda s: _set_tag(_set_tag(_tif(s), 256, 2**32 - 1),
+                                                          257, 2**32 - 1),
+    "TIFF of zero pixels": lambda s: _set_tag(_tif(s), 256, 0),
+    "TIFF with 2 GB tiles": lambda s: _set_tag(_set_tag(_tiled(s), 322, 2**31 - 16),
+                                               323, 2**31 - 16),
+    "TIFF with zero-size tiles": lambda s: _set_tag(_tiled(s), 322, 0),
+    "TIFF with 65,535 samples a pixel": lambda s: _set_tag(_tif(s), 277, 65535),
+    "TIFF strip offsets beyond the end": lambda s: _set_tag(_tif(s), 273, 2**32 - 1),
+    "HFA header only": lambda s: s["img"][0][:20],
+    "HFA with a bad header": lambda s: s["img"][0][:16] + b"\xff" * 16 + s["img"][0][32:],
+    "HFA root node beyond the end": lambda s: (s["img"][0][:28] + b"\xff\xff\xff\x7f"
+                                               + s["img"][0][32:]),
+    "HFA cut in half": lambda s: s["img"][0][: len(s["img"][0]) // 2],
+    "zip cut before its central directory": lambda s: s["zip"][0][: len(s["zip"][0]) // 2],
+    "zip with a garbled central directory": lambda s: s["zip"][0].replace(
+        b"PK\x01\x02", b"PK\x01\x03"),
+    "zip bomb header (members claim 4 GB)": lambda s: _with_central(s["zip"][0], "file_size",
+                                                                    2**32 - 2),
+    "zip whose members claim 0 compressed bytes": lambda s: _with_central(
+        s["zip"][0], "compress_size", 0),
+}
+_FORMAT_OF = {"TIFF": "tif", "HFA": "img", "zip": "zip"}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_malformed_headers_are_refused(seeds: dict[str, list[bytes]], case: str,
+                                       tmp_path: Path) -> None:
+    """Hand-made broken headers end in a refusal with a rule, never another exception."""
+    fmt = next(fmt for word, fmt in _FORMAT_OF.items() if case.startswith(word))
+    data = MALFORMED[case](seeds)
+    assert _run(data, fmt, tmp_path).startswith("refused:")
+
+
+def test_zip_needing_a_later_zip_version_is_refused(seeds: dict[str, list[bytes]],
+                                                    tmp_path: Path) -> None:
+    """fuzz finding 1 (zip): a member needing zip version 15.6 raised NotImplementedError (500)."""
+    data = _with_central(seeds["zip"][0], "version_needed", 156)
+    with zipfile.ZipFile(io.BytesIO(seeds["zip"][0])) as archive:
+        assert archive.infolist()  # the seed itself is a sound zip
+    assert _run(data, "zip", tmp_path) == "refused:zip"
+
+
+def test_zip_member_without_a_name_is_refused(seeds: dict[str, list[bytes]],
+                                              tmp_path: Path) -> None:
+    """fuzz finding 2 (zip): a member with an empty name raised IndexError in zipfile (500)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(seeds["zip"][0])) as source, \
+            zipfile.ZipFile(buffer, "w") as target:
+        for info in source.infolist():
+            target.writestr(info, source.read(info))
+        target.writestr(zipfile.ZipInfo(""), b"x")
+    assert _run(buffer.getvalue(), "zip", tmp_path) == "refused:zip"
+
+
+def test_tiff_crs_name_not_utf8_is_refused(tmp_path: Path) -> None:
+    """fuzz finding 3 (tif): a CRS name that is not UTF-8 raised UnicodeDecodeError (500)."""
+    import numpy as np
+    import rasterio
+    from rasterio.crs import CRS
+    from rasterio.transform import from_origin
+
+    wkt = ('PROJCS["Custom TM QQQQ",GEOGCS["CGCS2000",DATUM["China_2000",SPHEROID["CGCS2000",'
+           '6378137,298.257222101]],PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],'
+           'PROJECTION["Transverse_Mercator"],PARAMETER["latitude_of_origin",0],'
+           'PARAMETER["central_meridian",117],PARAMETER["scale_factor",1],'
+           'PARAMETER["false_easting",500000],PARAMETER["false_northing",0],UNIT["metre",1]]')
+    path = tmp_path / "custom.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=64, height=64, count=3, dtype="uint8",
+                       crs=CRS.from_wkt(wkt), transform=from_origin(500000, 3e6, 10, 10)) as dst:
+        dst.write(np.ones((3, 64, 64), "uint8"))
+    data = path.read_bytes()
+    assert _run(data, "tif", tmp_path) == "accepted"
+    assert _run(data.replace(b"QQQQ", b"\xff\xfe\xfd\xfc"), "tif", tmp_path) == "refused:driver"
