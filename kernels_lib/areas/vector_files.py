@@ -111,9 +111,12 @@ def _directory_size(path: Path) -> tuple[int, int] | None:
             return entries, cd_size
         handle.seek(max(0, start + at - 20))
         locator = handle.read(20)
-        if locator[:4] != b"PK\x06\x07":
+        if len(locator) < 20 or locator[:4] != b"PK\x06\x07":
             return entries, cd_size
-        handle.seek(struct.unpack_from("<Q", locator, 8)[0])
+        (record_at,) = struct.unpack_from("<Q", locator, 8)
+        if record_at > size - 56:  # points outside the file: zipfile calls it damaged
+            return None
+        handle.seek(record_at)
         record = handle.read(56)
         if len(record) < 56 or record[:4] != b"PK\x06\x06":
             return None

@@ -11,7 +11,9 @@ executions or ``--seconds`` seconds, whichever comes first. A finding is:
 * a native crash (a signal in GDAL, PROJ, GEOS …) or more memory than ``--rss-mb``.
 
 libFuzzer saves the input of each finding under ``<out>/<format>/crashes/`` (``crash-*``,
-``timeout-*``, ``oom-*``), which survives a native crash since the child is its own process.
+``timeout-*``, ``oom-*``), which survives a native crash since the child is its own process;
+libFuzzer stops at a finding, so a new child goes on with the time and executions left
+(``--max-restarts`` times at most) and a run records every finding, not only the first.
 The corpus it grows stays in ``<out>/<format>/corpus/`` for the next run; each child's log
 is ``<out>/<format>/fuzz.log`` and the executions, seconds and findings of the whole run go
 to ``<out>/summary.json``. The exit status is 1 when anything was found.
@@ -41,7 +43,7 @@ _DICTIONARY = [  # tokens worth splicing into headers: magics, TIFF tags, zip re
     r"\xaf\x87", r"\xb0\x87", r"\xb1\x87", r"\xff\xff\xff\xff", r"\xff\xff",
     r"\x00\x00\x00\x80", r"\xff\xff\xff\x7f",
 ]
-_DONE = re.compile(r"Done (\d+) runs in (\d+) second")
+_EXECUTED = re.compile(r"stat::number_of_executed_units: *(\d+)")
 _STATUS = re.compile(r"^#(\d+)\s", re.MULTILINE)
 
 
@@ -76,25 +78,33 @@ def _fuzz_format(fmt: str, out: Path, args: argparse.Namespace) -> dict:
     dictionary = folder / "tokens.dict"
     dictionary.write_text("".join(f'"{token}"\n' for token in _DICTIONARY))
     before = {path.name for path in crashes.iterdir()}
-    flags = [f"-runs={args.runs}", f"-max_total_time={args.seconds}",
-             f"-timeout={args.timeout}", f"-rss_limit_mb={args.rss_mb}",
-             f"-max_len={max(path.stat().st_size for path in seed_files) * 2}",
-             f"-artifact_prefix={crashes}/", f"-dict={dictionary}", "-print_final_stats=1",
-             str(corpus), str(seeds)]
-    command = [sys.executable, "-m", "tests.fuzz.run_fuzz", "--worker", fmt, "--", *flags]
     log = folder / "fuzz.log"
-    started = time.monotonic()
-    with log.open("w") as stream:
-        code = subprocess.call(command, stdout=stream, stderr=subprocess.STDOUT,
-                               env={**os.environ, "PYTHONHASHSEED": "0"})
-    seconds = time.monotonic() - started
-    text = log.read_text(errors="replace")
-    done = _DONE.findall(text)
-    statuses = _STATUS.findall(text)
-    runs = int(done[-1][0]) if done else int(statuses[-1]) if statuses else 0
+    log.write_text("")
+    runs, started, codes = 0, time.monotonic(), []
+    while len(codes) < args.max_restarts + 1:
+        left = args.seconds - (time.monotonic() - started)
+        if runs >= args.runs or left < 1:
+            break
+        flags = [f"-runs={args.runs - runs}", f"-max_total_time={int(left)}",
+                 f"-timeout={args.timeout}", f"-rss_limit_mb={args.rss_mb}",
+                 f"-max_len={max(path.stat().st_size for path in seed_files) * 2}",
+                 f"-artifact_prefix={crashes}/", f"-dict={dictionary}", "-print_final_stats=1",
+                 str(corpus), str(seeds)]
+        command = [sys.executable, "-m", "tests.fuzz.run_fuzz", "--worker", fmt, "--", *flags]
+        with log.open("a") as stream:
+            stream.write(f"\n### {' '.join(command)}\n")
+            stream.flush()
+            codes.append(subprocess.call(command, stdout=stream, stderr=subprocess.STDOUT,
+                                         env={**os.environ, "PYTHONHASHSEED": "0"}))
+        text = log.read_text(errors="replace").rsplit("\n### ", 1)[-1]
+        executed = _EXECUTED.findall(text) or _STATUS.findall(text)
+        runs += int(executed[-1]) if executed else 0
+        if codes[-1] == 0:  # ran out of runs or time without a finding
+            break
     found = sorted(path.name for path in crashes.iterdir() if path.name not in before)
-    return {"format": fmt, "executions": runs, "seconds": round(seconds, 1),
-            "exit_status": code, "findings": found, "seeds": [p.name for p in seed_files],
+    return {"format": fmt, "executions": runs,
+            "seconds": round(time.monotonic() - started, 1), "exit_statuses": codes,
+            "findings": found, "seeds": [p.name for p in seed_files],
             "corpus_size": len(list(corpus.iterdir())), "log": str(log)}
 
 
@@ -106,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=100_000, help="most executions per format")
     parser.add_argument("--timeout", type=int, default=10, help="seconds one input may run")
     parser.add_argument("--rss-mb", type=int, default=4096, help="most memory, MB")
+    parser.add_argument("--max-restarts", type=int, default=20,
+                        help="how often to go on after a finding (libFuzzer stops at one)")
     parser.add_argument("--out", type=Path, default=Path("var/fuzz"))
     parser.add_argument("--worker", choices=_FORMATS, help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args(argv)
@@ -117,11 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         result = _fuzz_format(fmt, args.out, args)
         results.append(result)
         print(f"{fmt}: {result['executions']:,} executions in {result['seconds']:.0f} s, "
-              f"exit {result['exit_status']}, findings: {result['findings'] or 'none'}",
-              flush=True)
+              f"findings: {result['findings'] or 'none'}", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "summary.json").write_text(json.dumps(results, indent=2) + "\n")
-    return 1 if any(r["findings"] or r["exit_status"] for r in results) else 0
+    return 1 if any(r["findings"] or any(r["exit_statuses"]) for r in results) else 0
 
 
 if __name__ == "__main__":

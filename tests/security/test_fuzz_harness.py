@@ -165,3 +165,14 @@ def test_tiff_crs_name_not_utf8_is_refused(tmp_path: Path) -> None:
     data = path.read_bytes()
     assert _run(data, "tif", tmp_path) == "accepted"
     assert _run(data.replace(b"QQQQ", b"\xff\xfe\xfd\xfc"), "tif", tmp_path) == "refused:driver"
+
+
+def test_zip64_locator_beyond_any_file_is_refused(seeds: dict[str, list[bytes]],
+                                                  tmp_path: Path) -> None:
+    """fuzz finding 4 (zip): a zip64 locator pointing at byte 2**64-1 raised ValueError (500)."""
+    data = seeds["zip"][0]
+    end = data.rfind(b"PK\x05\x06")
+    locator = b"PK\x06\x07" + struct.pack("<IQI", 0, 2**64 - 1, 1)
+    record = bytearray(data[end:])
+    struct.pack_into("<H", record, 10, 0xFFFF)  # "see the zip64 record" entry count
+    assert _run(data[:end] + locator + bytes(record), "zip", tmp_path) == "refused:zip"
