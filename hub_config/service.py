@@ -26,7 +26,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
+from jupyterhub.services.auth import (
+    HubOAuth,
+    HubOAuthCallbackHandler,
+    HubOAuthenticated,
+    UserNotAllowed,
+)
 from jupyterhub.utils import url_path_join
 from tornado import ioloop, web
 
@@ -48,7 +53,19 @@ def _finite(value: Any) -> Any:
 
 
 class APIHandler(HubOAuthenticated, web.RequestHandler):
-    """Base of the service's JSON endpoints: JSON bodies and JSON errors."""
+    """Base of the service's JSON endpoints: authentication first, JSON bodies and errors.
+
+    Every endpoint but ``health`` authenticates the caller in :meth:`prepare`, before its
+    method runs or its body is read: no credentials is 401 (a browser's GET is sent to the
+    hub login), a cookie caller that fails the XSRF check is 403, and a valid token without
+    the service's access scope is 403.
+    """
+
+    #: True for endpoints anyone may call (``health``); all others authenticate first.
+    public = False
+
+    _caller: dict[str, Any] | None = None
+    _refusal: web.HTTPError | None = None
 
     def set_default_headers(self) -> None:
         """Answer JSON and forbid caching of API answers."""
@@ -86,40 +103,77 @@ class APIHandler(HubOAuthenticated, web.RequestHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Write every error as ``{"status": code, "message": text}``."""
         message = self._reason
+        if status_code == HTTPStatus.UNAUTHORIZED:  # (send_error cleared the headers)
+            self.set_header("WWW-Authenticate", 'token realm="terralab"')
         exc_info = kwargs.get("exc_info")
         if exc_info and isinstance(exc_info[1], web.HTTPError) and exc_info[1].log_message:
             message = exc_info[1].log_message
         self.finish(json.dumps({"status": status_code, "message": message}))
 
-    def require_user(self) -> dict[str, Any]:
-        """Return the authenticated caller, or stop the request.
+    async def prepare(self) -> None:
+        """Authenticate the caller before any handler code (or body parsing) runs.
 
-        A browser (a GET that accepts HTML) without a session is sent to the hub login; a
-        valid token without the service's access scope gets 403; any other caller without
-        valid credentials gets 401.
+        The user is resolved once, with the asynchronous API of JupyterHub's ``HubAuth``, on
+        the IOLoop: a request never blocks the service while the hub answers, and the cookie
+        check's XSRF verification (which asks for the current user again) finds it here
+        instead of waiting on ``HubAuth``'s one-thread pool, which froze the whole service.
+        Subclasses that override ``prepare`` call this first.
         """
-        user = self.current_user
-        if user:
-            return user
-        known = self.hub_auth.get_user(self)
-        if known:
+        if self.public:
+            return
+        model = await self.hub_auth.get_user(self, sync=False)
+        if model:
+            try:
+                self._caller = self.check_hub_user(model)
+            except UserNotAllowed:
+                raise web.HTTPError(
+                    HTTPStatus.FORBIDDEN,
+                    f"{model.get('kind', 'user')} {model['name']} may not use this service "
+                    f"(missing scope {', '.join(sorted(self.hub_scopes or []))})",
+                ) from None
+            return
+        if self._refusal is not None:
             raise web.HTTPError(
                 HTTPStatus.FORBIDDEN,
-                f"{known.get('kind', 'user')} {known['name']} may not use this service "
-                f"(missing scope {', '.join(sorted(self.hub_scopes or []))})",
+                f"the XSRF check failed ({self._refusal.log_message}): send the service's "
+                "_xsrf cookie value as the X-XSRFToken header, or use an API token",
             )
         if self.request.method == "GET" and "text/html" in self.request.headers.get("Accept", ""):
             self.redirect(self.get_login_url())
             raise web.Finish()
-        self.set_header("WWW-Authenticate", 'token realm="terralab"')
         raise web.HTTPError(
             HTTPStatus.UNAUTHORIZED,
             "a JupyterHub API token (Authorization: token …) or a hub login is required",
         )
 
+    def get_current_user(self) -> dict[str, Any] | None:
+        """The caller that :meth:`prepare` authenticated (None before, or when public).
+
+        Never asks the hub itself: tornado and JupyterHub's XSRF helpers read
+        ``current_user`` from inside the authentication, and a synchronous call there
+        deadlocked ``HubAuth``'s thread pool.
+        """
+        return self._caller
+
+    def check_xsrf_cookie(self) -> None:
+        """JupyterHub's XSRF check of cookie callers, remembering a refusal for the answer."""
+        try:
+            super().check_xsrf_cookie()
+        except web.HTTPError as error:
+            self._refusal = error
+            raise
+
+    def require_user(self) -> dict[str, Any]:
+        """Return the authenticated caller (``prepare`` has refused everyone else)."""
+        if self._caller is None:  # a public handler asking for a user
+            raise web.HTTPError(HTTPStatus.UNAUTHORIZED, "a hub login or API token is required")
+        return self._caller
+
 
 class HealthHandler(APIHandler):
     """``GET health``: liveness, without authentication."""
+
+    public = True
 
     def get(self) -> None:
         """Answer that the service is up."""
@@ -163,6 +217,9 @@ def make_app(prefix: str = "/services/terralab/", home: Path | None = None) -> w
 
     home = home or terralab_home()
     state = CatalogState(home)
+    auth = HubOAuth.instance()
+    # $JUPYTERHUB_COOKIE_OPTIONS (the hub's cookie_samesite setting) first, else Lax
+    auth.cookie_options = {"samesite": "Lax", **auth.cookie_options}
     return web.Application(
         [
             (url_path_join(prefix, "health"), HealthHandler),
@@ -175,6 +232,8 @@ def make_app(prefix: str = "/services/terralab/", home: Path | None = None) -> w
             *quota_routes(prefix, home),
         ],
         cookie_secret=cookie_secret(home),
+        # the _xsrf cookie the service sets at login gets the same SameSite as its login cookie
+        xsrf_cookie_kwargs=dict(auth.cookie_options),
     )
 
 

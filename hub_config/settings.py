@@ -17,6 +17,8 @@ from traitlets import Dict, Enum, List, Unicode, default, validate
 from traitlets.config import Config, LoggingConfigurable
 
 from terralab.home import checkout_root, terralab_home
+from terralab.hub.auth_settings import AuthSettings
+from terralab.hub.catalog_settings import CatalogSettings
 from terralab.hub.dask_settings import DaskSettings
 from terralab.hub.logins import logins_path
 from terralab.hub.ports import free_port
@@ -60,7 +62,8 @@ def _port(variable: str) -> int:
     return int(os.environ.get(variable) or free_port())
 
 
-class TerralabHub(DaskSettings, QueueSettings, QuotaSettings, LoggingConfigurable):
+class TerralabHub(AuthSettings, CatalogSettings, DaskSettings, QueueSettings, QuotaSettings,
+                  LoggingConfigurable):
     """Settings of a terralab JupyterHub deployment."""
 
     home = Unicode(
@@ -149,8 +152,9 @@ class TerralabHub(DaskSettings, QueueSettings, QuotaSettings, LoggingConfigurabl
         return c
 
     def _apply_auth(self, c: Config, home: Path) -> None:
-        """Sign-up with admin approval; bootstrap logins; who may reach the service."""
+        """Sign-up with admin approval; lock-out and name rules; who may reach the service."""
         c.JupyterHub.authenticator_class = "terralab.hub.authenticator.TerralabAuthenticator"
+        self.apply_auth_policy(c)
         c.Authenticator.admin_users = set(self.admin_users)
         # NativeAuthenticator decides who may log in (approved accounts only).
         c.Authenticator.allow_all = True
@@ -254,7 +258,8 @@ class TerralabHub(DaskSettings, QueueSettings, QuotaSettings, LoggingConfigurabl
 
     def _apply_service(self, c: Config, home: Path) -> None:
         """Run the terralab hub service and the worker pool as managed JupyterHub services."""
-        environment = {**self._policy_env(), **self.quota_env(), **self.queue_env()}
+        environment = {**self._policy_env(), **self.quota_env(), **self.queue_env(),
+                       **self.cookie_env(), **self.catalog_env()}
         c.JupyterHub.services = [
             {
                 "name": SERVICE_NAME,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +34,37 @@ class RunningHub:
         if response.status_code != 302:
             raise PermissionError(f"login of {user} failed: HTTP {response.status_code}")
         return session
+
+    def signup(self, user: str, password: str, confirmation: str | None = None) -> str:
+        """Submit the hub's sign-up form; returns the page's alert message (its text)."""
+        session = requests.Session()
+        session.get(f"{self.url}/hub/signup", timeout=30).raise_for_status()
+        response = session.post(
+            f"{self.url}/hub/signup",
+            data={"username": user, "signup_password": password,
+                  "signup_password_confirmation": password if confirmation is None
+                  else confirmation, "_xsrf": session.cookies.get("_xsrf", "")},
+            timeout=30,
+        )
+        response.raise_for_status()
+        found = re.search(r'<div class="alert[^"]*"[^>]*>(.*?)</div>', response.text, re.S)
+        text = re.sub(r"<[^>]+>", " ", found.group(1)) if found else ""
+        return html.unescape(re.sub(r"\s+", " ", text)).strip()
+
+    def approve(self, user: str) -> requests.Response:
+        """Approve the pending sign-up ``user`` as the admin (the authorize page's button)."""
+        admin = self.session("admin")
+        return admin.post(f"{self.url}/hub/authorize/{user}",
+                          data={"_xsrf": admin.cookies.get("_xsrf", path="/hub/")},
+                          allow_redirects=False, timeout=30)
+
+    def account(self, user: str, password: str) -> None:
+        """Sign ``user`` up through the form and approve them, so they can log in."""
+        message = self.signup(user, password)
+        if "sent to the admin" not in message:
+            raise RuntimeError(f"sign-up of {user} refused: {message}")
+        self.approve(user).raise_for_status()
+        self.logins[user] = password
 
     def token(self, user: str, scopes: list[str] | None = None) -> str:
         """Return an API token of ``user`` made through the hub's REST API.

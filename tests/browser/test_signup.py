@@ -30,6 +30,8 @@ def test_signup_is_pending_until_the_admin_approves(hub, chromium_browser, artif
     admin_page.goto(f"{hub.url}/hub/authorize")
     row = admin_page.locator("tr#alice")
     assert "No" in row.inner_text()
+    admin_page.screenshot(path=artifacts / "signup-authorize-page.png")
+    # approval is the page's form (a POST with the XSRF token): the button submits it
     row.get_by_role("button", name="Authorize").click()
     admin_page.wait_for_selector("tr#alice.success")
     admin_page.screenshot(path=artifacts / "signup-approved.png")

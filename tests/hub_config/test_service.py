@@ -13,6 +13,7 @@ def test_whoami_without_a_token_is_refused(hub):
     response = requests.get(f"{hub.url}/services/terralab/whoami", timeout=30)
     assert response.status_code == 401
     assert "token" in response.json()["message"]
+    assert response.headers["WWW-Authenticate"] == 'token realm="terralab"'
 
 
 def test_whoami_with_a_forged_token_is_refused(hub):

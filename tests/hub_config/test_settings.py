@@ -111,3 +111,61 @@ def test_workers_run_as_a_managed_service_with_the_queue_settings(tmp_path):
                 {"job_queues": {"shared": {"groups": ["x"]}}}, {"worker_count": -1}):
         with pytest.raises((ValueError, TraitError)):
             TerralabHub(**bad)
+
+
+def test_login_lock_out_password_rules_names_and_cookies(tmp_path):
+    import json
+
+    import pytest
+    from traitlets import TraitError
+
+    c = _apply(tmp_path)
+    native = c.NativeAuthenticator
+    assert native.allowed_failed_logins == 10 and native.seconds_before_next_try == 600
+    assert native.minimum_password_length == 8 and native.check_common_password is True
+    assert c.Authenticator.username_pattern == r"^[a-z0-9][a-z0-9._-]{0,38}$"
+    assert c.JupyterHub.tornado_settings["cookie_options"] == {"samesite": "Lax"}
+    service = json.loads(_service(c)["environment"]["JUPYTERHUB_COOKIE_OPTIONS"])
+    assert service == {"samesite": "Lax"}
+
+    c = _apply(tmp_path, TerralabHub__allowed_failed_logins=3,
+               TerralabHub__login_lock_seconds=60, TerralabHub__minimum_password_length=12,
+               TerralabHub__refuse_common_passwords=False,
+               TerralabHub__cookie_samesite="Strict")
+    assert c.NativeAuthenticator.allowed_failed_logins == 3
+    assert c.NativeAuthenticator.seconds_before_next_try == 60
+    assert c.NativeAuthenticator.minimum_password_length == 12
+    assert c.NativeAuthenticator.check_common_password is False
+    assert c.JupyterHub.tornado_settings["cookie_options"] == {"samesite": "Strict"}
+    for bad in ({"username_pattern": "[a-z"}, {"allowed_failed_logins": -1},
+                {"cookie_samesite": "None"}):
+        with pytest.raises(TraitError):
+            TerralabHub(**bad)
+
+
+def test_user_names_are_nfkc_normalised_and_matched_in_full():
+    from terralab.hub.auth_settings import USERNAME_PATTERN
+    from terralab.hub.authenticator import TerralabAuthenticator
+
+    auth = TerralabAuthenticator(add_new_table=False, username_pattern=USERNAME_PATTERN)
+    assert auth.normalize_username("\uff21\uff44\uff4d\uff49\uff4e") == "admin"  # full width
+    for good in ("admin", "ana.lu", "b_2", "x-1", "a" * 39):
+        assert auth.validate_username(auth.normalize_username(good)), good
+    for bad in ("admin\u200b", "\u0430dmin", "admin\n", "-x", ".x", "a" * 40, "", "a b"):
+        assert not auth.validate_username(auth.normalize_username(bad)), repr(bad)
+
+
+def test_a_lock_lasts_its_whole_time_and_ends():
+    from terralab.hub.authenticator import TerralabAuthenticator
+
+    auth = TerralabAuthenticator(add_new_table=False, allowed_failed_logins=3,
+                                 seconds_before_next_try=600)
+    for _ in range(2):
+        auth.add_login_attempt("lee")
+    assert not auth.is_blocked("lee")
+    auth.add_login_attempt("lee")
+    assert auth.is_blocked("lee") and 599 < auth.lock_remaining("lee") <= 600
+    auth.login_attempts["lee"]["time"] -= 86400 + 10  # a day later: NativeAuthenticator's
+    assert not auth.is_blocked("lee")                  # timedelta.seconds said 10 s here
+    auth.successful_login("lee")
+    assert auth.lock_remaining("lee") == 0
