@@ -205,7 +205,7 @@ class ThumbnailHandler(CatalogHandler):
             png = await IOLoop.current().run_in_executor(
                 None, lambda: thumbnail(item, size=size, owner=owner, home=self.home))
         except (ThumbnailError, AssetAccessError) as error:
-            remote = preview_href(item)
+            remote = preview_href(item, home=self.home)  # an allowed catalog host only
             if remote:
                 self.redirect(remote)
                 return

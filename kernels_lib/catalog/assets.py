@@ -1,11 +1,12 @@
 """Where an item's assets live, and who may read them.
 
-Public catalog items may point anywhere the administrator ingested them from (local files
-or http(s) URLs). A user's own items may only point at files inside that user's folder: no
-URL (the trusted service would otherwise fetch internal addresses for the user) and no file
-elsewhere. The check is made on the file actually opened (its real path, read back from the
-open descriptor), so swapping a folder for a symbolic link between check and read gains
-nothing.
+Public catalog items may point at files under the catalog's data roots or at http(s) URLs on
+the allowed hosts (:mod:`terralab.catalog.asset_policy`, configured by the hub), checked
+here every time an asset is served, whatever the index holds. A user's own items may only
+point at files inside that user's folder: no URL (the trusted service would otherwise fetch
+internal addresses for the user) and no file elsewhere. The check is made on the file
+actually opened (its real path, read back from the open descriptor), so swapping a folder
+for a symbolic link between check and read gains nothing.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import unquote, urlparse
 
+from terralab.catalog.asset_policy import AssetPolicy, HrefRefusedError
 from terralab.home import terralab_home, user_dir
 
-__all__ = ["AssetAccessError", "AssetMissingError", "asset_href", "local_asset_path",
-           "open_local_asset"]
+__all__ = ["AssetAccessError", "AssetMissingError", "asset_href", "asset_policy",
+           "local_asset_path", "open_local_asset"]
 
 _FETCHED = {"http", "https"}
 _REMOTE = {"http", "https", "s3", "gs", "az", "ftp"}
@@ -60,26 +62,46 @@ def local_asset_path(item: dict[str, Any], key: str, *, owner: str | None = None
 
     Raises:
         AssetAccessError: if the asset is missing, the file does not exist, a user's own
-            item points at a URL or outside that user's folder, or the URL scheme is not
-            one terralab fetches.
+            item points at a URL or outside that user's folder, a public item's file lies
+            outside the data roots or its URL is not on an allowed host, or the URL scheme
+            is not one terralab fetches.
     """
     href = asset_href(item, key)
     parsed = urlparse(href)
+    label = f"asset {key!r} of {item.get('id')!r}"
     if parsed.scheme in _REMOTE:
         if owner is not None:
-            raise AssetAccessError(f"asset {key!r} of {item.get('id')!r} points outside the "
-                                   f"folder of {owner} (a user's items hold files, not URLs)")
+            raise AssetAccessError(f"{label} points outside the folder of {owner} (a user's "
+                                   "items hold files, not URLs)")
         if parsed.scheme not in _FETCHED:
-            raise AssetAccessError(f"asset {key!r} of {item.get('id')!r} is at a "
-                                   f"{parsed.scheme}:// address, which terralab does not fetch")
+            raise AssetAccessError(f"{label} is at a {parsed.scheme}:// address, which "
+                                   "terralab does not fetch")
+        try:
+            asset_policy(home).check_url(href, label)
+        except HrefRefusedError as error:
+            raise AssetAccessError(str(error)) from None
         return None
     path = Path(unquote(parsed.path) if parsed.scheme == "file" else href).resolve()
     if owner is not None and not path.is_relative_to(_root(owner, home)):
-        raise AssetAccessError(
-            f"asset {key!r} of {item.get('id')!r} points outside the folder of {owner}")
+        raise AssetAccessError(f"{label} points outside the folder of {owner}")
+    if owner is None:
+        _check_public(path, label, home)
     if not path.is_file():
         raise AssetMissingError(f"asset {key!r} of {item.get('id')!r} is missing on disk")
     return path
+
+
+def asset_policy(home: Path | None = None) -> AssetPolicy:
+    """The data roots and allowed hosts of public items, as the hub configured them."""
+    return AssetPolicy.from_env(home or terralab_home())
+
+
+def _check_public(path: Path, label: str, home: Path | None) -> None:
+    """Refuse a public item's file outside the data roots (as an AssetAccessError)."""
+    try:
+        asset_policy(home).check_path(path, label)
+    except HrefRefusedError as error:
+        raise AssetAccessError(str(error)) from None
 
 
 def _root(owner: str, home: Path | None) -> Path:
@@ -115,12 +137,12 @@ def open_local_asset(item: dict[str, Any], key: str, *, owner: str | None = None
     handle = os.fdopen(descriptor, "rb")
     try:
         through_fd = f"/proc/self/fd/{handle.fileno()}"
-        if owner is not None:
-            real = Path(os.readlink(through_fd)) if os.path.exists(through_fd) \
-                else path.resolve()
-            if not real.is_relative_to(_root(owner, home)):
-                raise AssetAccessError(
-                    f"asset {key!r} of {item.get('id')!r} points outside the folder of {owner}")
+        real = Path(os.readlink(through_fd)) if os.path.exists(through_fd) else path.resolve()
+        if owner is not None and not real.is_relative_to(_root(owner, home)):
+            raise AssetAccessError(
+                f"asset {key!r} of {item.get('id')!r} points outside the folder of {owner}")
+        if owner is None:
+            _check_public(real, f"asset {key!r} of {item.get('id')!r}", home)
         yield handle, through_fd if os.path.exists(through_fd) else str(path)
     finally:
         handle.close()

@@ -171,7 +171,7 @@ def open_asset(item: dict[str, Any], key: str, *, owner: str | None = None,
         handle, _ = opened.enter_context(open_local_asset(item, key, owner=owner, home=home))
         return AssetStream(name, media_type, os.fstat(handle.fileno()).st_size,
                            _handle_chunks(handle), [opened.close])
-    response = requests.get(href, stream=True, timeout=60)
+    response = _fetch(href, f"asset {key!r} of {item.get('id')!r}", home)
     if response.status_code != 200:
         response.close()
         raise AssetAccessError(f"asset {key!r} answered HTTP {response.status_code}")
@@ -189,8 +189,10 @@ def _clipped(item: dict[str, Any], key: str, path: Path | None, href: str, name:
     os.close(handle)
     target = Path(temp)
     try:
-        if path is None:
-            clip_raster(f"/vsicurl/{href}", geometry, target)
+        if path is None:  # GDAL reads the URL the checked redirects lead to
+            final = _fetch(href, f"asset {key!r} of {item.get('id')!r}", home)
+            final.close()
+            clip_raster(f"/vsicurl/{final.url}", geometry, target)
         else:
             with open_local_asset(item, key, owner=owner, home=home) as (_, through_fd):
                 clip_raster(through_fd, geometry, target)
@@ -203,6 +205,17 @@ def _clipped(item: dict[str, Any], key: str, path: Path | None, href: str, name:
     return AssetStream(f"{Path(name).stem}_clip.tif", "image/tiff; application=geotiff",
                        target.stat().st_size, _file_chunks(target),
                        [lambda: target.unlink(missing_ok=True)])
+
+
+def _fetch(href: str, label: str, home: Path | None) -> requests.Response:
+    """GET a public asset's URL, each redirect checked against the allowed hosts."""
+    from terralab.catalog.asset_policy import HrefRefusedError
+    from terralab.catalog.assets import asset_policy
+
+    try:
+        return asset_policy(home).fetch(href, label)
+    except HrefRefusedError as error:
+        raise AssetAccessError(str(error)) from None
 
 
 def download(item: dict[str, Any], dest: str | Path, *, assets: list[str] | None = None,

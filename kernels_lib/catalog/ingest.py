@@ -15,7 +15,10 @@ transaction (either all items are added or, on an error, none):
 - a STAC API search URL (``https://host/api/search?collections=…&bbox=…&datetime=…``): the same
   search through pystac-client, at most ``max_items`` items.
 
-Relative asset hrefs are made absolute against the file or URL they were read from.
+Relative asset hrefs are made absolute against the file or URL they were read from. Every
+asset of a public item must then be a file under the catalog's data roots or a URL on an
+allowed host (:mod:`terralab.catalog.asset_policy`); an item that names anything else (the
+hub's secrets, ``/etc/shadow``, ``http://127.0.0.1/…``) stops the ingest with a message.
 """
 
 from __future__ import annotations
@@ -37,7 +40,9 @@ from pystac_client import ItemSearch
 from pystac_client.exceptions import APIError, ParametersError
 from shapely.geometry import box, mapping
 
+from terralab.catalog.asset_policy import AssetPolicy, HrefRefusedError, check_item
 from terralab.catalog.index import CatalogIndex, absolute_hrefs
+from terralab.raster_open import open_checked
 
 __all__ = ["GEOTIFF_COLLECTION", "IngestError", "IngestReport", "geotiff_item", "ingest"]
 
@@ -78,7 +83,8 @@ class IngestReport:
 
 
 def ingest(target: str | Path, *, index: CatalogIndex, owner: str | None = None,
-           collection: str | None = None, max_items: int = 1000) -> IngestReport:
+           collection: str | None = None, max_items: int = 1000,
+           policy: AssetPolicy | None = None) -> IngestReport:
     """Add the items ``target`` names to ``index``.
 
     Args:
@@ -88,12 +94,15 @@ def ingest(target: str | Path, *, index: CatalogIndex, owner: str | None = None,
         collection: the collection of items built from GeoTIFFs (default
             ``GEOTIFF_COLLECTION``) and of STAC items that name none; STAC items keep theirs.
         max_items: the most items read from a STAC API search URL.
+        policy: where public items' assets may live; default: the configured roots and
+            hosts, with the index's folder as the catalog folder.
 
     Returns:
         Items added per collection and the files skipped, with reasons.
 
     Raises:
-        IngestError: when the target is missing, unreadable, not STAC, or holds a bad item.
+        IngestError: when the target is missing, unreadable, not STAC, or holds a bad item
+            (for public items: an asset outside the data roots and allowed hosts).
     """
     report = IngestReport(source=str(target))
     text = str(target)
@@ -106,6 +115,13 @@ def ingest(target: str | Path, *, index: CatalogIndex, owner: str | None = None,
                  for item in items]
     if not items:
         raise IngestError(f"{text}: no STAC items found")
+    if owner is None:
+        policy = policy or AssetPolicy.from_env(catalog=Path(index.path).parent)
+        try:
+            for item in items:
+                check_item(item, policy)
+        except HrefRefusedError as error:
+            raise IngestError(f"{text}: {error}; nothing was added") from None
     try:
         index.add_items(items, owner=owner)
     except ValueError as error:
@@ -251,7 +267,7 @@ def geotiff_item(path: Path, *, collection: str | None = None) -> dict[str, Any]
     """
     path = Path(path).resolve()
     try:
-        with rasterio.open(path) as src:
+        with open_checked(path, path.name) as src:  # the raster allow-list
             crs, bounds, transform = src.crs, src.bounds, src.transform
             shape, tags, count = (src.height, src.width), src.tags(), src.count
             dtype = src.dtypes[0]

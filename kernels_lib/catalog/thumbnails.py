@@ -37,12 +37,25 @@ class ThumbnailError(ValueError):
     """No quicklook can be made for this item."""
 
 
-def preview_href(item: dict[str, Any]) -> str | None:
-    """Return the href of a remote item's own preview image, if it has one."""
+def preview_href(item: dict[str, Any], *, home: Path | None = None) -> str | None:
+    """Return the href of a remote item's own preview image, if it has one.
+
+    Only a URL on the allowed catalog hosts (:mod:`terralab.catalog.asset_policy`) is
+    returned, so the thumbnail route never redirects a user to an address an item made up.
+    """
+    from terralab.catalog.asset_policy import HrefRefusedError
+    from terralab.catalog.assets import asset_policy
+
     assets = item.get("assets") or {}
+    policy = asset_policy(home)
     for key in _PREVIEW_KEYS:
-        if key in assets and str(assets[key].get("href", "")).startswith(("http://", "https://")):
-            return assets[key]["href"]
+        href = str((assets.get(key) or {}).get("href", ""))
+        if href.startswith(("http://", "https://")):
+            try:
+                policy.check_url(href, f"the preview of {item.get('id')!r}")
+            except HrefRefusedError:
+                continue
+            return href
     return None
 
 

@@ -116,6 +116,18 @@ def _checked_driver(path: Path, label: str) -> str:
         raise InputError(str(error)) from None
 
 
+def _check_asset(item: dict[str, Any], key: str, owner: str | None, home: Path) -> None:
+    """Check one asset of a multi-file item like a single file: where it lies, its format."""
+    from terralab.catalog.assets import AssetAccessError, local_asset_path
+
+    try:
+        path = local_asset_path(item, key, owner=owner, home=home)
+    except AssetAccessError as error:
+        raise InputError(str(error)) from None
+    if path is not None:
+        _checked_driver(path, f"asset {key!r} of {item.get('id')!r}")
+
+
 def resolve_raster(ref: Any, *, user: str, home: Path,
                    restricted: bool = False) -> RasterSource:
     """Turn a raster reference into what to read.
@@ -237,6 +249,7 @@ def open_bands(ref: Any, names: list[str], *, user: str, home: Path,
             if key is None:
                 raise InputError(f"{source.label} ({product.id}) has no band {name!r}; its "
                                  f"bands: {', '.join(sorted(product.bands))}")
+            _check_asset(item, product.bands[key].asset, source.owner, home)
             result[name] = open_band(item, key, chunks=chunks)
         return result
     data = open_raster(ref, user=user, home=home, chunks=chunks, restricted=restricted)

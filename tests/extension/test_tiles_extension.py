@@ -67,7 +67,9 @@ def start_jupyter_server(home: Path, user: str, port: int, token: str, *,
 def server(tmp_path_factory, demo_home) -> Iterator[Server]:
     th = make_tiles_home(tmp_path_factory.mktemp("tiles-server"), demo_home)
     port = free_port()
-    process = start_jupyter_server(th.home, "alice", port, TOKEN, base_url=BASE)
+    with pytest.MonkeyPatch.context() as patch:  # the demo catalog is a data root here
+        patch.setenv("TERRALAB_CATALOG_ROOTS", str(demo_home / "catalog"))
+        process = start_jupyter_server(th.home, "alice", port, TOKEN, base_url=BASE)
     yield Server(f"http://127.0.0.1:{port}{BASE}", th)
     process.terminate()
     try:

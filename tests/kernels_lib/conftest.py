@@ -58,13 +58,15 @@ def platform(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest
 
 
 @pytest.fixture(scope="module")
-def demo_copy(demo_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_copy(demo_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A writable copy of the demo home for one module (its catalog still reads the
-    session's demo files), with a user folder for alice."""
+    session's demo files, a configured data root meanwhile), with a user folder for alice."""
     folder = tmp_path_factory.mktemp("demo-copy") / "home"
     shutil.copytree(demo_home, folder)
     (folder / "users" / "alice").mkdir(parents=True, exist_ok=True)
-    return folder
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TERRALAB_CATALOG_ROOTS", str(demo_home / "catalog"))
+        yield folder
 
 
 @pytest.fixture

@@ -15,6 +15,12 @@ from terralab.catalog.search import search
 from terralab.catalog.thumbnails import ThumbnailError, preview_href, rgb_plan, thumbnail
 
 
+@pytest.fixture(autouse=True)
+def demo_root(demo_home, monkeypatch):
+    """The demo catalog is a data root here: its items are read with other homes."""
+    monkeypatch.setenv("TERRALAB_CATALOG_ROOTS", str(demo_home / "catalog"))
+
+
 @pytest.fixture(scope="module")
 def s2_item(demo_home):
     result = search(admin="330521", collections="sentinel-2-l2a", limit=1, home=demo_home)
@@ -89,7 +95,8 @@ def test_thumbnail_is_a_png_of_the_rgb_preset_with_transparent_nodata(demo_home,
     assert thumbnail(s2_item, size=128, home=demo_home) == png  # from the cache
 
 
-def test_remote_items_use_their_own_preview():
+def test_remote_items_use_their_own_preview(monkeypatch):
+    monkeypatch.setenv("TERRALAB_CATALOG_HOSTS", "example.test")  # an allowed host
     item = json.loads(json.dumps({
         "id": "x", "collection": "sentinel-2-l2a", "geometry": None, "properties": {},
         "assets": {"rendered_preview": {"href": "https://example.test/preview.png"},

@@ -99,7 +99,9 @@ def test_static_catalog(index: CatalogIndex, tmp_path: Path) -> None:
     assert ingest(path, index=index).total == 2 and len(index) == 2  # upsert, no duplicates
 
 
-def test_real_geotiff_folder(index: CatalogIndex, real_data: Path) -> None:
+def test_real_geotiff_folder(index: CatalogIndex, real_data: Path,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TERRALAB_CATALOG_ROOTS", str(real_data))  # a configured data root
     report = ingest(real_data / "naip", index=index, collection="naip")
     assert report.counts == {"naip": 4}
     stored = index.get("m_4709963_se_14_1_20200831")
@@ -163,7 +165,9 @@ def test_stac_api_search_url(index: CatalogIndex, real_data: Path) -> None:
             ingest(bad, index=index)
 
 
-def test_static_urls(index: CatalogIndex, tmp_path: Path) -> None:
+def test_static_urls(index: CatalogIndex, tmp_path: Path,
+                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TERRALAB_CATALOG_HOSTS", "127.0.0.1")  # the replay server, allowed
     static_catalog(tmp_path / "web" / "cat")
     single = item("web-item", box(5, 5, 6, 6))
     single["assets"] = {"data": {"href": "../data/web-item.tif"}}
@@ -182,7 +186,9 @@ def test_static_urls(index: CatalogIndex, tmp_path: Path) -> None:
             ingest(f"{replay.url}/static/missing.json", index=index)
 
 
-def test_bad_input_writes_nothing(index: CatalogIndex, tmp_path: Path) -> None:
+def test_bad_input_writes_nothing(index: CatalogIndex, tmp_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TERRALAB_CATALOG_ROOTS", "/data")  # where item()'s assets lie
     with pytest.raises(IngestError, match="no such file or folder"):
         ingest(tmp_path / "missing.json", index=index)
     text = tmp_path / "notes.json"

@@ -123,6 +123,12 @@ def decode(png: bytes) -> np.ndarray:
             return src.read()
 
 
+@pytest.fixture(autouse=True)
+def demo_root(demo_home, monkeypatch) -> None:
+    """The demo catalog is a data root here: the tiles home reads the demo home's files."""
+    monkeypatch.setenv("TERRALAB_CATALOG_ROOTS", str(demo_home / "catalog"))
+
+
 @pytest.fixture(scope="module")
 def th(tmp_path_factory, demo_home) -> TilesHome:
     return make_tiles_home(tmp_path_factory.mktemp("tiles-home"), demo_home)
