@@ -229,6 +229,8 @@ def _tiff_dimensions(path: Path) -> tuple[int, int] | None:
             value_format = order + value_formats[kind]
             at = start + value_at
             end = at + struct.calcsize(value_format)
+            if end > start + entry_size:  # a LONG8 in a classic TIFF: not inline, not valid
+                return None
             (found[tag],) = struct.unpack(value_format, table[at:end])
     if 256 in found and 257 in found:
         return found[256], found[257]

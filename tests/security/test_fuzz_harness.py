@@ -176,3 +176,19 @@ def test_zip64_locator_beyond_any_file_is_refused(seeds: dict[str, list[bytes]],
     record = bytearray(data[end:])
     struct.pack_into("<H", record, 10, 0xFFFF)  # "see the zip64 record" entry count
     assert _run(data[:end] + locator + bytes(record), "zip", tmp_path) == "refused:zip"
+
+
+def test_tiff_width_as_long8_in_a_classic_tiff_is_refused(seeds: dict[str, list[bytes]],
+                                                           tmp_path: Path) -> None:
+    """fuzz finding 5 (tif): a classic TIFF's width typed LONG8 (8 bytes in a 4-byte slot,
+    the last entry) raised struct.error in the header check (500)."""
+    data = bytearray(_tif(seeds))
+    offset, count = _first_ifd(bytes(data))
+    del data[offset + 2 + 12 * count:]  # the directory ends the file: nothing after the slot
+    entries = range(offset + 2, offset + 2 + 12 * count, 12)
+    last = entries[-1]
+    struct.pack_into("<HHII", data, last, 256, 16, 1, 64)  # width as LONG8, in the last entry
+    for entry in entries[:-1]:
+        if struct.unpack_from("<H", data, entry)[0] == 256:
+            struct.pack_into("<H", data, entry, 0xFFFE)  # the old width entry: a private tag
+    assert _run(bytes(data), "tif", tmp_path).startswith("refused:")
