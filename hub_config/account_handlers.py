@@ -39,7 +39,7 @@ _ACCOUNTS_PAGE = """{% extends "page.html" %}
 {% block main %}
 <div class="container">
   <h1>Authorization area</h1>
-  <table class="table">
+  <table class="table align-middle">
     <thead>
       <tr>
         <th>Username</th>{% if ask_email %}<th>Email</th>{% endif %}
@@ -53,7 +53,7 @@ _ACCOUNTS_PAGE = """{% extends "page.html" %}
         <td>{{ user.has_2fa }}</td>
         <td>{{ "Yes" if user.is_authorized else "No" }}</td>
         <td>{% if user.is_authorized %}{{ action("authorize/" ~ user.username, "Unauthorize",
-              "btn-default") }}{% else %}{{ action("authorize/" ~ user.username, "Authorize",
+              "btn-outline-secondary") }}{% else %}{{ action("authorize/" ~ user.username, "Authorize",
               "btn-jupyter") }}{% endif %}</td>
         <td><a class="btn btn-jupyter" role="button"
                href="{{ base_url }}change-password/{{ user.username }}">Change password</a></td>
