@@ -18,6 +18,7 @@ from traitlets.config import Config, LoggingConfigurable
 
 from terralab.home import checkout_root, terralab_home
 from terralab.hub.auth_settings import AuthSettings
+from terralab.hub.catalog_settings import CatalogSettings
 from terralab.hub.dask_settings import DaskSettings
 from terralab.hub.logins import logins_path
 from terralab.hub.ports import free_port
@@ -61,7 +62,8 @@ def _port(variable: str) -> int:
     return int(os.environ.get(variable) or free_port())
 
 
-class TerralabHub(AuthSettings, DaskSettings, QueueSettings, QuotaSettings, LoggingConfigurable):
+class TerralabHub(AuthSettings, CatalogSettings, DaskSettings, QueueSettings, QuotaSettings,
+                  LoggingConfigurable):
     """Settings of a terralab JupyterHub deployment."""
 
     home = Unicode(
@@ -257,7 +259,7 @@ class TerralabHub(AuthSettings, DaskSettings, QueueSettings, QuotaSettings, Logg
     def _apply_service(self, c: Config, home: Path) -> None:
         """Run the terralab hub service and the worker pool as managed JupyterHub services."""
         environment = {**self._policy_env(), **self.quota_env(), **self.queue_env(),
-                       **self.cookie_env()}
+                       **self.cookie_env(), **self.catalog_env()}
         c.JupyterHub.services = [
             {
                 "name": SERVICE_NAME,

@@ -208,3 +208,34 @@ def test_an_allowed_host_name_that_resolves_to_loopback_is_not_fetched(
     item = _item("named", {"data": internal.replace("127.0.0.1", "localhost") + "/internal"})
     with pytest.raises(AssetAccessError, match="non-public address"):
         open_asset(item, "data", home=tmp_path)
+
+
+# -- the settings ------------------------------------------------------------------------------
+
+def test_the_hubs_roots_and_hosts_reach_the_service_and_workers(tmp_path: Path) -> None:
+    """issue failure 3: the allowed roots and hosts are hub settings the service reads back."""
+    from traitlets import TraitError
+    from traitlets.config import Config
+
+    from terralab.catalog.asset_policy import DEFAULT_HOSTS, AssetPolicy, HrefRefusedError
+    from terralab.hub.queue_settings import WORKERS_SERVICE
+    from terralab.hub.settings import SERVICE_NAME, TerralabHub
+
+    c = Config()
+    c.TerralabHub.home = str(tmp_path)
+    c.TerralabHub.catalog_asset_roots = ["/data/landsat"]
+    c.TerralabHub.catalog_asset_hosts = ["*.Example.org"]
+    TerralabHub(config=c).apply(c)
+    for name in (SERVICE_NAME, WORKERS_SERVICE):
+        env = next(s for s in c.JupyterHub.services if s["name"] == name)["environment"]
+        policy = AssetPolicy.from_env(tmp_path, env=env)
+        assert policy.roots == (tmp_path / "catalog", Path("/data/landsat"))
+        assert policy.hosts == ("*.example.org",)
+        policy.check_href("https://cogs.example.org/a.tif", "a")
+        with pytest.raises(HrefRefusedError, match="not an allowed catalog host"):
+            policy.check_href("https://x.blob.core.windows.net/a.tif", "a")
+    assert AssetPolicy.from_env(tmp_path, env={}).hosts == DEFAULT_HOSTS
+    for trait, bad in (("catalog_asset_roots", ["relative/folder"]),
+                       ("catalog_asset_hosts", ["http://host/path"])):
+        with pytest.raises(TraitError, match=trait):
+            TerralabHub(**{trait: bad})
