@@ -4,13 +4,20 @@ The service is where uploads are checked, published and charged, because a user'
 server is not trusted with their quota. Every endpoint needs a hub login or API token and
 acts only on the caller's own items; another user's item id is simply not found (404).
 
-- ``POST mydata/uploads`` ``{"name", "size"[, "title", "layer", "bands"]}``: announce an upload. Its
-  type, size limit and the storage quota are checked and the size reserved **before** a byte
-  is sent (413 with the message when too large or over quota); answers ``{"id", "put"}``.
+- ``POST mydata/uploads`` ``{"name", "size"[, "title", "layer", "bands"]}``: announce an
+  upload. Its type, size limit and the storage quota are checked and the size reserved
+  **before** a byte is sent (413 with the message when too large or over quota); answers
+  ``{"id", "put"}``.
 - ``PUT mydata/uploads/{id}``: the file as the body, exactly the announced size. It is
-  streamed to a private staging file (never held in memory), published, and the new item
-  answered (201). A file that breaks a rule gets 400 ``{"message", "rule"[, "layers"]}``;
-  nothing is kept and the reservation is released. ``DELETE`` cancels an announced upload.
+  streamed to a private staging file (never held in memory) and its header checked at once:
+  a file that breaks a rule the header shows gets 400 ``{"message", "rule"[, "layers"]}``,
+  nothing is kept and the reservation is released. Publishing (COG, overviews, statistics,
+  thumbnail) is queued for the workers as a job of kind ``publish`` (in the owner's job
+  limit, never in the AI-time quota); the PUT answers 202 ``{"id", "state", "job",
+  "status"}``. ``GET mydata/uploads/{id}`` says where it stands (``received``,
+  ``publishing``, ``ready`` with the ``item``, or ``failed`` with the refusal, nothing kept);
+  ``DELETE`` cancels an announced or queued upload. Uploads being received when the service
+  stops are released when it starts again (:mod:`terralab.mydata.upload_jobs`).
 - ``GET mydata/items[?kind=upload|result|favourite&data_type=&q=]``: ``{"items": […]}``.
 - ``GET|PATCH|DELETE mydata/items/{id}``: one item; ``{"title": …}`` renames; delete frees
   its storage (``{"deleted": id, "freed": bytes}``).
@@ -80,7 +87,8 @@ class UploadsHandler(MyDataHandler):
         """Check name, size and quota from the body ``{"name", "size"[, "title", "layer"]}``."""
         from terralab.mydata.errors import UploadError
         from terralab.mydata.limits import UploadLimits
-        from terralab.mydata.uploads import start_upload
+        from terralab.mydata.upload_jobs import announce, forget_abandoned
+        from terralab.mydata.uploads import abort_upload, start_upload
 
         user = self.require_user()
         body = self.body_json()
@@ -88,7 +96,15 @@ class UploadsHandler(MyDataHandler):
         if not isinstance(name, str) or not isinstance(size, int) or size < 0:
             raise web.HTTPError(HTTPStatus.BAD_REQUEST,
                                 'send {"name": "file.tif", "size": bytes}')
+        bands = body.get("bands")
+        if bands is not None and (not isinstance(bands, list)
+                                  or not all(isinstance(b, str) for b in bands)):
+            raise web.HTTPError(HTTPStatus.BAD_REQUEST, "bands is a list of band names")
+        title, layer = body.get("title"), body.get("layer")
+        if not isinstance(title, str | None) or not isinstance(layer, str | None):
+            raise web.HTTPError(HTTPStatus.BAD_REQUEST, "title and layer are text")
         limits = UploadLimits.from_env()
+        await self.blocking(partial(forget_abandoned, self.home))
         try:
             pending = await self.blocking(partial(
                 start_upload, user["name"], name, size, limits=limits, groups=_groups(user),
@@ -96,57 +112,58 @@ class UploadsHandler(MyDataHandler):
         except UploadError as error:
             self.write_refusal(error)
             return
-        bands = body.get("bands")
-        if bands is not None and (not isinstance(bands, list)
-                                  or not all(isinstance(b, str) for b in bands)):
-            raise web.HTTPError(HTTPStatus.BAD_REQUEST, "bands is a list of band names")
-        _forget_abandoned()
-        _PENDING[pending.item_id] = (pending, limits, body.get("title"), body.get("layer"),
-                                     bands)
+        try:
+            await self.blocking(partial(announce, pending, limits, title=title, layer=layer,
+                                        bands=bands))
+        except BaseException:
+            await self.blocking(partial(abort_upload, pending))
+            raise
         self.write_json({"id": pending.item_id, "name": pending.name, "size": size,
                          "put": f"mydata/uploads/{pending.item_id}"}, HTTPStatus.CREATED)
 
 
-# Announced uploads waiting for their bytes, by upload id. A service restart forgets them;
-# their reservations stop counting after store.STALE_SECONDS and the staging is swept.
-_PENDING: dict[str, tuple[Any, Any, str | None, str | None, list[str] | None]] = {}
+def _job_outcome(home: Any, job_id: str) -> tuple[str, str | None]:
+    """A publish job's status and error, for :func:`terralab.mydata.upload_jobs.settle`."""
+    from terralab.queue import store as queue_store
+    from terralab.queue.errors import JobNotFound
 
-
-def _forget_abandoned() -> None:
-    """Release announced uploads whose bytes never came (after ``STALE_SECONDS``)."""
-    import time
-
-    from terralab.mydata.store import STALE_SECONDS
-    from terralab.mydata.uploads import abort_upload
-
-    cutoff = time.time() - STALE_SECONDS
-    for upload_id, entry in list(_PENDING.items()):
-        staging = entry[0].staging
-        if not staging.exists() or staging.stat().st_mtime < cutoff:
-            _PENDING.pop(upload_id, None)
-            abort_upload(entry[0])
+    try:
+        job = queue_store.get_job(job_id, home=home)
+    except JobNotFound:
+        return "failed", "its job is gone"
+    return job.status, job.error
 
 
 @web.stream_request_body
 class UploadHandler(MyDataHandler):
-    """``PUT mydata/uploads/{id}`` (the file, streamed) and ``DELETE`` (cancel)."""
+    """``PUT|GET|DELETE mydata/uploads/{id}``: the file (streamed), where it stands, cancel.
+
+    The PUT checks the file's header at once (a broken rule: 400 with its message) and
+    queues the publishing (COG, overviews, statistics, thumbnail) as a job of kind
+    ``publish`` for the workers, so a heavy upload never holds the service's request
+    threads: it answers 202 ``{"id", "state": "received", "job": {…}, "status":
+    "mydata/uploads/{id}"}``. ``GET mydata/uploads/{id}`` then answers ``{"state":
+    "received" | "publishing", "job"}``, ``{"state": "ready", "item"}`` or ``{"state":
+    "failed", "message", "rule"}``.
+    """
 
     entry: Any = None
     _file: Any = None
     _received = 0
-
-    def _claim(self, upload_id: str) -> Any:
-        """Take the caller's announced upload ``upload_id`` off the waiting list, or 404."""
-        user = self.require_user()["name"]
-        entry = _PENDING.get(upload_id)
-        if entry is None or entry[0].owner != user:
-            raise web.HTTPError(HTTPStatus.NOT_FOUND, f"no upload {upload_id!r} is waiting; "
-                                "announce it first with POST mydata/uploads")
-        return _PENDING.pop(upload_id)
-
     refusal: web.HTTPError | None = None
     drain_max = 64 * 1024**2
     """The largest body of a refused PUT that is read and dropped before the answer."""
+
+    async def _claim(self, upload_id: str) -> Any:
+        """Take the caller's announced upload ``upload_id`` for this request, or 404."""
+        from terralab.mydata.upload_jobs import take_for_body
+
+        user = self.require_user()["name"]
+        waiting = await self.blocking(partial(take_for_body, user, upload_id, home=self.home))
+        if waiting is None:
+            raise web.HTTPError(HTTPStatus.NOT_FOUND, f"no upload {upload_id!r} is waiting; "
+                                "announce it first with POST mydata/uploads")
+        return waiting
 
     async def prepare(self) -> None:
         """Match the body to its announced upload and open the staging file.
@@ -160,15 +177,15 @@ class UploadHandler(MyDataHandler):
         try:
             await super().prepare()  # authenticate first
             if self.request.method == "PUT":
-                self._open_upload()
+                await self._open_upload()
         except web.HTTPError as refusal:
             if self.request.method != "PUT":
                 raise
             self._refuse_after_body(refusal)
 
-    def _open_upload(self) -> None:
-        self.entry = self._claim(self.path_args[0])
-        pending = self.entry[0]
+    async def _open_upload(self) -> None:
+        self.entry = await self._claim(self.path_args[0])
+        pending = self.entry.pending
         length = self.request.headers.get("Content-Length", "")
         if length != str(pending.declared):
             self._discard()
@@ -194,13 +211,13 @@ class UploadHandler(MyDataHandler):
             self._file.write(chunk)
 
     def _discard(self) -> None:
-        from terralab.mydata.uploads import abort_upload
+        from terralab.mydata.upload_jobs import drop
 
         if self._file is not None:
             self._file.close()
             self._file = None
         if self.entry is not None:
-            abort_upload(self.entry[0])
+            drop(self.entry)
             self.entry = None
 
     def on_connection_close(self) -> None:
@@ -209,30 +226,77 @@ class UploadHandler(MyDataHandler):
         super().on_connection_close()
 
     def on_finish(self) -> None:
-        """Whatever happened, nothing stays open or reserved."""
+        """Whatever happened, nothing stays open or reserved (unless queued to publish)."""
         self._discard()
 
     async def put(self, upload_id: str) -> None:
-        """Publish the received file and answer the new item."""
+        """Check the received file's header, queue its publishing, answer 202 and the job."""
         from terralab.mydata.errors import MyDataError
-        from terralab.mydata.uploads import finish_upload
+        from terralab.mydata.upload_jobs import PUBLISH_TOOL, mark_received, set_job
+        from terralab.mydata.uploads import check_upload
+        from terralab.queue import store as queue_store
+        from terralab.queue.errors import JobError, JobLimitReached
 
         if self.refusal is not None:
             raise self.refusal
         self._file.close()
         self._file = None
-        (pending, limits, title, layer, bands), self.entry = self.entry, None
+        waiting = self.entry
+        pending = waiting.pending
         try:
-            record = await self.blocking(partial(finish_upload, pending, title=title,
-                                                 layer=layer, bands=bands, limits=limits))
+            await self.blocking(partial(check_upload, pending, limits=waiting.limits,
+                                        layer=waiting.layer, bands=waiting.bands))
         except MyDataError as error:
-            self.write_refusal(error)
+            self.write_refusal(error)  # on_finish drops it
             return
-        self.write_json(record.to_dict(), HTTPStatus.CREATED)
+        await self.blocking(partial(mark_received, waiting))
+        user = self.require_user()
+        try:
+            job = await self.blocking(partial(
+                queue_store.submit, pending.owner, PUBLISH_TOOL, {"upload": pending.item_id},
+                title=f"publish {pending.name}", groups=_groups(user), home=self.home))
+        except JobError as error:
+            status = (HTTPStatus.TOO_MANY_REQUESTS if isinstance(error, JobLimitReached)
+                      else HTTPStatus.SERVICE_UNAVAILABLE)
+            self.write_json({"status": status, "message": f"{pending.name} cannot be "
+                             f"published now: {error}", "rule": "jobs"}, status)
+            return
+        self.entry = None  # the publish job owns it now
+        await self.blocking(partial(set_job, waiting, job.id))
+        self.write_json({"id": pending.item_id, "name": pending.name, "state": "received",
+                         "job": job.to_dict(), "status": f"mydata/uploads/{pending.item_id}"},
+                        HTTPStatus.ACCEPTED)
+
+    async def get(self, upload_id: str) -> None:
+        """Answer where one of the caller's uploads stands."""
+        from terralab.mydata.upload_jobs import settle, upload_status
+
+        user = self.require_user()["name"]
+        await self.blocking(partial(settle, user, job_outcome=partial(_job_outcome, self.home),
+                                    home=self.home))
+        status = await self.blocking(partial(upload_status, user, upload_id, home=self.home))
+        if status is None:
+            raise web.HTTPError(HTTPStatus.NOT_FOUND, f"you have no upload {upload_id!r}")
+        self.write_json(status)
 
     async def delete(self, upload_id: str) -> None:
-        """Cancel an announced upload, releasing its reservation."""
-        self.entry = self._claim(upload_id)
+        """Cancel an upload: an announced one at once, a queued one with its publish job."""
+        from terralab.mydata.upload_jobs import settle, upload_status
+        from terralab.queue import store as queue_store
+
+        try:
+            self.entry = await self._claim(upload_id)
+        except web.HTTPError:
+            user = self.require_user()["name"]
+            status = await self.blocking(partial(upload_status, user, upload_id,
+                                                 home=self.home))
+            if not status or not status.get("job") or status["state"] not in (
+                    "received", "publishing"):
+                raise
+            await self.blocking(partial(queue_store.cancel, status["job"], owner=user,
+                                        home=self.home))
+            await self.blocking(partial(settle, user, home=self.home,
+                                        job_outcome=partial(_job_outcome, self.home)))
         self._discard()
         self.set_status(HTTPStatus.NO_CONTENT)
         self.finish()
@@ -366,15 +430,31 @@ class StorageHandler(MyDataHandler):
     async def get(self) -> None:
         """Answer the caller's storage use and limit."""
         from terralab.mydata.store import storage_usage
+        from terralab.mydata.upload_jobs import settle
 
         user = self.require_user()
+        await self.blocking(partial(settle, user["name"], home=self.home,
+                                    job_outcome=partial(_job_outcome, self.home)))
         usage = await self.blocking(partial(storage_usage, user["name"],
                                             groups=_groups(user), home=self.home))
         self.write_json(usage.to_dict())
 
 
 def mydata_routes(prefix: str, state: CatalogState) -> list[tuple[str, type, dict[str, Any]]]:
-    """Return the my-data routes under the service ``prefix``."""
+    """Return the my-data routes under the service ``prefix``.
+
+    Called once as the service starts, it first releases the uploads an earlier service
+    process was receiving when it stopped (:func:`terralab.mydata.upload_jobs.
+    release_interrupted`): their reservations and staging files go at once.
+    """
+    import logging
+
+    from terralab.mydata.upload_jobs import release_interrupted
+
+    released = release_interrupted(Path(state.home))
+    if released:
+        logging.getLogger("terralab.hub").info(
+            "released %d upload(s) interrupted by the last stop of the service", released)
     base = prefix.rstrip("/") + "/mydata"
     item = r"/items/([^/]+)"
     args = {"state": state}

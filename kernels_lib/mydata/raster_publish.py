@@ -24,7 +24,7 @@ import math
 import re
 import warnings
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -40,8 +40,8 @@ from terralab.mydata.errors import UploadError
 from terralab.mydata.limits import UploadLimits
 from terralab.mydata.raster_checks import SAFE_GDAL_OPTIONS, RasterInfo, inspect_raster, open_raster
 
-__all__ = ["COG_NAME", "THUMBNAIL_NAME", "BandStats", "PublishedRaster", "publish_raster",
-           "raster_statistics"]
+__all__ = ["COG_NAME", "THUMBNAIL_NAME", "BandStats", "PublishedRaster", "check_raster",
+           "publish_raster", "raster_statistics"]
 
 COG_NAME = "data.tif"
 THUMBNAIL_NAME = "thumbnail.png"
@@ -216,8 +216,9 @@ def _mask_flags(dataset: DatasetReader) -> set[MaskFlags]:
     return {flag for band in dataset.mask_flag_enums for flag in band}
 
 
-def raster_statistics(dataset: DatasetReader, *,
-                      label: str = "the raster") -> tuple[BandStats, ...]:
+def raster_statistics(dataset: DatasetReader, *, label: str = "the raster",
+                      progress: Callable[[float], None] | None = None
+                      ) -> tuple[BandStats, ...]:
     """Read every pixel of an open raster, window by window, and return each band's statistics.
 
     Nodata pixels (the nodata value, a mask or alpha band, NaN) are left out.
@@ -225,6 +226,7 @@ def raster_statistics(dataset: DatasetReader, *,
     Args:
         dataset: the open raster.
         label: how to call it in messages.
+        progress: ``progress(fraction_done)`` after each window (it may raise to stop).
 
     Raises:
         UploadError: ``rule="truncated"`` if a block cannot be read.
@@ -235,6 +237,9 @@ def raster_statistics(dataset: DatasetReader, *,
     step = max(1, total // _SAMPLE_SIZE)
     bands = [_Histogram(dtype) if exact else _Moments(step) for _ in range(dataset.count)]
     for window in _windows(dataset):
+        if progress is not None:
+            progress(min(1.0, (window.row_off * dataset.width + window.col_off
+                               + window.width * window.height) / max(1, total)))
         try:
             data = dataset.read(window=window)
             valid = _valid(dataset, data, window)
@@ -316,9 +321,29 @@ def _checked_names(names: Sequence[str], count: int, label: str) -> tuple[str, .
     return cleaned
 
 
+def check_raster(path: str | Path, limits: UploadLimits, *, name: str | None = None,
+                 band_names: Sequence[str] | None = None) -> RasterInfo:
+    """The quick checks of an uploaded raster: its header and the band names given.
+
+    Reads no pixels, so the hub service runs it at once on a received upload (a refusal is
+    answered straight away); :func:`publish_raster` runs it again before the heavy part.
+
+    Raises:
+        UploadError: as :func:`~terralab.mydata.raster_checks.inspect_raster`, or
+            ``rule="bands"`` for band names that do not fit.
+    """
+    path = Path(path)
+    info = inspect_raster(path, limits, name=name)
+    if band_names is not None:
+        info = replace(info, band_names=_checked_names(band_names, info.count,
+                                                       repr(name or path.name)))
+    return info
+
+
 def publish_raster(path: str | Path, folder: str | Path, limits: UploadLimits, *,
                    name: str | None = None,
-                   band_names: Sequence[str] | None = None) -> PublishedRaster:
+                   band_names: Sequence[str] | None = None,
+                   progress: Callable[[float, str], None] | None = None) -> PublishedRaster:
     """Check an uploaded raster and publish it as a COG with overviews and a thumbnail.
 
     Args:
@@ -329,6 +354,8 @@ def publish_raster(path: str | Path, folder: str | Path, limits: UploadLimits, *
         name: the user's file name, for messages.
         band_names: what each band holds (``["red", "green", "blue", "nir"]``), when the
             file does not say it itself; one name per band.
+        progress: ``progress(percent, message)`` (a queued publish job's; it may raise to
+            stop the work).
 
     Returns:
         The COG, the thumbnail, the description of the raster and each band's statistics.
@@ -339,21 +366,24 @@ def publish_raster(path: str | Path, folder: str | Path, limits: UploadLimits, *
             truncated (``rule="truncated"``), or one GDAL cannot convert (``rule="publish"``).
     """
     path = Path(path)
-    info = inspect_raster(path, limits, name=name)
+    info = check_raster(path, limits, name=name, band_names=band_names)
     label = repr(name or path.name)
-    if band_names is not None:
-        info = replace(info, band_names=_checked_names(band_names, info.count, label))
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     cog = folder / COG_NAME
+    report = progress or (lambda percent, message: None)
     with open_raster(path, info.driver) as dataset:
-        statistics = raster_statistics(dataset, label=label)
+        statistics = raster_statistics(
+            dataset, label=label,
+            progress=lambda done: report(10 + 60 * done, "reading every pixel"))
         mask = info.nodata is None and MaskFlags.per_dataset in _mask_flags(dataset)
+    report(70, "writing the Cloud-Optimized GeoTIFF")
     try:
         with rasterio.Env(**SAFE_GDAL_OPTIONS), \
                 MemoryFile(_vrt(path, info, statistics, mask), ext=".vrt") as memory, \
                 memory.open(driver="VRT") as source:
             rio_copy(source, cog, driver="COG", **_COG_OPTIONS)
+        report(90, "drawing the thumbnail")
         thumbnail = _thumbnail(cog, info, statistics, folder / THUMBNAIL_NAME)
     except RasterioError as error:
         detail = str(error).replace(str(path.resolve()), label).replace(str(path), label)

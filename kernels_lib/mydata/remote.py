@@ -1,12 +1,14 @@
 """The hub transport of my data: uploads and my-data calls answered by the hub service.
 
 Inside a terralab hub, ``tl.upload`` streams the file to the service (never whole in
-memory), which checks it, publishes it and charges the quota where the user cannot tamper
-with it. The calls mirror :mod:`terralab.mydata.library`.
+memory), which checks it, has the workers publish it (a queued job of kind ``publish``) and
+charges the quota where the user cannot tamper with it; ``upload`` waits for the publishing
+and returns the item, as the in-process call does. The calls mirror :mod:`terralab.mydata.library`.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -35,8 +37,26 @@ class MyDataService:
         self.client = client
 
     def upload(self, path: Path, *, name: str | None = None, title: str | None = None,
-               layer: str | None = None, bands: list[str] | None = None) -> MyDataRecord:
-        """``POST mydata/uploads`` (name and size), then ``PUT`` the file, streamed."""
+               layer: str | None = None, bands: list[str] | None = None,
+               timeout: float | None = None) -> MyDataRecord:
+        """``POST mydata/uploads`` (name and size), ``PUT`` the file (streamed), then wait.
+
+        The service checks the file's header at once and publishes it on the workers (a
+        job of kind ``publish``); this waits for that, so it returns the new item (or
+        raises the refusal) like the in-process upload.
+
+        Args:
+            path: the file.
+            name: the name to record (default the file's).
+            title: the name to show.
+            layer: the GeoPackage layer.
+            bands: a raster's band names.
+            timeout: seconds to wait for the publishing at most (None: as long as it takes).
+
+        Raises:
+            UploadError: the file breaks a rule (nothing is kept, no quota charged).
+            TimeoutError: still publishing after ``timeout`` seconds (it goes on).
+        """
         size = path.stat().st_size
         announce = {"name": name or path.name, "size": size, "title": title, "layer": layer,
                     "bands": bands}
@@ -50,7 +70,33 @@ class MyDataService:
                              "Content-Type": "application/octet-stream"})
         except ServiceError as error:
             _raise(error)
-        return MyDataRecord.from_dict(response.json())
+        body = response.json()
+        if response.status_code != 202:  # a service that published it at once
+            return MyDataRecord.from_dict(body)
+        return self.wait_published(body["status"], timeout=timeout)
+
+    def wait_published(self, status_path: str, *, timeout: float | None = None
+                       ) -> MyDataRecord:
+        """Poll ``GET mydata/uploads/{id}`` until the upload is published or refused."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pause = 0.2
+        while True:
+            try:
+                state = self.client.call("GET", status_path).json()
+            except ServiceError as error:
+                _raise(error)
+            if state["state"] == "ready":
+                return MyDataRecord.from_dict(state["item"])
+            if state["state"] == "failed":
+                raise UploadError(state.get("message") or "the upload was refused",
+                                  rule=state.get("rule") or "publish",
+                                  layers=state.get("layers"))
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"upload {state.get('name') or status_path} is still "
+                                   f"{state['state']} after {timeout:g} s (job "
+                                   f"{state.get('job')})")
+            time.sleep(pause)
+            pause = min(2.0, pause * 1.5)
 
     def list(self, **filters: Any) -> list[MyDataRecord]:
         """``GET mydata/items``."""

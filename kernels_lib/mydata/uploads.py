@@ -6,7 +6,10 @@ body to disk) and for the in-process platform (``tl.upload`` without a hub):
 1. :func:`start_upload` checks the file type and declared size, **reserves** the size in the
    user's storage quota and opens a private staging folder under ``<home>/staging/`` (not in
    the user's own folder, so a user cannot swap files under the converter).
-2. The caller writes the file into :attr:`PendingUpload.source`.
+2. The caller writes the file into :attr:`PendingUpload.source`; :func:`check_upload` runs
+   the quick checks (header, size, type, CRS, dimensions, layers) without reading pixels —
+   the hub service answers a refusal at once, then queues the publishing for the workers
+   (:mod:`terralab.mydata.upload_jobs`).
 3. :func:`finish_upload` publishes it (a raster becomes a COG with overviews, statistics and
    a thumbnail; a vector a GeoPackage with a preview), moves the result to
    ``users/<name>/uploads/<id>/``, adds the private STAC item to the catalog index and charges
@@ -23,7 +26,7 @@ import shutil
 import time
 import unicodedata
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePath
@@ -37,7 +40,7 @@ from terralab.mydata.limits import UploadLimits
 from terralab.mydata.quota import StoragePolicy, format_size
 
 __all__ = ["RASTER_SUFFIXES", "VECTOR_SUFFIXES", "PendingUpload", "abort_upload",
-           "data_type_of", "finish_upload", "start_upload", "upload_file"]
+           "check_upload", "data_type_of", "finish_upload", "start_upload", "upload_file"]
 
 RASTER_SUFFIXES = (".tif", ".tiff", ".img")
 VECTOR_SUFFIXES = (".zip", ".geojson", ".json", ".gpkg")
@@ -200,14 +203,39 @@ def _give_to_owner(folder: Path, user_folder: Path) -> None:
         os.chown(path, owner.st_uid, owner.st_gid, follow_symlinks=False)
 
 
+def check_upload(pending: PendingUpload, *, limits: UploadLimits | None = None,
+                 layer: str | None = None, bands: Sequence[str] | None = None) -> None:
+    """The quick checks of a received upload, reading no pixels and no features.
+
+    Raises:
+        UploadError: for a file that breaks a rule the header shows (type, size, bands,
+            sample type, CRS, dimensions, zip limits, layers); the caller aborts it.
+    """
+    limits = limits or UploadLimits.from_env()
+    received = pending.source.stat().st_size if pending.source.is_file() else 0
+    if received > limits.max_bytes:
+        raise UploadError(f"{pending.name} is {format_size(received)}, more than the "
+                          f"{format_size(limits.max_bytes)} allowed for one upload",
+                          rule="size")
+    if pending.data_type == "raster":
+        from terralab.mydata.raster_publish import check_raster
+
+        check_raster(pending.source, limits, name=pending.name, band_names=bands)
+    else:
+        from terralab.mydata.vector_publish import check_vector
+
+        check_vector(pending.source, limits, layer=layer, name=pending.name)
+
+
 def _publish(pending: PendingUpload, out: Path, limits: UploadLimits, layer: str | None,
-             bands: Sequence[str] | None) -> tuple[Any, tuple[str, ...]]:
+             bands: Sequence[str] | None, progress: Callable[[float, str], None] | None
+             ) -> tuple[Any, tuple[str, ...]]:
     """Publish the staged file into ``out``; return what was published and its flags."""
     if pending.data_type == "raster":
         from terralab.mydata.raster_publish import publish_raster
 
         return publish_raster(pending.source, out, limits, name=pending.name,
-                              band_names=bands), ()
+                              band_names=bands, progress=progress), ()
     from terralab.mydata.vector_publish import publish_vector
 
     published = publish_vector(pending.source, out, limits, layer=layer, name=pending.name)
@@ -216,7 +244,8 @@ def _publish(pending: PendingUpload, out: Path, limits: UploadLimits, layer: str
 
 def finish_upload(pending: PendingUpload, *, title: str | None = None, layer: str | None = None,
                   bands: Sequence[str] | None = None, limits: UploadLimits | None = None,
-                  source_name: str | None = None) -> store.MyDataRecord:
+                  source_name: str | None = None,
+                  progress: Callable[[float, str], None] | None = None) -> store.MyDataRecord:
     """Publish a received upload and add it to the user's data; on failure remove everything.
 
     Args:
@@ -228,6 +257,7 @@ def finish_upload(pending: PendingUpload, *, title: str | None = None, layer: st
             bands and blue, green, red, NIR for 4.
         limits: the upload rules.
         source_name: what made it, for a result (the tool); default the file name.
+        progress: ``progress(percent, message)`` (a publish job's; it may raise to stop).
 
     Returns:
         The new item of the user's data.
@@ -249,7 +279,7 @@ def finish_upload(pending: PendingUpload, *, title: str | None = None, layer: st
                               rule="size")
         out = pending.staging / "out"
         out.mkdir()
-        published, flags = _publish(pending, out, limits, layer, bands)
+        published, flags = _publish(pending, out, limits, layer, bands, progress)
         size = _tree_bytes(out)
         created = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         item = build_item(pending.item_id, published=published, folder=final,

@@ -51,7 +51,7 @@ from terralab.mydata.errors import UploadError
 from terralab.mydata.limits import UploadLimits
 from terralab.sizes import format_size
 
-__all__ = ["PublishedVector", "list_layers", "publish_vector"]
+__all__ = ["PublishedVector", "check_vector", "list_layers", "publish_vector"]
 
 _KINDS = {".zip": "shapefile", ".geojson": "geojson", ".json": "geojson", ".gpkg": "geopackage"}
 _TYPE_NAMES = ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
@@ -265,6 +265,33 @@ def _write_gpkg(frame: Any, target: Path, what: str) -> None:
         raise UploadError(f"{what} cannot be stored as a GeoPackage: {error}",
                           rule="vector") from None
     os.replace(partial, target)
+
+
+def check_vector(path: str | Path, limits: UploadLimits, *, layer: str | None = None,
+                 name: str | None = None) -> str:
+    """The quick checks of an uploaded vector file: type, size, zip members and layers.
+
+    Reads no features (a zip's directory, a GeoPackage's layer list, a GeoJSON's header),
+    so the hub service runs it at once on a received upload; :func:`publish_vector` runs
+    the same checks again before reading the features.
+
+    Returns:
+        The layer that will be published.
+
+    Raises:
+        UploadError: when the file breaks a rule; ``rule`` says which (``"layers"`` with
+            the file's layers when one must be chosen).
+    """
+    path = Path(path)
+    what = name or path.name
+    kind = _kind(what)
+    if not path.is_file():
+        raise UploadError(f"{what}: the uploaded file is missing", rule="vector")
+    size = path.stat().st_size
+    if size > limits.max_bytes:
+        raise UploadError(f"{what} is {format_size(size)}, more than the "
+                          f"{format_size(limits.max_bytes)} allowed", rule="size")
+    return _choose(_layers(path, kind, what, limits), layer, what)
 
 
 def publish_vector(path: str | Path, folder: str | Path, limits: UploadLimits, *,

@@ -22,11 +22,14 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["INPUT_KINDS", "OUTPUT_KINDS", "RunContext", "Tool", "ToolInfo", "ToolOutput",
-           "ToolParams", "param", "raster_input", "vector_input"]
+__all__ = ["INPUT_KINDS", "JOB_KINDS", "OUTPUT_KINDS", "RunContext", "Tool", "ToolInfo",
+           "ToolOutput", "ToolParams", "param", "raster_input", "vector_input"]
 
 INPUT_KINDS = ("raster", "raster_pair", "rasters", "vector", "geometry", "none")
 OUTPUT_KINDS = ("raster", "vector", "animation", "file")
+JOB_KINDS = ("processing", "ai", "publish")
+"""What a tool's queued job counts as: only ``ai`` jobs are charged to the AI-time quota;
+``publish`` is the platform's own publishing of an upload (an internal tool)."""
 
 
 class ToolParams(BaseModel):
@@ -72,6 +75,9 @@ class ToolInfo:
         resolution: the suggested input pixel size range in metres, or None.
         gpu: whether the tool wants a GPU (AI tools).
         version: the tool's version (workers cache models by name and version).
+        internal: a tool of the platform itself (publishing an upload on the workers): the
+            queue and the workers find it by name, but it is left out of every listing
+            (``GET tools``, ``tl.tools``, the dashboards).
     """
 
     name: str
@@ -84,13 +90,16 @@ class ToolInfo:
     resolution: tuple[float, float] | None = None
     gpu: bool = False
     version: str = "1"
+    internal: bool = False
 
     def __post_init__(self) -> None:
         if not self.name or self.name != self.name.lower() or not self.name.replace(
                 "_", "").isalnum():
             raise ValueError(f"a tool name is lower-case letters, digits and _: {self.name!r}")
-        if self.kind not in ("processing", "ai"):
-            raise ValueError(f"tool kind is processing or ai, not {self.kind!r}")
+        if self.kind not in JOB_KINDS:
+            raise ValueError(f"tool kind is one of {', '.join(JOB_KINDS)}, not {self.kind!r}")
+        if self.kind == "publish" and not self.internal:
+            raise ValueError("only internal tools publish uploads (kind 'publish')")
         for kind in self.inputs:
             if kind not in INPUT_KINDS:
                 raise ValueError(f"unknown input kind {kind!r}; known: {INPUT_KINDS}")
@@ -177,6 +186,8 @@ class ToolOutput:
         follow: more outputs made from this one once it is written, e.g. the polygons of an
             extraction tool's mask: ``follow(path_of_the_written_file) -> [ToolOutput, …]``;
             each is saved as a result of its own.
+        record: an item the tool saved in my data itself (the internal ``publish_upload``
+            tool publishes an upload); the runner saves nothing more and answers it.
     """
 
     raster: Any = None
@@ -187,11 +198,12 @@ class ToolOutput:
     nodata: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     follow: Callable[[Path], list[ToolOutput]] | None = field(default=None, repr=False)
+    record: Any = None
 
     def __post_init__(self) -> None:
-        given = [x is not None for x in (self.raster, self.vector, self.file)]
+        given = [x is not None for x in (self.raster, self.vector, self.file, self.record)]
         if sum(given) != 1:
-            raise ValueError("a ToolOutput holds exactly one of raster, vector, file")
+            raise ValueError("a ToolOutput holds exactly one of raster, vector, file, record")
 
 
 class Tool(ABC):

@@ -1,10 +1,13 @@
 """The frozen tool registry: built-in tools plus plug-ins from the ``terralab.tools`` entry points.
 
-Built-in tools are found by module: every module of :mod:`terralab.tools.processing` and
-:mod:`terralab.ai.tools` that defines :class:`~terralab.tools.base.Tool` subclasses adds
-them, so adding a tool means adding one module. Other packages add theirs through the entry
-point group ``terralab.tools`` (``name = "package.module:ToolClass"``). A registry never
-changes once built: :meth:`ToolRegistry.register` returns a new one.
+Built-in tools are found by module: every module of :mod:`terralab.tools.processing`,
+:mod:`terralab.ai.tools` and :mod:`terralab.tools.internal` that defines
+:class:`~terralab.tools.base.Tool` subclasses adds them, so adding a tool means adding one
+module. Internal tools (``info.internal``, e.g. ``publish_upload``) are found by name
+(:meth:`ToolRegistry.get`, ``registry[name]``) but never listed: iterating a registry, its
+length and ``name in registry`` see only the tools users run. Other packages add theirs
+through the entry point group ``terralab.tools`` (``name = "package.module:ToolClass"``). A
+registry never changes once built: :meth:`ToolRegistry.register` returns a new one.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from terralab.tools.base import Tool
 __all__ = ["BUILTIN_PACKAGES", "ENTRY_POINT_GROUP", "ToolRegistry", "default_registry"]
 
 ENTRY_POINT_GROUP = "terralab.tools"
-BUILTIN_PACKAGES = ("terralab.tools.processing", "terralab.ai.tools")
+BUILTIN_PACKAGES = ("terralab.tools.processing", "terralab.ai.tools", "terralab.tools.internal")
 
 
 class ToolRegistry(Mapping[str, type[Tool]]):
@@ -68,10 +71,15 @@ class ToolRegistry(Mapping[str, type[Tool]]):
                            ) from None
 
     def __iter__(self) -> Iterator[str]:
-        return iter(sorted(self._tools))
+        return iter(sorted(name for name, tool in self._tools.items()
+                           if not tool.info.internal))
 
     def __len__(self) -> int:
-        return len(self._tools)
+        return sum(1 for _ in self)
+
+    def __contains__(self, name: object) -> bool:
+        tool = self._tools.get(name) if isinstance(name, str) else None
+        return tool is not None and not tool.info.internal
 
 
 def _module_tools(module: object) -> list[type[Tool]]:
