@@ -123,7 +123,9 @@ def run_tool(name: str, /, *, user: str, home: Path | None = None, save: bool = 
     try:
         output = tool.run(model, run_context)
         records: list[Any] = []
-        if save:
+        if output.record is not None:  # the tool saved its item itself (publish_upload)
+            records.append(output.record)
+        elif save:
             named = title or _title(name, params)
             report(80, "writing the result")
             records.append(_save(output, name, named, user, home, scratch, report, result_id))
