@@ -63,6 +63,8 @@ def run_command(name: str, pairs: tuple[str, ...], title: str | None, as_json: b
     """Run a tool; its result is saved in my data."""
     from terralab.ai.models import ModelError
     from terralab.mydata.errors import MyDataError
+    from terralab.queue.errors import JobError
+    from terralab.quotas.checks import QuotaExceeded
     from terralab.tools import InputError, ToolParameterError, run
 
     params = {}
@@ -74,7 +76,8 @@ def run_command(name: str, pairs: tuple[str, ...], title: str | None, as_json: b
         params[key.strip()] = _value(value)
     try:
         result = run(name, title=title, **params)
-    except (KeyError, ToolParameterError, InputError, MyDataError, ModelError) as error:
+    except (KeyError, ToolParameterError, InputError, MyDataError, ModelError, JobError,
+            QuotaExceeded) as error:  # the last two: an AI tool queued inside a hub
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         click.echo(f"error: {message}", err=True)
         sys.exit(2)

@@ -217,3 +217,24 @@ def test_a_job_run_in_a_project_is_recorded_there_with_its_result(platform):
     assert result_id(job) in [layer.ref for layer in saved.layers]
     with pytest.raises(JobError, match="no project"):
         store.submit("bob", "test_quick_fill", {}, project=project.id, home=home)
+
+
+def test_an_earlier_release_s_platform_database_upgrades_when_opened(platform):
+    """Columns added since (the job's groups) are added to an existing database, and the
+    ledger's whole-number amounts become exact seconds (PostgreSQL's column is widened)."""
+    from terralab.platform_sql import dispose_engines, is_postgres
+
+    home = Path(platform["TERRALAB_HOME"])
+    bind = engine(home)
+    with bind.begin() as db:  # what a database of the earlier release looks like
+        db.exec_driver_sql("ALTER TABLE jobs DROP COLUMN groups")
+        if is_postgres(db):
+            db.exec_driver_sql("ALTER TABLE quota_ledger ALTER COLUMN amount TYPE bigint")
+    dispose_engines()
+    job = store.submit("alice", "test_sleepy_ai", {"seconds": 0.1}, groups=["lab"], home=home)
+    with engine(home).connect() as db:
+        assert db.execute(sa.text("SELECT groups FROM jobs")).scalar_one() == '["lab"]'
+    from terralab.quotas.ledger import AI_SECONDS, charge, used
+
+    charge(None, kind=AI_SECONDS, key=job.id, owner="alice", amount=0.25, home=home)
+    assert used("alice", AI_SECONDS, home=home) == 0.25

@@ -172,7 +172,7 @@ def test_a_key_is_charged_once(home: Path) -> None:
     assert charge(None, kind=AI_SECONDS, key="job-1", owner="alice", amount=120.4) is True
     # the same job reported again (a retry, a second worker): not charged again
     assert charge(None, kind=AI_SECONDS, key="job-1", owner="alice", amount=500) is False
-    assert used("alice", AI_SECONDS) == 120
+    assert used("alice", AI_SECONDS) == 120.4  # seconds are charged exactly
     # the same key under another kind is another charge
     assert charge(None, kind=DOWNLOAD_BYTES, key="job-1", owner="alice", amount=10) is True
     assert used("alice", DOWNLOAD_BYTES) == 10 and used("bob", AI_SECONDS) == 0

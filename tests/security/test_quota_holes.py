@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import requests
 
@@ -24,8 +22,7 @@ def _s1_item(hub) -> str:
     return found.json()["features"][0]["id"]
 
 
-def test_tl_run_of_an_ai_tool_in_a_hub_kernel_is_queued_and_charged(hub, monkeypatch,
-                                                                     tmp_path: Path):
+def test_tl_run_of_an_ai_tool_in_a_hub_kernel_is_queued_and_charged(hub, monkeypatch):
     """quota hole: ``tl.run`` of an AI tool in a hub kernel ran in-process, never charged.
 
     A kernel has the hub service's URL and the user's token in its environment (as the
@@ -39,7 +36,7 @@ def test_tl_run_of_an_ai_tool_in_a_hub_kernel_is_queued_and_charged(hub, monkeyp
     monkeypatch.setenv("TERRALAB_SERVICE_URL", f"{hub.url}/services/terralab/")
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", token)
     monkeypatch.setenv("JUPYTERHUB_USER", USER)
-    monkeypatch.setenv("TERRALAB_HOME", str(tmp_path))  # the kernel's own view, not the hub's
+    monkeypatch.setenv("TERRALAB_HOME", str(hub.home))  # as the spawner sets it
     before = requests.get(_api(hub, "quota"), headers=headers, timeout=30).json()
     assert before["ai_seconds_used"] == 0
     result = tl.run("sar_water", image=_s1_item(hub), title="hub water")
