@@ -13,7 +13,9 @@ Paths are refused (:class:`TileAccessError`) when they are absolute, contain ``.
 backslash or a NUL, look like a URL or a GDAL prefix (``/vsicurl/``, ``WMTS:``,
 ``GTIFF_RAW:``, anything with ``:`` before the first ``/``), or resolve (through links)
 outside the user's folder. Files are checked again when they are opened, on the open
-descriptor, and read with GDAL's GTiff driver only (:mod:`terralab.tiles._files`).
+descriptor, and read through the raster allow-list of the workers and the service
+(:mod:`terralab.raster_open`: GeoTIFF or Erdas Imagine, nothing that names another file;
+:mod:`terralab.tiles._files`).
 
 Bands: a catalog item of a known collection lists the product's bands that it has (asset
 keys, scale and offset from :mod:`terralab.products`, the RGB preset's display ranges); any
