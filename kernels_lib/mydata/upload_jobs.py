@@ -222,13 +222,16 @@ def publish_received(owner: str, item_id: str, *, job_id: str | None = None,
     """
     home = home or terralab_home()
     report = progress or (lambda percent, message: None)
-    where = " AND state = 'received'" + (" AND (job IS NULL OR job = ?)" if job_id else "")
+    # a received upload for its own job (or any, in-process); or again for the same job
+    # when a worker died while publishing it and the queue gives the job another attempt
+    where = (" AND ((state = 'received' AND (job IS NULL OR job = ?)) OR "
+             "(state = 'publishing' AND job = ?))" if job_id else " AND state = 'received'")
     with closing(_db(home)) as db, db:
         taken = db.execute(
             f"UPDATE upload_waiting SET state = 'publishing', touched = ?"
             f"{', job = ?' if job_id else ''} WHERE owner = ? AND id = ?{where}",
             [time.time(), *([job_id] if job_id else []), owner, item_id,
-             *([job_id] if job_id else [])]).rowcount
+             *([job_id, job_id] if job_id else [])]).rowcount
         waiting = _get(db, owner, item_id, home) if taken else None
     if waiting is None:
         raise MyDataError(f"no upload {item_id!r} of {owner} is waiting to be published")

@@ -278,6 +278,7 @@ def finish_upload(pending: PendingUpload, *, title: str | None = None, layer: st
                               f"{format_size(limits.max_bytes)} allowed for one upload",
                               rule="size")
         out = pending.staging / "out"
+        shutil.rmtree(out, ignore_errors=True)  # an earlier attempt's (a worker that died)
         out.mkdir()
         published, flags = _publish(pending, out, limits, layer, bands, progress)
         size = _tree_bytes(out)

@@ -402,3 +402,66 @@ def test_downloads_in_the_format_asked_for(home: Path, tmp_path: Path) -> None:
     with pytest.raises(MyDataError, match="geojson"):
         download_item("alice", raster.id, tmp_path / "out", format="geojson", home=home)
     assert not list((tmp_path / "out").glob("*.part"))
+
+
+def test_uploads_published_by_a_worker_job(home: Path, tmp_path: Path) -> None:
+    """The hub's path without a hub: a received upload is published by a queued job of the
+    internal tool publish_upload (kind publish); a refusal is kept for the client, nothing
+    else; uploads being received when the service stops are released when it starts."""
+    from terralab.mydata import upload_jobs
+    from terralab.mydata.uploads import check_upload
+    from terralab.queue import store as queue_store
+    from terralab.queue.worker import Worker
+    from terralab.tools.registry import default_registry
+
+    assert "publish_upload" not in default_registry()  # never listed …
+    assert default_registry().get("publish_upload") is not None  # … but found by name
+    limits = UploadLimits()
+    good = write_geotiff(tmp_path / "good.tif")
+    whole = write_geotiff(tmp_path / "whole.tif", seed=1).read_bytes()
+    cut = tmp_path / "cut.tif"
+    cut.write_bytes(whole[: len(whole) // 2])
+    jobs = {}
+    for path in (good, cut):
+        pending = start_upload("alice", path.name, path.stat().st_size, limits=limits,
+                               home=home)
+        upload_jobs.announce(pending, limits, title=f"the {path.stem}")
+        taken = upload_jobs.take_for_body("alice", pending.item_id, home=home)
+        assert taken is not None  # one request gets the body, a second one none
+        assert upload_jobs.take_for_body("alice", pending.item_id, home=home) is None
+        assert upload_jobs.take_for_body("bob", pending.item_id, home=home) is None
+        pending.source.write_bytes(path.read_bytes())
+        check_upload(taken.pending, limits=taken.limits)  # the header is fine in both
+        upload_jobs.mark_received(taken)
+        job = queue_store.submit("alice", "publish_upload", {"upload": pending.item_id},
+                                 home=home)
+        assert job.kind == "publish"
+        upload_jobs.set_job(taken, job.id)
+        jobs[path.name] = (pending.item_id, job.id)
+    # a job of another user cannot publish alice's upload
+    intruder = queue_store.submit("bob", "publish_upload",
+                                  {"upload": jobs["good.tif"][0]}, home=home)
+    Worker(home=home, hard_cancel=False, poll_seconds=0.1).run(until_idle=True)
+    assert queue_store.get_job(intruder.id, home=home).status == "failed"
+    good_id, good_job = jobs["good.tif"]
+    status = upload_jobs.upload_status("alice", good_id, home=home)
+    assert status is not None and status["state"] == "ready"
+    assert status["item"]["title"] == "the good"
+    assert queue_store.get_job(good_job, home=home).status == "succeeded"
+    cut_id, cut_job = jobs["cut.tif"]
+    status = upload_jobs.upload_status("alice", cut_id, home=home)
+    assert status is not None and status["state"] == "failed"
+    assert status["rule"] == "truncated", status
+    assert queue_store.get_job(cut_job, home=home).status == "failed"
+    used = store.storage_usage("alice", home=home).used
+    assert used == get_item("alice", good_id, home=home).bytes  # the refused one: nothing
+    staging = home / "staging"
+    assert not staging.exists() or not any(staging.iterdir())
+    # the service stops while an upload is announced: released when it starts again
+    late = start_upload("alice", "late.tif", 5 * MB, limits=limits, home=home)
+    upload_jobs.announce(late, limits)
+    assert store.storage_usage("alice", home=home).used == used + 5 * MB
+    assert upload_jobs.release_interrupted(home) == 1
+    assert store.storage_usage("alice", home=home).used == used
+    assert not late.staging.exists()
+    assert upload_jobs.upload_status("alice", late.item_id, home=home) is None
