@@ -52,9 +52,11 @@ _ACCOUNTS_PAGE = """{% extends "page.html" %}
         <td>{{ user.username }}</td>{% if ask_email %}<td>{{ user.email }}</td>{% endif %}
         <td>{{ user.has_2fa }}</td>
         <td>{{ "Yes" if user.is_authorized else "No" }}</td>
-        <td>{% if user.is_authorized %}{{ action("authorize/" ~ user.username, "Unauthorize",
-              "btn-outline-secondary") }}{% else %}{{ action("authorize/" ~ user.username, "Authorize",
-              "btn-jupyter") }}{% endif %}</td>
+        <td>{% if user.is_authorized %}
+          {{ action("authorize/" ~ user.username, "Unauthorize", "btn-outline-secondary") }}
+        {% else %}
+          {{ action("authorize/" ~ user.username, "Authorize", "btn-jupyter") }}
+        {% endif %}</td>
         <td><a class="btn btn-jupyter" role="button"
                href="{{ base_url }}change-password/{{ user.username }}">Change password</a></td>
         <td>{% if not user.is_authorized %}{{ action("discard/" ~ user.username, "Discard",
