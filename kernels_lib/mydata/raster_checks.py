@@ -35,6 +35,7 @@ from affine import Affine
 from pyproj import Transformer
 from pyproj.exceptions import CRSError, ProjError
 from rasterio.crs import CRS
+from rasterio.errors import CRSError as RasterioCRSError
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.io import DatasetReader
 from shapely.geometry import Polygon
@@ -357,6 +358,9 @@ def inspect_raster(path: str | Path, limits: UploadLimits, *,
             detail = str(error).replace(str(path), display)
             raise UploadError(f"{label} cannot be read as {FORMAT_NAMES[driver]}: {detail}",
                               rule="driver") from None
+        except RasterioCRSError as error:  # GDAL built a CRS from the header it cannot read back
+            raise UploadError(f"{label} has a coordinate system terralab cannot read ({error}); "
+                              f"its georeferencing is damaged", rule="crs") from None
         except UnicodeDecodeError as error:  # rasterio decodes GDAL's strings as UTF-8
             raise UploadError(f"{label} cannot be read as {FORMAT_NAMES[driver]}: its header "
                               f"holds text (coordinate system or band names) that is not "

@@ -192,3 +192,13 @@ def test_tiff_width_as_long8_in_a_classic_tiff_is_refused(seeds: dict[str, list[
         if struct.unpack_from("<H", data, entry)[0] == 256:
             struct.pack_into("<H", data, entry, 0xFFFE)  # the old width entry: a private tag
     assert _run(bytes(data), "tif", tmp_path).startswith("refused:")
+
+
+def test_hfa_with_a_damaged_map_info_node_is_refused(seeds: dict[str, list[bytes]],
+                                                     tmp_path: Path) -> None:
+    """fuzz finding 6 (img): an HFA whose Map_Info node has a damaged type name made GDAL
+    build a CRS it cannot read back; rasterio's CRSError escaped the checks (500)."""
+    data = next(seed for seed in seeds["img"] if b"UTM zone 18N" in seed)
+    node = data.index(b"Eprj_MapInfo\x00", data.index(b"Map_Info\x00"))
+    damaged = data[:node] + b"Eprj_MapInD\x01" + data[node + 12:]
+    assert _run(damaged, "img", tmp_path) == "refused:crs"
