@@ -177,6 +177,8 @@ def test_quota_refuses_an_11_mb_upload_of_a_user_with_10_mb(hub, tmp_path):
 
 
 def test_a_bad_upload_leaves_nothing(hub, padded, tmp_path):
+    """A file whose header is fine but whose pixels are cut off is refused by the publish
+    job on a worker (the client gets the same UploadError), and nothing is kept."""
     before = requests.get(api(hub, "mydata/storage"), headers=auth(hub, "demo"),
                           timeout=30).json()["used"]
     cut = tmp_path / "cut.tif"
@@ -187,6 +189,9 @@ def test_a_bad_upload_leaves_nothing(hub, padded, tmp_path):
     names = [r.source_name for r in service(hub, "demo").list()]
     assert "cut.tif" not in names
     staging = hub.home / "staging"
+    deadline = time.monotonic() + 15  # the worker removes its run folder as the job ends
+    while staging.exists() and any(staging.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert not staging.exists() or not any(staging.iterdir())
     after = requests.get(api(hub, "mydata/storage"), headers=auth(hub, "demo"),
                          timeout=30).json()["used"]
@@ -219,3 +224,36 @@ def test_rename_download_delete(hub, padded, tmp_path):
     assert client.storage().used == used - record.bytes
     assert not folder.exists()
     assert record.id not in [r.id for r in client.list()]
+
+
+def test_header_refusals_are_answered_at_once_and_publishing_is_a_job(hub, padded, tmp_path):
+    """The PUT checks the header in the service (400 with the rule, nothing kept); a good
+    file is answered 202 with its publish job, whose progress reads like any job's."""
+    small = tmp_path / "small.tif"
+    with rasterio.open(padded) as src:
+        profile = src.profile | {"width": 512, "height": 512, "tiled": False}
+        data = src.read(window=Window(0, 0, 512, 512))
+    with rasterio.open(small, "w", **{k: v for k, v in profile.items()
+                                      if k not in ("blockxsize", "blockysize")}) as dst:
+        dst.write(data)
+    headers = auth(hub, "header_checks")
+    for path, status in [(small, 400), (padded, 202)]:
+        announced = requests.post(api(hub, "mydata/uploads"), headers=headers, timeout=30,
+                                  json={"name": path.name, "size": path.stat().st_size})
+        response = requests.put(api(hub, announced.json()["put"]), data=path.read_bytes(),
+                                headers=headers, timeout=60)
+        assert response.status_code == status, response.text
+    assert response.json()["job"]["kind"] == "publish"
+    job_id = response.json()["job"]["id"]
+    record = service(hub, "header_checks").wait_published(response.json()["status"],
+                                                          timeout=120)
+    job = requests.get(api(hub, f"jobs/{job_id}"), headers=headers, timeout=30).json()
+    assert job["status"] == "succeeded" and job["results"] == [record.id]
+    assert job["progress"] == 100 and "reading every pixel" in job["log"]
+    refused = requests.post(api(hub, "mydata/uploads"), headers=headers, timeout=30,
+                            json={"name": small.name, "size": small.stat().st_size})
+    put = requests.put(api(hub, refused.json()["put"]), data=small.read_bytes(),
+                       headers=headers, timeout=60)
+    assert put.json()["rule"] == "pixels"
+    used = requests.get(api(hub, "mydata/storage"), headers=headers, timeout=30).json()
+    assert used["used"] == record.bytes
