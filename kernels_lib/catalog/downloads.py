@@ -254,15 +254,34 @@ def download(item: dict[str, Any], dest: str | Path, *, assets: list[str] | None
     for key in keys:
         stream = open_asset(item, key, owner=owner, geometry=geometry, home=home)
         target = dest / stream.filename
+        counted, complete = _Counted(stream.chunks), False
         try:
             if stream.size is not None:
                 check_download(user, nbytes=stream.size, home=home)
-            size = write_whole(target, stream.chunks)
+            write_whole(target, counted)
+            complete = True
         finally:
             stream.close()
-        record_download(user, item, key, size, home=home)
+            if counted.bytes or complete:  # an interrupted download costs what it took
+                record_download(user, item, key, counted.bytes, home=home)
         written.append(target)
     return written
+
+
+class _Counted:
+    """An iterator of chunks that counts the bytes passed on (what a download took)."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self.bytes = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        chunk = next(self._chunks)
+        self.bytes += len(chunk)
+        return chunk
 
 
 def chosen_assets(item: dict[str, Any], assets: list[str] | None) -> list[str]:

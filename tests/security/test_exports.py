@@ -1,11 +1,13 @@
-"""Exports and downloads of my data through the real hub: long non-ASCII titles still give
-valid files and headers (issue failure 13), and a download the client abandons is charged
-for the bytes sent (the interrupted-download quota hole)."""
+"""Exports and downloads of my data: long non-ASCII titles still give valid files and
+headers (issue failure 13), and a download the client abandons is charged for the bytes
+sent (the interrupted-download quota hole), through the real hub and in-process."""
 
 from __future__ import annotations
 
 import io
 import json
+import os
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -20,8 +22,6 @@ from terralab.catalog.disposition import attachment_name
 from terralab.catalog.downloads import downloaded_bytes
 from terralab.catalog.remote import ServiceClient
 from terralab.mydata.remote import MyDataService
-
-pytestmark = pytest.mark.hub
 
 LONG_TITLE = "湖州市土地利用遥感监测成果" * 7  # 91 characters, 273 bytes of UTF-8
 MB = 1024**2
@@ -75,6 +75,7 @@ def _check_named(response: requests.Response, suffix: str) -> str:
     return name
 
 
+@pytest.mark.hub
 def test_long_chinese_title_exports_in_every_format(hub, tmp_path):
     """issue failure 13: a 90-character Chinese title broke exports ("file name too long",
     500); every format now downloads, named after the title within 255 bytes."""
@@ -112,6 +113,7 @@ def _charged(hub, user: str) -> int:
     return downloaded_bytes(user, home=hub.home)
 
 
+@pytest.mark.hub
 def test_an_abandoned_download_is_charged_for_the_bytes_sent(hub, tmp_path):
     """Quota hole: the bytes of an interrupted download were never recorded. A client that
     reads part of a large download and closes the connection is charged what was sent."""
@@ -138,3 +140,36 @@ def test_an_abandoned_download_is_charged_for_the_bytes_sent(hub, tmp_path):
         # sockets and the proxy hold a few MB at most)
         assert read <= charged < record.bytes - 8 * MB, (params, read, charged)
         before += charged
+
+
+def test_an_interrupted_download_in_process_is_charged_for_what_it_took(tmp_path,
+                                                                        monkeypatch):
+    """Quota hole, without a hub: a download whose writing fails half way (here the reader
+    of the file goes away: a FIFO closed after 1 MB) recorded nothing; it is charged for
+    the bytes it took from the source, within a chunk."""
+    from terralab.catalog.downloads import CHUNK
+    from terralab.mydata.library import download_item
+    from terralab.mydata.uploads import upload_file
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("TERRALAB_HOME", str(home))
+    record = upload_file(_raster(tmp_path / "noise.tif", 2048, noise=True), owner="carol",
+                         home=home)
+    dest = tmp_path / "out"
+    dest.mkdir()
+    os.mkfifo(dest / "data.tif.part")  # where the download writes first
+    read = [0]
+
+    def reader() -> None:
+        with open(dest / "data.tif.part", "rb") as fifo:
+            while read[0] < MB and (chunk := fifo.read(64 * 1024)):
+                read[0] += len(chunk)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    with pytest.raises(BrokenPipeError):
+        download_item("carol", record.id, dest, home=home)
+    thread.join(10)
+    charged = downloaded_bytes("carol", home=home)
+    assert read[0] <= charged <= read[0] + 2 * CHUNK < record.bytes, (read, charged)
