@@ -1,10 +1,11 @@
 """Fuzz the upload checks with atheris (libFuzzer), one fresh process per format.
 
 ``make fuzz`` runs ``python -m tests.fuzz.run_fuzz``: for each format (``tif``, ``img``,
-``zip``) it writes the seed corpus from the real samples into ``<out>/<format>/seeds/`` and
-starts a child process that fuzzes :func:`tests.fuzz.upload_harness.check_upload` with only
-terralab's own modules instrumented (GDAL runs natively). The child stops after ``--runs``
-executions or ``--seconds`` seconds, whichever comes first. A finding is:
+``zip``, ``shp``; see :data:`tests.fuzz.upload_harness.FORMATS`) it writes the seed corpus
+from the real samples into ``<out>/<format>/seeds/`` and starts a child process that fuzzes
+:func:`tests.fuzz.upload_harness.check_upload` with only terralab's own modules instrumented
+(GDAL runs natively). The child stops after ``--runs`` executions or ``--seconds`` seconds,
+whichever comes first. A finding is:
 
 * an exception other than a user-facing refusal (the hub service would answer 500);
 * a hang: one input running longer than ``--timeout`` seconds;
@@ -29,11 +30,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 __all__ = ["main"]
 
-_FORMATS = ("tif", "img", "zip")
+_FORMATS = ("tif", "img", "zip", "shp")
 _DICTIONARY = [  # tokens worth splicing into headers: magics, TIFF tags, zip records
     r"II*\x00", r"MM\x00*", r"II+\x00", r"EHFA_HEADER_TAG", r"Eimg_Layer", r"Edms_State",
     r"Eprj_ProParameters", r"Emif_String", r"PK\x03\x04", r"PK\x01\x02", r"PK\x05\x06",
@@ -47,7 +49,7 @@ _EXECUTED = re.compile(r"stat::number_of_executed_units: *(\d+)")
 _STATUS = re.compile(r"^#(\d+)\s", re.MULTILINE)
 
 
-def _worker(fmt: str, libfuzzer_args: list[str]) -> None:
+def _worker(fmt: str, libfuzzer_args: list[str], outcomes: Path | None) -> None:
     """Fuzz one format in this process (only terralab's modules instrumented)."""
     import atheris
 
@@ -56,9 +58,12 @@ def _worker(fmt: str, libfuzzer_args: list[str]) -> None:
     shm = Path("/dev/shm")
     work = Path(tempfile.mkdtemp(prefix=f"terralab-fuzz-{fmt}-",
                                  dir=shm if shm.is_dir() else None)) / "input"
+    counts: Counter[str] = Counter()
 
     def one_input(data: bytes) -> None:
-        upload_harness.check_upload(data, fmt, work)
+        counts[upload_harness.check_upload(data, fmt, work)] += 1
+        if outcomes is not None and counts.total() % 200 == 0:  # libFuzzer exits without notice
+            outcomes.write_text(json.dumps(counts))
 
     atheris.Setup([sys.argv[0], *libfuzzer_args], one_input)
     atheris.Fuzz()
@@ -90,7 +95,9 @@ def _fuzz_format(fmt: str, out: Path, args: argparse.Namespace) -> dict:
                  f"-max_len={max(path.stat().st_size for path in seed_files) * 2}",
                  f"-artifact_prefix={crashes}/", f"-dict={dictionary}", "-print_final_stats=1",
                  str(corpus), str(seeds)]
-        command = [sys.executable, "-m", "tests.fuzz.run_fuzz", "--worker", fmt, "--", *flags]
+        outcomes = folder / f"outcomes-{len(codes)}.json"
+        command = [sys.executable, "-m", "tests.fuzz.run_fuzz", "--worker", fmt,
+                   "--outcomes", str(outcomes), "--", *flags]
         with log.open("a") as stream:
             stream.write(f"\n### {' '.join(command)}\n")
             stream.flush()
@@ -102,9 +109,14 @@ def _fuzz_format(fmt: str, out: Path, args: argparse.Namespace) -> dict:
         if codes[-1] == 0:  # ran out of runs or time without a finding
             break
     found = sorted(path.name for path in crashes.iterdir() if path.name not in before)
+    outcomes_seen: Counter[str] = Counter()
+    for path in folder.glob("outcomes-*.json"):
+        outcomes_seen.update(json.loads(path.read_text()))
+        path.unlink()
     return {"format": fmt, "executions": runs,
             "seconds": round(time.monotonic() - started, 1), "exit_statuses": codes,
-            "findings": found, "seeds": [p.name for p in seed_files],
+            "findings": found, "outcomes": dict(outcomes_seen.most_common()),
+            "seeds": [p.name for p in seed_files],
             "corpus_size": len(list(corpus.iterdir())), "log": str(log)}
 
 
@@ -120,9 +132,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="how often to go on after a finding (libFuzzer stops at one)")
     parser.add_argument("--out", type=Path, default=Path("var/fuzz"))
     parser.add_argument("--worker", choices=_FORMATS, help=argparse.SUPPRESS)
+    parser.add_argument("--outcomes", type=Path, help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args(argv)
     if args.worker:
-        _worker(args.worker, [arg for arg in rest if arg != "--"])
+        _worker(args.worker, [arg for arg in rest if arg != "--"], args.outcomes)
         return 0
     results = []
     for fmt in args.formats:

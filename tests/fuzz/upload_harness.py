@@ -35,10 +35,12 @@ from terralab.mydata.limits import UploadLimits
 from terralab.mydata.raster_publish import publish_raster
 from terralab.mydata.vector_publish import publish_vector
 
-__all__ = ["FORMATS", "FUZZ_LIMITS", "REAL_DATA", "check_upload", "write_seeds"]
+__all__ = ["FORMATS", "FUZZ_LIMITS", "MEMBER_MARK", "REAL_DATA", "check_upload", "write_seeds"]
 
-FORMATS = ("tif", "img", "zip")
-"""The upload formats fuzzed: GeoTIFF, Erdas Imagine (HFA), zipped shapefile."""
+FORMATS = ("tif", "img", "zip", "shp")
+"""The inputs fuzzed: GeoTIFF, Erdas Imagine (HFA), zipped shapefile (the zip's bytes), and
+``shp``: the shapefile's own files, zipped by the harness, so that mutations of their bytes
+reach GDAL's shapefile reader rather than fail the zip's CRC check."""
 
 FUZZ_LIMITS = UploadLimits(min_side=16, max_side=2048)
 """The platform's upload rules, with small images allowed (fast runs) and at most 2048²."""
@@ -47,6 +49,9 @@ REAL_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "re
 """The real samples (see their README)."""
 
 _SEED_SIDE = 64
+_SHP_PARTS = ("shp", "shx", "dbf", "prj", "cpg")
+MEMBER_MARK = b"\n--terralab-zip-member--\n"
+"""Between the files of a shapefile in a ``shp`` input (the harness zips them)."""
 _INPUTS = itertools.count()
 
 
@@ -55,7 +60,7 @@ def check_upload(data: bytes, fmt: str, work: Path) -> str:
 
     Args:
         data: the uploaded bytes.
-        fmt: ``"tif"``, ``"img"`` or ``"zip"``.
+        fmt: ``"tif"``, ``"img"``, ``"zip"`` or ``"shp"`` (see :data:`FORMATS`).
         work: a scratch folder of the caller's (emptied here).
 
     Returns:
@@ -67,6 +72,8 @@ def check_upload(data: bytes, fmt: str, work: Path) -> str:
     shutil.rmtree(work, ignore_errors=True)
     folder = work / str(next(_INPUTS))  # a new path each time: GDAL caches by file name
     folder.mkdir(parents=True)
+    if fmt == "shp":  # the shapefile's own files, zipped here with sound CRCs
+        data, fmt = _zip_members(data), "zip"
     source, out = folder / f"source.{fmt}", folder / "out"
     source.write_bytes(data)
     name = f"upload.{fmt}"
@@ -86,6 +93,17 @@ def check_upload(data: bytes, fmt: str, work: Path) -> str:
     if item["geometry"] is not None:  # what the catalog index stores of it
         item_rows([item], "fuzz")
     return "accepted"
+
+
+def _zip_members(data: bytes) -> bytes:
+    """A zip of ``layer.shp``, ``.shx``, ``.dbf``, ``.prj``, ``.cpg`` cut from ``data`` at
+    :data:`MEMBER_MARK` (missing parts are left out, so the zip checks refuse it)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for ext, part in zip(_SHP_PARTS, data.split(MEMBER_MARK), strict=False):
+            if part or ext in _SHP_PARTS[:3]:  # an empty .prj or .cpg means none
+                archive.writestr(f"layer.{ext}", part)
+    return buffer.getvalue()
 
 
 def _real_crop(name: str, bands: list[int]) -> tuple:
@@ -185,9 +203,16 @@ def write_seeds(fmt: str, folder: Path) -> list[Path]:
     if not REAL_DATA.is_dir():
         raise FileNotFoundError(f"real sample data not found at {REAL_DATA}")
     folder.mkdir(parents=True, exist_ok=True)
-    if fmt == "zip":
+    if fmt in ("zip", "shp"):
         _vector_seeds(folder, folder.parent / f".{fmt}-seed-work")
         shutil.rmtree(folder.parent / f".{fmt}-seed-work", ignore_errors=True)
+        if fmt == "shp":
+            for path in list(folder.glob("*.zip")):
+                with zipfile.ZipFile(path) as archive:
+                    parts = {Path(n).suffix[1:]: archive.read(n) for n in archive.namelist()}
+                path.with_suffix(".shp").write_bytes(
+                    MEMBER_MARK.join(parts.get(ext, b"") for ext in _SHP_PARTS))
+                path.unlink()
     else:
         _raster_seeds(folder, fmt)
     return sorted(folder.glob(f"*.{fmt}"))
