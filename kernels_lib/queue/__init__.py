@@ -1,8 +1,11 @@
 """The job queue and the shared workers (PRODUCT.md §6).
 
-Jobs from every user go through one persistent FIFO queue (optionally dedicated queues for
+Jobs from every user go through one persistent queue (optionally dedicated queues for
 groups) in the platform database, SQLite by default or PostgreSQL by URL; worker processes
-claim them under leases with heartbeats and keep models warm between jobs.
+claim them under leases with heartbeats and keep models warm between jobs. Workers take
+jobs round-robin across users, FIFO within one user (:mod:`terralab.queue.fair_order`); a
+user may hold at most ``job_limit`` queued or running jobs (:mod:`terralab.queue.limits`);
+an AI job's owner's quota is checked at submit and again at claim.
 
 - ``tl.submit(tool, **params) -> Job`` (``.status``, ``.progress``, ``.standing``,
   ``.wait()``, ``.result``, ``.cancel()``), ``tl.jobs()``, ``tl.job(id)``;
@@ -14,9 +17,15 @@ claim them under leases with heartbeats and keep models warm between jobs.
 from __future__ import annotations
 
 from terralab.queue.api import cancel, job, jobs, submit
-from terralab.queue.errors import JobError, JobFailed, JobNotFound, QueueNotAllowed
+from terralab.queue.errors import (
+    JobError,
+    JobFailed,
+    JobLimitReached,
+    JobNotFound,
+    QueueNotAllowed,
+)
 from terralab.queue.handle import Job
 from terralab.queue.records import JobRecord, QueueStanding
 
-__all__ = ["Job", "JobError", "JobFailed", "JobNotFound", "JobRecord", "QueueNotAllowed",
-           "QueueStanding", "cancel", "job", "jobs", "submit"]
+__all__ = ["Job", "JobError", "JobFailed", "JobLimitReached", "JobNotFound", "JobRecord",
+           "QueueNotAllowed", "QueueStanding", "cancel", "job", "jobs", "submit"]

@@ -7,12 +7,9 @@ killed and its job went to another worker) can no longer change the job. After
 at once (it would fail again).
 
 **Fair order.** Within a queue, jobs are taken round-robin across users and FIFO within
-one user: a waiting job's *round* is the number of its owner's jobs that run now plus the
-owner's jobs waiting before it, and a worker claims the waiting job of the lowest round,
-the oldest (lowest ``seq``) first among equals. So while one user's 100 jobs wait, another
-user's first job is next as soon as a worker is free. A job whose worker died keeps its
-``seq`` and its owner's place. :func:`standing` counts the jobs ahead by the same rule, so
-the position a user sees is the order the workers follow (until the running jobs change).
+one user (:mod:`terralab.queue.fair_order`); a job whose worker died keeps its ``seq`` and
+its owner's place. :func:`standing` counts the jobs ahead by the same rule, so the position
+a user sees is the order the workers follow.
 
 **Limits.** A user may hold at most ``$TERRALAB_JOB_LIMIT`` queued or running jobs (every
 kind, every queue; :mod:`terralab.queue.limits`), checked in the transaction that inserts
@@ -40,6 +37,7 @@ import sqlalchemy as sa
 
 from terralab.platform_sql import engine, is_postgres
 from terralab.queue.errors import JobError, JobLimitReached, JobNotFound
+from terralab.queue.fair_order import jobs_ahead, ranked, waiting
 from terralab.queue.limits import job_limits
 from terralab.queue.queues import SHARED, QueueConfig
 from terralab.queue.records import ACTIVE, JobRecord, QueueStanding
@@ -178,30 +176,6 @@ def _sweep(db: sa.Connection, queue: str, now: float) -> None:
         log=jobs.c.log + _line("failed: lost its worker too many times", now)))
 
 
-def _waiting(now: float) -> Any:
-    """Jobs a worker may take: queued, or running under a lease that ran out."""
-    return sa.or_(jobs.c.status == "queued",
-                  sa.and_(jobs.c.status == "running", jobs.c.lease_until < now))
-
-
-def _ranked(queue: str, now: float) -> sa.Subquery:
-    """The waiting jobs of ``queue`` with their round (see the module's "fair order").
-
-    Columns ``seq``, ``owner`` and ``round``; claims take the lowest ``(round, seq)``.
-    """
-    running = (sa.select(jobs.c.owner, sa.func.count().label("running"))
-               .where(jobs.c.queue == queue, jobs.c.status == "running",
-                      jobs.c.lease_until >= now)
-               .group_by(jobs.c.owner).subquery("running_now"))
-    place = sa.func.row_number().over(partition_by=jobs.c.owner, order_by=jobs.c.seq) - 1
-    waiting = (sa.select(jobs.c.seq, jobs.c.owner, place.label("place"))
-               .where(jobs.c.queue == queue, _waiting(now)).subquery("waiting"))
-    round_ = waiting.c.place + sa.func.coalesce(running.c.running, 0)
-    return (sa.select(waiting.c.seq, waiting.c.owner, round_.label("round"))
-            .select_from(waiting.outerjoin(running, running.c.owner == waiting.c.owner))
-            .subquery("ranked"))
-
-
 def _quota_refusal(db: sa.Connection, row: Any, policy: QuotaPolicy,
                    seen: dict[str, str | None]) -> str | None:
     """Why a not yet started AI job may not start now (its owner's AI time is used up)."""
@@ -235,15 +209,15 @@ def claim(worker_id: str, queue: str = SHARED, *, lease_seconds: float = 30.0,
         now = time.time()  # inside the transaction: on SQLite claims are serialised here
         _sweep(db, queue, now)
         while True:
-            ranked = _ranked(queue, now)
-            candidates = db.execute(sa.select(ranked.c.seq)
-                                    .order_by(ranked.c.round, ranked.c.seq)
+            order = ranked(queue, now)
+            candidates = db.execute(sa.select(order.c.seq)
+                                    .order_by(order.c.round, order.c.seq)
                                     .limit(_CANDIDATES)).scalars().all()
             refused = 0
             for seq in candidates:
                 query = (sa.select(jobs.c.seq, jobs.c.owner, jobs.c.kind, jobs.c.groups,
                                    jobs.c.attempts)
-                         .where(jobs.c.seq == seq, jobs.c.queue == queue, _waiting(now)))
+                         .where(jobs.c.seq == seq, jobs.c.queue == queue, waiting(now)))
                 if postgres:  # another worker's claim holds it: skip, never wait
                     query = query.with_for_update(skip_locked=True)
                 row = db.execute(query).first()
@@ -384,7 +358,7 @@ def standing(job: JobRecord, *, home: Path | None = None, live_seconds: float | 
     """Where ``job`` stands in its queue (position, jobs ahead, workers busy).
 
     The jobs ahead are the waiting jobs a worker would claim first by the rule
-    :func:`claim` follows (the module's "fair order"), as the queue stands now.
+    :func:`claim` follows (:mod:`terralab.queue.fair_order`), as the queue stands now.
     """
     now = time.time()
     within = live_window() if live_seconds is None else live_seconds
@@ -393,16 +367,7 @@ def standing(job: JobRecord, *, home: Path | None = None, live_seconds: float | 
             workers.c.queue == job.queue, workers.c.heartbeat > now - within)).all()
         running = db.execute(sa.select(sa.func.count()).select_from(jobs).where(
             jobs.c.queue == job.queue, jobs.c.status == "running")).scalar_one()
-        ahead = 0
-        if job.status == "queued":
-            ranked = _ranked(job.queue, now)
-            mine = db.execute(sa.select(ranked.c.round, ranked.c.seq).join(
-                jobs, jobs.c.seq == ranked.c.seq).where(jobs.c.id == job.id)).first()
-            if mine is not None:
-                before = sa.or_(ranked.c.round < mine.round,
-                                sa.and_(ranked.c.round == mine.round, ranked.c.seq < mine.seq))
-                ahead = db.execute(sa.select(sa.func.count()).select_from(ranked)
-                                   .where(before)).scalar_one()
+        ahead = jobs_ahead(db, job.id, job.queue, now) if job.status == "queued" else 0
     return QueueStanding(position=ahead + 1 if job.status == "queued" else 0,
                          jobs_ahead=ahead, running=running, workers=len(live),
                          workers_busy=sum(1 for row in live if row.job))

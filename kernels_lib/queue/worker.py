@@ -100,6 +100,7 @@ class Worker:
         self.hard_cancel = hard_cancel
         self.models = models or ModelCache()
         self.jobs_done = 0
+        self.running: str | None = None  # the id of the job it runs now
         self.restricted = restricted
         self.parent = parent
 
@@ -148,6 +149,7 @@ class Worker:
         """Run a claimed job to its end; returns its final status as this worker saw it."""
         from terralab.tools.runner import run_tool
 
+        self.running = job.id
         cancelled, lost, done = threading.Event(), threading.Event(), threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(job, cancelled, lost, done),
                                 name=f"heartbeat-{job.id}", daemon=True)
@@ -205,6 +207,7 @@ class Worker:
             beat.join(timeout=5)
             worker_beat(self.id, None, home=self.home)
             self.jobs_done += 1
+            self.running = None
 
     def _record_in_project(self, job: JobRecord, ids: list[str]) -> None:
         from terralab.projects.store import ProjectNotFound, add_results
@@ -310,20 +313,23 @@ def main(argv: list[str] | None = None) -> None:
         log.warning("the pool (pid %d) is gone before the worker started", args.parent)
         return
     stop = threading.Event()
+    worker = Worker(queue=args.queue, lease_seconds=args.lease, poll_seconds=args.poll,
+                    parent=args.parent)
 
     def end(*_: object) -> None:
         stop.set()
         if args.parent is not None and os.getppid() != args.parent:
-            # orphaned: a job under way has until the grace, then the process ends (its
-            # job goes back to the queue when the lease runs out)
+            # orphaned: an idle worker ends now; a job under way has until the grace (it
+            # goes back to the queue when its lease runs out)
+            if worker.running is None:
+                os._exit(1)
             timer = threading.Timer(ORPHAN_GRACE, os._exit, args=(1,))
             timer.daemon = True
             timer.start()
 
     signal.signal(signal.SIGTERM, end)
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    Worker(queue=args.queue, lease_seconds=args.lease, poll_seconds=args.poll,
-           parent=args.parent).run(stop=stop)
+    worker.run(stop=stop)
 
 
 if __name__ == "__main__":
