@@ -46,7 +46,7 @@ from terralab.hub.catalog_handlers import (
     ThumbnailHandler,
 )
 
-__all__ = ["mydata_routes"]
+__all__ = ["mydata_routes", "release_interrupted_uploads"]
 
 
 def _groups(user: dict[str, Any]) -> tuple[str, ...]:
@@ -440,21 +440,26 @@ class StorageHandler(MyDataHandler):
         self.write_json(usage.to_dict())
 
 
-def mydata_routes(prefix: str, state: CatalogState) -> list[tuple[str, type, dict[str, Any]]]:
-    """Return the my-data routes under the service ``prefix``.
+def release_interrupted_uploads(home: Any) -> int:
+    """As the service starts: release the uploads it was receiving when it last stopped.
 
-    Called once as the service starts, it first releases the uploads an earlier service
-    process was receiving when it stopped (:func:`terralab.mydata.upload_jobs.
-    release_interrupted`): their reservations and staging files go at once.
+    Their requests died with the old process, so their reservations and staging files go
+    at once (:func:`terralab.mydata.upload_jobs.release_interrupted`); uploads queued for
+    publishing are the workers'. Returns how many were released.
     """
     import logging
 
     from terralab.mydata.upload_jobs import release_interrupted
 
-    released = release_interrupted(Path(state.home))
+    released = release_interrupted(Path(home))
     if released:
         logging.getLogger("terralab.hub").info(
             "released %d upload(s) interrupted by the last stop of the service", released)
+    return released
+
+
+def mydata_routes(prefix: str, state: CatalogState) -> list[tuple[str, type, dict[str, Any]]]:
+    """Return the my-data routes under the service ``prefix``."""
     base = prefix.rstrip("/") + "/mydata"
     item = r"/items/([^/]+)"
     args = {"state": state}

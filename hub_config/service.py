@@ -242,6 +242,9 @@ def main() -> None:
     url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:8181"))
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/terralab/")
     app = make_app(prefix)
+    from terralab.hub.mydata_handlers import release_interrupted_uploads
+
+    release_interrupted_uploads(terralab_home())  # what a stop cut off holds no quota
     app.listen(url.port or 80, url.hostname or "127.0.0.1")
     ioloop.IOLoop.current().start()
 
