@@ -93,7 +93,7 @@ def test_heavy_tiny_uploads_do_not_slow_other_users(hub, tmp_path):
     service's request threads, and a handful at once made another user's GET
     mydata/storage wait for them. Publishing now runs on the workers as queued jobs of kind
     ``publish`` of their owner; the service answers others at once."""
-    tiny = _sparse_tif(tmp_path / "sparse.tif", 16_000)
+    tiny = _sparse_tif(tmp_path / "sparse.tif", 12_000)
     assert tiny.stat().st_size < 100_000
     heavy_user, other = "heavy9", "other9"
     for user in (heavy_user, other):  # both are signed in and known to the service
