@@ -1,17 +1,22 @@
-"""The order in which workers take the waiting jobs of a queue: round-robin across users.
+"""The order in which workers take the waiting jobs of a queue: fair share across users.
 
-A waiting job's *round* is the number of its owner's jobs of the queue that run now plus the
-owner's jobs waiting before it (by ``seq``). A worker claims the waiting job of the lowest
-round, the oldest (lowest ``seq``) first among equals. So jobs of one user keep their order
-(FIFO within a user), and while one user's 100 jobs wait another user's first job (round 0)
-is next as soon as a worker is free: the k-th other user to queue a job waits for about
-``ceil(k / workers)`` job run times, whatever the flood.
+The queue's *backlog* began when its oldest waiting job was submitted. A waiting job's
+*round* is the number of its owner's jobs of the queue that started since then (running or
+finished) plus the owner's jobs waiting before it (by ``seq``). A worker claims the waiting
+job of the lowest round, the oldest (lowest ``seq``) first among equals. So:
 
-Claiming a job moves it from "waiting" to "running" without changing its owner's other
-rounds, so the order of the waiting jobs only changes when a running job ends (its owner's
-jobs move up a round) or new jobs come. :func:`jobs_ahead` counts by the same rule, so the
-position a user sees is the order the workers follow. The ranking is one SQL query (a window
-function) on SQLite and PostgreSQL alike.
+- jobs of one user keep their order (FIFO within a user);
+- users with waiting jobs take turns, round-robin (10 users queueing 20 jobs each: every
+  user's n-th job starts before any user's (n+1)-th);
+- while one user's 100 jobs wait, another user's first job (round 0) is next as soon as a
+  worker is free: the k-th other user to queue a job waits for about ``ceil(k / workers)``
+  job run times, whatever the flood;
+- a user who already ran many jobs during the backlog waits behind those who ran fewer
+  (fair share by recent use).
+
+:func:`jobs_ahead` counts by the same rule, so the position a user sees is the order the
+workers follow as the queue stands (it changes as jobs start and new ones come). The ranking
+is one SQL query (a window function) on SQLite and PostgreSQL alike.
 """
 
 from __future__ import annotations
@@ -36,16 +41,18 @@ def ranked(queue: str, now: float) -> sa.Subquery:
 
     Claims take them by ``(round, seq)``.
     """
-    running = (sa.select(jobs.c.owner, sa.func.count().label("running"))
-               .where(jobs.c.queue == queue, jobs.c.status == "running",
-                      jobs.c.lease_until >= now)
-               .group_by(jobs.c.owner).subquery("running_now"))
+    backlog = (sa.select(sa.func.min(jobs.c.submitted))
+               .where(jobs.c.queue == queue, waiting(now)).scalar_subquery())
+    served = (sa.select(jobs.c.owner, sa.func.count().label("served"))
+              .where(jobs.c.queue == queue, jobs.c.started >= backlog,
+                     sa.not_(waiting(now)))
+              .group_by(jobs.c.owner).subquery("served"))
     place = sa.func.row_number().over(partition_by=jobs.c.owner, order_by=jobs.c.seq) - 1
     queued = (sa.select(jobs.c.seq, jobs.c.owner, place.label("place"))
               .where(jobs.c.queue == queue, waiting(now)).subquery("waiting"))
-    round_ = queued.c.place + sa.func.coalesce(running.c.running, 0)
+    round_ = queued.c.place + sa.func.coalesce(served.c.served, 0)
     return (sa.select(queued.c.seq, queued.c.owner, round_.label("round"))
-            .select_from(queued.outerjoin(running, running.c.owner == queued.c.owner))
+            .select_from(queued.outerjoin(served, served.c.owner == queued.c.owner))
             .subquery("ranked"))
 
 

@@ -6,9 +6,10 @@ killed and its job went to another worker) can no longer change the job. After
 ``max_attempts`` lost workers a job fails with the reason. A tool's own error fails the job
 at once (it would fail again).
 
-**Fair order.** Within a queue, jobs are taken round-robin across users and FIFO within
-one user (:mod:`terralab.queue.fair_order`); a job whose worker died keeps its ``seq`` and
-its owner's place. :func:`standing` counts the jobs ahead by the same rule, so the position
+**Fair order.** Within a queue, jobs are taken by fair share across users (round-robin
+among the users with waiting jobs) and FIFO within one user
+(:mod:`terralab.queue.fair_order`); a job whose worker died keeps its ``seq`` and its
+owner's place. :func:`standing` counts the jobs ahead by the same rule, so the position
 a user sees is the order the workers follow.
 
 **Limits.** A user may hold at most ``$TERRALAB_JOB_LIMIT`` queued or running jobs (every

@@ -50,6 +50,7 @@ jobs = sa.Table(
     sa.Column("groups", sa.Text),  # JSON list: the owner's groups at submit (group quotas)
     sa.Index("jobs_queue_status_seq", "queue", "status", "seq"),
     sa.Index("jobs_owner_status", "owner", "status"),
+    sa.Index("jobs_queue_started", "queue", "started"),  # the fair order's backlog count
 )
 
 workers = sa.Table(
