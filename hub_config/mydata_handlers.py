@@ -151,8 +151,6 @@ class UploadHandler(MyDataHandler):
     _file: Any = None
     _received = 0
     refusal: web.HTTPError | None = None
-    drain_max = 64 * 1024**2
-    """The largest body of a refused PUT that is read and dropped before the answer."""
 
     async def _claim(self, upload_id: str) -> Any:
         """Take the caller's announced upload ``upload_id`` for this request, or 404."""
@@ -172,7 +170,8 @@ class UploadHandler(MyDataHandler):
         its body has been read and dropped: answering first would close the connection
         under the proxy while it still sends, and configurable-http-proxy then answers 503
         (ECONNRESET), to the next requests on its kept-alive connections too. A body larger
-        than :attr:`drain_max` is refused at once, with ``Connection: close``.
+        than ``UploadLimits.refused_drain_bytes`` (64 MiB; ``c.TerralabHub.upload_limits``)
+        is refused at once, with ``Connection: close``.
         """
         try:
             await super().prepare()  # authenticate first
@@ -196,13 +195,16 @@ class UploadHandler(MyDataHandler):
 
     def _refuse_after_body(self, refusal: web.HTTPError) -> None:
         """Drop the body of a refused PUT, then answer ``refusal`` (from :meth:`put`)."""
+        from terralab.mydata.limits import UploadLimits
+
+        most = UploadLimits.from_env().refused_drain_bytes
         text = self.request.headers.get("Content-Length", "")
         length = int(text) if text.isdigit() else None
-        if length is not None and length > self.drain_max:
+        if length is not None and length > most:
             self.set_header("Connection", "close")
             raise refusal
         self.refusal = refusal
-        self.request.connection.set_max_body_size(self.drain_max if length is None else length)
+        self.request.connection.set_max_body_size(most if length is None else length)
 
     def data_received(self, chunk: bytes) -> None:
         """Append a piece of the body to the staging file (a refused body is dropped)."""

@@ -227,7 +227,9 @@ class TerralabHub(AuthSettings, CatalogSettings, DaskSettings, QueueSettings, Qu
         help="""Changes to the upload rules (terralab.mydata.limits.UploadLimits), e.g.
         {"max_bytes": 10737418240, "min_side": 512, "crs": "any", "band_counts": "1,3,4",
         "dtypes": "uint8,uint16,float32"}. Keys: max_bytes, min_side, max_side, band_counts,
-        dtypes, crs, zip_max_entries, zip_max_unpacked, zip_max_ratio.""",
+        dtypes, crs, zip_max_entries, zip_max_unpacked, zip_max_ratio, refused_drain_bytes
+        (the largest body of a refused upload PUT that the service reads and drops before
+        answering, so the proxy keeps its connections; default 64 MiB).""",
     )
 
     @validate("storage_quota", "storage_quota_users", "storage_quota_groups", "upload_limits")

@@ -15,6 +15,8 @@ environment variables (the hub service passes its traitlets the same way):
 ``TERRALAB_UPLOAD_ZIP_MAX_ENTRIES``       most members in a zip (1000)
 ``TERRALAB_UPLOAD_ZIP_MAX_UNPACKED``      most bytes a zip may unpack to (4 × max bytes)
 ``TERRALAB_UPLOAD_ZIP_MAX_RATIO``         largest compression ratio of one member (200)
+``TERRALAB_UPLOAD_REFUSED_DRAIN_BYTES``   largest body of a refused upload the hub service
+                                          reads and drops before answering (64 MiB)
 ========================================  ==================================================
 """
 
@@ -44,6 +46,11 @@ class UploadLimits:
         zip_max_entries: the most members a zip may hold.
         zip_max_unpacked: the most bytes a zip's members may add up to, unpacked.
         zip_max_ratio: the largest uncompressed/compressed ratio of one zip member.
+        refused_drain_bytes: the hub service answers a refused ``PUT`` (unknown upload,
+            wrong length, not signed in) only after reading and dropping its body, up to
+            this size, so that the proxy in front keeps its connections (answering early
+            made configurable-http-proxy answer 503 to other users); a larger body is
+            refused at once with ``Connection: close``.
     """
 
     max_bytes: int = 5 * _GiB
@@ -55,6 +62,7 @@ class UploadLimits:
     zip_max_entries: int = 1000
     zip_max_unpacked: int = 20 * _GiB
     zip_max_ratio: float = 200.0
+    refused_drain_bytes: int = 64 * 1024**2
 
     def __post_init__(self) -> None:
         if self.crs not in ("platform", "any"):
@@ -100,6 +108,7 @@ class UploadLimits:
         read("ZIP_MAX_ENTRIES", "zip_max_entries", int)
         read("ZIP_MAX_UNPACKED", "zip_max_unpacked", int)
         read("ZIP_MAX_RATIO", "zip_max_ratio", float)
+        read("REFUSED_DRAIN_BYTES", "refused_drain_bytes", int)
         if "max_bytes" in values and "zip_max_unpacked" not in values:
             values["zip_max_unpacked"] = 4 * values["max_bytes"]
         return cls(**values)
