@@ -11,8 +11,9 @@ In a notebook::
     tl.search(collections=["my-data"], geometry=item.item["bbox"])
 
 Uploads follow the platform's rules (:mod:`terralab.mydata.limits`), are published by
-:mod:`terralab.mydata.uploads` and charged against the storage quota
-(:mod:`terralab.mydata.quota`, :mod:`terralab.mydata.store`).
+:mod:`terralab.mydata.uploads` (in a hub: checked by the hub service, published on the
+workers as a queued job, :mod:`terralab.mydata.upload_jobs`) and charged against the
+storage quota (:mod:`terralab.mydata.quota`, :mod:`terralab.mydata.store`).
 """
 
 from __future__ import annotations
