@@ -27,6 +27,7 @@ Every refusal is an :class:`~terralab.areas.AreaError` with a message for the us
 from __future__ import annotations
 
 import json
+import lzma
 import os
 import stat
 import struct
@@ -290,7 +291,7 @@ def unpack_shapefile_zip(path: str | Path, members: dict[str, zipfile.ZipInfo],
             for ext, info in members.items():
                 written = 0
                 with archive.open(info) as source, open(folder / f"layer{ext}", "wb") as target:
-                    while chunk := source.read(1024 * 1024):
+                    while chunk := _read_member(source, name):
                         written += len(chunk)
                         total += len(chunk)
                         if written > info.file_size:
@@ -303,6 +304,14 @@ def unpack_shapefile_zip(path: str | Path, members: dict[str, zipfile.ZipInfo],
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as error:
         raise AreaError(f"{name} is a damaged zip archive ({error})") from None
     return folder / "layer.shp"
+
+
+def _read_member(source: Any, name: str) -> bytes:
+    """The next MB of a member; a bzip2 or LZMA stream that does not decode is damage."""
+    try:
+        return source.read(1024 * 1024)
+    except (OSError, lzma.LZMAError) as error:  # bz2 raises OSError("Invalid data stream")
+        raise AreaError(f"{name} is a damaged zip archive ({error})") from None
 
 
 def gpkg_layers(path: str | Path, *, name: str | None = None) -> list[str]:
@@ -370,7 +379,8 @@ def _read(source: Path, name: str, layer: str | None, encoding: str | None = Non
             return _read(source, name, layer, "ISO-8859-1")
         raise AreaError(f"{name} cannot be read as a vector file: {error}") from None
     except (errors.DataSourceError, errors.DataLayerError, errors.GeometryError,
-            errors.FieldError, errors.CRSError, ValueError, OSError, UnicodeError) as error:
+            errors.FieldError, errors.CRSError, ValueError, OSError, UnicodeError,
+            shapely.errors.GEOSException) as error:  # GEOS: e.g. a ring that is not closed
         raise AreaError(f"{name} cannot be read as a vector file: {error}") from None
 
 

@@ -31,7 +31,7 @@ def codec_name(name: str) -> str | None:
         text = "iso-8859-" + text[4:].lstrip("-_")
     try:
         return codecs.lookup(text).name.upper() if text else None
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
         return None
 
 

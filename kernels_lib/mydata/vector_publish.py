@@ -182,7 +182,8 @@ def _read(source: Path, what: str, **options: Any) -> Any:
     except UnicodeDecodeError:
         raise
     except (errors.DataSourceError, errors.DataLayerError, errors.GeometryError,
-            errors.FieldError, errors.CRSError, ValueError, OSError) as error:
+            errors.FieldError, errors.CRSError, ValueError, OSError,
+            shapely.errors.GEOSException) as error:  # GEOS: e.g. a ring that is not closed
         raise UploadError(f"{what} cannot be read as a vector file: {error}",
                           rule="vector") from None
 
@@ -243,6 +244,35 @@ def _footprint(geoms: np.ndarray, crs: CRS, what: str) -> BaseGeometry:
                           f"system {crs.name!r}; check that the .prj matches the data",
                           rule="crs")
     return footprint
+
+
+def _unique_columns(frame: Any, flags: list[str]) -> Any:
+    """Give attribute fields without a name, or with one used before, a name of their own.
+
+    A DBF may hold fields with empty or repeated names; a GeoPackage table cannot. They are
+    renamed ``field_<n>`` (its position) or ``<name>_2``, ``<name>_3`` … and a flag says so.
+    """
+    geometry = frame.geometry.name
+    seen, names, renamed = {str(geometry).lower()}, [], []
+    for position, column in enumerate(frame.columns, start=1):
+        if column == geometry:
+            names.append(column)
+            continue
+        base = str(column).strip() or f"field_{position}"
+        name, number = base, 2
+        while name.lower() in seen:  # GeoPackage (SQLite) names ignore letter case
+            name, number = f"{base}_{number}", number + 1
+        seen.add(name.lower())
+        names.append(name)
+        if name != column:
+            renamed.append(f"{column!r} → {name}")
+    if not renamed:
+        return frame
+    frame = frame.copy()
+    frame.columns = names
+    flags.append("attribute fields without a name or with a repeated name were renamed: "
+                 + ", ".join(renamed))
+    return frame
 
 
 def _write_gpkg(frame: Any, target: Path, what: str) -> None:
@@ -360,6 +390,7 @@ def _publish(frame: Any, folder: Path, limits: UploadLimits, what: str, source_l
     if not present.all():
         flags.append(f"{int((~present).sum())} of {len(frame)} features have no geometry; "
                      "they are kept but not drawn")
+    frame = _unique_columns(frame, flags)
     crs = _crs(frame, limits, what)
     footprint = None if crs is None else _footprint(geoms[present], crs, what)
     if crs is None:

@@ -35,7 +35,8 @@ from terralab.mydata.limits import UploadLimits
 from terralab.mydata.raster_publish import publish_raster
 from terralab.mydata.vector_publish import publish_vector
 
-__all__ = ["FORMATS", "FUZZ_LIMITS", "MEMBER_MARK", "REAL_DATA", "check_upload", "write_seeds"]
+__all__ = ["FORMATS", "FUZZ_LIMITS", "MEMBER_MARK", "REAL_DATA", "check_upload", "write_seeds",
+           "zip_shapefile_parts"]
 
 FORMATS = ("tif", "img", "zip", "shp")
 """The inputs fuzzed: GeoTIFF, Erdas Imagine (HFA), zipped shapefile (the zip's bytes), and
@@ -73,7 +74,7 @@ def check_upload(data: bytes, fmt: str, work: Path) -> str:
     folder = work / str(next(_INPUTS))  # a new path each time: GDAL caches by file name
     folder.mkdir(parents=True)
     if fmt == "shp":  # the shapefile's own files, zipped here with sound CRCs
-        data, fmt = _zip_members(data), "zip"
+        data, fmt = zip_shapefile_parts(data), "zip"
     source, out = folder / f"source.{fmt}", folder / "out"
     source.write_bytes(data)
     name = f"upload.{fmt}"
@@ -95,7 +96,7 @@ def check_upload(data: bytes, fmt: str, work: Path) -> str:
     return "accepted"
 
 
-def _zip_members(data: bytes) -> bytes:
+def zip_shapefile_parts(data: bytes) -> bytes:
     """A zip of ``layer.shp``, ``.shx``, ``.dbf``, ``.prj``, ``.cpg`` cut from ``data`` at
     :data:`MEMBER_MARK` (missing parts are left out, so the zip checks refuse it)."""
     buffer = io.BytesIO()

@@ -15,7 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.fuzz.upload_harness import FORMATS, check_upload, write_seeds
+from tests.fuzz.upload_harness import (
+    FORMATS,
+    FUZZ_LIMITS,
+    MEMBER_MARK,
+    check_upload,
+    write_seeds,
+    zip_shapefile_parts,
+)
 
 
 @pytest.fixture(scope="module")
@@ -202,3 +209,65 @@ def test_hfa_with_a_damaged_map_info_node_is_refused(seeds: dict[str, list[bytes
     node = data.index(b"Eprj_MapInfo\x00", data.index(b"Map_Info\x00"))
     damaged = data[:node] + b"Eprj_MapInD\x01" + data[node + 12:]
     assert _run(damaged, "img", tmp_path) == "refused:crs"
+
+
+def _shapefile_parts(seeds: dict[str, list[bytes]]) -> list[bytes]:
+    """The files (.shp, .shx, .dbf, .prj, .cpg) of the polygon seed (it has a .cpg)."""
+    return next(data for data in seeds["shp"] if data.endswith(b"UTF-8")).split(MEMBER_MARK)
+
+
+def test_cpg_naming_an_encoding_with_a_nul_is_ignored(seeds: dict[str, list[bytes]],
+                                                      tmp_path: Path) -> None:
+    """fuzz finding 7 (shp): a .cpg holding a NUL made codecs.lookup raise ValueError (500)."""
+    parts = _shapefile_parts(seeds)
+    parts[4] = b"UTF\x00-8"
+    assert _run(MEMBER_MARK.join(parts), "shp", tmp_path) == "accepted"
+
+
+def test_dbf_fields_without_names_are_renamed(seeds: dict[str, list[bytes]],
+                                              tmp_path: Path) -> None:
+    """fuzz finding 8 (shp): two DBF fields with empty names broke the GeoPackage writer
+    (AttributeError, 500); they are renamed field_<n> and a flag says so."""
+    from terralab.mydata.vector_publish import publish_vector
+
+    parts = _shapefile_parts(seeds)
+    dbf = bytearray(parts[2])
+    for field in (1, 2):  # the 2nd and 3rd field descriptors: names blanked
+        dbf[32 * (field + 1):32 * (field + 1) + 11] = b"\x00" * 11
+    parts[2] = bytes(dbf)
+    assert _run(MEMBER_MARK.join(parts), "shp", tmp_path) == "accepted"
+    archive = tmp_path / "blank.zip"
+    archive.write_bytes(zip_shapefile_parts(MEMBER_MARK.join(parts)))
+    published = publish_vector(archive, tmp_path / "out", FUZZ_LIMITS)
+    assert any("renamed" in flag and "field_2" in flag for flag in published.flags)
+
+
+def test_polygon_ring_that_is_not_closed_is_refused(seeds: dict[str, list[bytes]],
+                                                    tmp_path: Path) -> None:
+    """fuzz finding 9 (shp): a polygon ring whose last point is not its first made shapely
+    raise GEOSException inside the read (500)."""
+    parts = _shapefile_parts(seeds)
+    shp = bytearray(parts[0])
+    content = 108  # the first record's content: type, box, part and point counts, parts
+    parts_count, points_count = struct.unpack_from("<ii", shp, content + 36)
+    points = content + 44 + 4 * parts_count
+    first_part_end = (struct.unpack_from("<i", shp, content + 48)[0] if parts_count > 1
+                      else points_count)
+    last = points + 16 * (first_part_end - 1)
+    x, y = struct.unpack_from("<dd", shp, last)
+    struct.pack_into("<dd", shp, last, x + 0.5, y + 0.5)
+    parts[0] = bytes(shp)
+    assert _run(MEMBER_MARK.join(parts), "shp", tmp_path) == "refused:vector"
+
+
+def test_bzip2_member_that_does_not_decode_is_refused(seeds: dict[str, list[bytes]],
+                                                      tmp_path: Path) -> None:
+    """fuzz finding 10 (zip): a bzip2 member whose stream is damaged raised OSError while
+    unpacking (500)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(seeds["zip"][0])) as source, \
+            zipfile.ZipFile(buffer, "w", zipfile.ZIP_BZIP2) as target:
+        for info in source.infolist():
+            target.writestr(info.filename, source.read(info))
+    data = buffer.getvalue().replace(b"BZh9", b"XXXX")
+    assert _run(data, "zip", tmp_path) == "refused:zip"
