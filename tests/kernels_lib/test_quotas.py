@@ -256,7 +256,8 @@ def test_check_download(home: Path) -> None:
 
 def test_download_is_refused_before_a_byte_is_written(home: Path, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    data = tmp_path / "scene.tif"
+    data = home / "catalog" / "scene.tif"  # a catalog asset lies in the catalog's folders
+    data.parent.mkdir(parents=True, exist_ok=True)
     data.write_bytes(b"x" * 3000)
     item = {"id": "scene", "collection": "demo",
             "assets": {"data": {"href": str(data), "roles": ["data"]}}}
