@@ -51,7 +51,8 @@ if TYPE_CHECKING:
     import geopandas
 
 __all__ = ["DEFAULT_MAX_BYTES", "SUFFIXES", "VectorData", "check_geojson",
-           "check_shapefile_zip", "gpkg_layers", "max_vector_bytes", "read_vector_file",
+           "check_shapefile_zip", "gpkg_layers", "max_vector_bytes", "prj_is_text",
+           "read_vector_file",
            "unpack_shapefile_zip", "vector_area"]
 
 DEFAULT_MAX_BYTES = 5 * 1024**3
@@ -314,6 +315,23 @@ def _read_member(source: Any, name: str) -> bytes:
         raise AreaError(f"{name} is a damaged zip archive ({error})") from None
 
 
+def prj_is_text(shp: str | Path) -> bool:
+    """Whether the ``.prj`` beside an unpacked ``.shp`` is UTF-8 text (true when it has none).
+
+    GDAL reads a ``.prj`` with other bytes into a coordinate system whose description
+    pyogrio cannot decode (it then fails with an internal error), so callers drop or refuse
+    such a file before reading the shapefile.
+    """
+    prj = Path(shp).with_suffix(".prj")
+    try:
+        prj.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        return True
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def gpkg_layers(path: str | Path, *, name: str | None = None) -> list[str]:
     """The vector layers of a GeoPackage (attribute-only tables left out), in file order.
 
@@ -416,6 +434,9 @@ def read_vector_file(path: str | Path, *, layer: str | None = None,
         members = check_shapefile_zip(path, max_bytes=limit)
         with tempfile.TemporaryDirectory(prefix="terralab-vector-") as folder:
             shp = unpack_shapefile_zip(path, members, folder, max_unpacked=4 * limit)
+            if not prj_is_text(shp):
+                raise AreaError(f"{name}: its .prj is not readable text, so its coordinate "
+                                "system is unknown")
             frame = _read(shp, name, None)
     elif suffix == ".shp":
         missing = [ext for ext in _REQUIRED if not path.with_suffix(ext).is_file()]

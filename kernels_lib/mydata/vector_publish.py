@@ -24,6 +24,8 @@ Refusals are :class:`~terralab.mydata.errors.UploadError` with ``rule`` ``"type"
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
 import tempfile
 import warnings
@@ -43,6 +45,7 @@ from terralab.areas.vector_files import (
     check_geojson,
     check_shapefile_zip,
     gpkg_layers,
+    prj_is_text,
     unpack_shapefile_zip,
 )
 from terralab.mydata._dbf_text import FALLBACK_ENCODINGS, candidate_encodings, dbf_decodes
@@ -229,14 +232,17 @@ def _footprint(geoms: np.ndarray, crs: CRS, what: str) -> BaseGeometry:
     hull = shapely.MultiPoint(shapely.get_coordinates(geoms)).convex_hull
     west, south, east, north = hull.bounds
     span = max(east - west, north - south)
-    if span > 0:
-        hull = shapely.segmentize(hull, span / 32)
+    if span > 0:  # GEOS refuses a span too small for the coordinates' size: keep the outline
+        with contextlib.suppress(shapely.errors.GEOSException):
+            hull = shapely.segmentize(hull, span / 32)
     try:
         transformer = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
         footprint = reproject(hull, transformer).convex_hull
     except (ProjError, CRSError) as error:
         raise UploadError(f"{what}: its coordinate system {crs.name!r} cannot be turned into "
                           f"longitude/latitude ({error})", rule="crs") from None
+    except shapely.errors.GEOSException:  # coordinates that become infinite or NaN
+        footprint = shapely.Point(math.inf, math.inf)
     coords = shapely.get_coordinates(footprint)
     if (not np.isfinite(coords).all() or np.abs(coords[:, 0]).max() > 180.000001
             or np.abs(coords[:, 1]).max() > 90.000001):
@@ -363,6 +369,8 @@ def publish_vector(path: str | Path, folder: str | Path, limits: UploadLimits, *
                                            max_unpacked=limits.zip_max_unpacked)
             except AreaError as error:
                 raise UploadError(str(error), rule="zip") from None
+            if not prj_is_text(shp):  # read without it: the CRS is unknown, and flagged
+                shp.with_suffix(".prj").unlink()
             frame, encoding = _read_shapefile(shp, what, flags)
     else:
         encoding = "UTF-8"

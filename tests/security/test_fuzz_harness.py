@@ -271,3 +271,38 @@ def test_bzip2_member_that_does_not_decode_is_refused(seeds: dict[str, list[byte
             target.writestr(info.filename, source.read(info))
     data = buffer.getvalue().replace(b"BZh9", b"XXXX")
     assert _run(data, "zip", tmp_path) == "refused:zip"
+
+
+def test_prj_that_is_not_text_leaves_the_crs_unknown(seeds: dict[str, list[bytes]],
+                                                     tmp_path: Path) -> None:
+    """fuzz finding 11 (shp): a .prj with bytes that are not UTF-8 made pyogrio fail inside
+    (UnboundLocalError, 500); it is read without the .prj, its CRS flagged unknown."""
+    from terralab.mydata.vector_publish import publish_vector
+
+    parts = _shapefile_parts(seeds)
+    parts[3] = parts[3].replace(b'PRIMEM["Greenwich"', b'PRIMEM["Greenwich"\xff\xff\xff\x7f', 1)
+    assert b"\xff" in parts[3]
+    assert _run(MEMBER_MARK.join(parts), "shp", tmp_path) == "accepted"
+    archive = tmp_path / "prj.zip"
+    archive.write_bytes(zip_shapefile_parts(MEMBER_MARK.join(parts)))
+    published = publish_vector(archive, tmp_path / "out", FUZZ_LIMITS)
+    assert not published.crs_known and "could not be read" in published.flags[0]
+
+
+def test_coordinates_too_large_for_geos_are_refused(tmp_path: Path) -> None:
+    """fuzz finding 12 (shp): points about 1e200 apart by 1e185 made GEOS refuse to densify
+    the outline (GEOSException, 500); they are refused as not on the Earth."""
+    import geopandas
+    import shapely
+
+    x = 1e200
+    frame = geopandas.GeoDataFrame(
+        {"a": [1, 2, 3]}, crs="EPSG:4547",
+        geometry=[shapely.Point(x, x), shapely.Point(x * (1 + 1e-15), x),
+                  shapely.Point(x, x * (1 + 2e-15))])
+    frame.to_file(tmp_path / "far.shp", engine="pyogrio")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for ext in ("shp", "shx", "dbf", "prj"):
+            archive.write(tmp_path / f"far.{ext}", f"far.{ext}")
+    assert _run(buffer.getvalue(), "zip", tmp_path) == "refused:crs"
