@@ -90,7 +90,7 @@ class ToolsHandler(JobsHandler):
         self.require_user()
         registry = default_registry()
         if name is not None:
-            tool = registry.get(name)
+            tool = registry.get(name) if name in registry else None  # internal ones: 404
             if tool is None:
                 raise web.HTTPError(HTTPStatus.NOT_FOUND, f"no tool {name!r}")
             self.write_json({**tool.info.to_dict(), "parameters": tool.schema()})
@@ -106,6 +106,7 @@ class JobListHandler(JobsHandler):
         """Queue a job for the caller."""
         from terralab.hub.quota_handlers import registration
         from terralab.queue import store
+        from terralab.tools.registry import default_registry
 
         user = self.require_user()
         name, groups, admin = self.caller()
@@ -115,6 +116,8 @@ class JobListHandler(JobsHandler):
         if not isinstance(tool, str) or not isinstance(params, dict):
             raise web.HTTPError(HTTPStatus.BAD_REQUEST,
                                 'give {"tool": name, "params": {...}}')
+        if tool not in default_registry():  # the platform's internal tools are not for users
+            raise web.HTTPError(HTTPStatus.BAD_REQUEST, f"no tool {tool!r}; GET tools lists them")
         record = await self.run(partial(
             store.submit, name, tool, params, queue=body.get("queue") or "shared",
             project=body.get("project"), title=body.get("title"), groups=groups,

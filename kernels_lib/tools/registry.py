@@ -67,7 +67,7 @@ class ToolRegistry(Mapping[str, type[Tool]]):
         try:
             return self._tools[name]
         except KeyError:
-            raise KeyError(f"no tool {name!r}; known tools: {', '.join(sorted(self._tools))}"
+            raise KeyError(f"no tool {name!r}; known tools: {', '.join(self)}"
                            ) from None
 
     def __iter__(self) -> Iterator[str]:

@@ -79,8 +79,13 @@ def test_tools_endpoint_and_refusals(hub):
     assert index["kind"] == "processing" and "index" in index["parameters"]["properties"]
     one = requests.get(api(hub, "tools/reproject"), headers=admin, timeout=30).json()
     assert one["name"] == "reproject" and "parameters" in one
+    # the platform's internal publishing tool is neither listed, shown nor submittable
+    assert "publish_upload" not in {t["name"] for t in tools}
+    assert requests.get(api(hub, "tools/publish_upload"), headers=admin,
+                        timeout=30).status_code == 404
     for body, status, text in (
             ({"tool": "nope", "params": {}}, 400, "no tool 'nope'"),
+            ({"tool": "publish_upload", "params": {}}, 400, "no tool 'publish_upload'"),
             ({"tool": "index", "params": {"index": "ndvi"}}, 400, "image"),
             ({"tool": "index", "params": {"image": "x.tif"}, "queue": "gpu"}, 403,
              "no queue 'gpu'"),
