@@ -303,6 +303,16 @@ def _write_gpkg(frame: Any, target: Path, what: str) -> None:
     os.replace(partial, target)
 
 
+def _check_file(path: Path, what: str, limits: UploadLimits) -> None:
+    """Refuse a missing upload or one larger than the upload rules allow."""
+    if not path.is_file():
+        raise UploadError(f"{what}: the uploaded file is missing", rule="vector")
+    size = path.stat().st_size
+    if size > limits.max_bytes:
+        raise UploadError(f"{what} is {format_size(size)}, more than the "
+                          f"{format_size(limits.max_bytes)} allowed", rule="size")
+
+
 def check_vector(path: str | Path, limits: UploadLimits, *, layer: str | None = None,
                  name: str | None = None) -> str:
     """The quick checks of an uploaded vector file: type, size, zip members and layers.
@@ -321,12 +331,7 @@ def check_vector(path: str | Path, limits: UploadLimits, *, layer: str | None = 
     path = Path(path)
     what = name or path.name
     kind = _kind(what)
-    if not path.is_file():
-        raise UploadError(f"{what}: the uploaded file is missing", rule="vector")
-    size = path.stat().st_size
-    if size > limits.max_bytes:
-        raise UploadError(f"{what} is {format_size(size)}, more than the "
-                          f"{format_size(limits.max_bytes)} allowed", rule="size")
+    _check_file(path, what, limits)
     return _choose(_layers(path, kind, what, limits), layer, what)
 
 
@@ -351,12 +356,7 @@ def publish_vector(path: str | Path, folder: str | Path, limits: UploadLimits, *
     path, folder = Path(path), Path(folder)
     what = name or path.name
     kind = _kind(what)
-    if not path.is_file():
-        raise UploadError(f"{what}: the uploaded file is missing", rule="vector")
-    size = path.stat().st_size
-    if size > limits.max_bytes:
-        raise UploadError(f"{what} is {format_size(size)}, more than the "
-                          f"{format_size(limits.max_bytes)} allowed", rule="size")
+    _check_file(path, what, limits)
     flags: list[str] = []
     members = _zip_members(path, limits, what) if kind == "shapefile" else {}
     layers = [_stem(members[".shp"])] if members else _layers(path, kind, what, limits)
