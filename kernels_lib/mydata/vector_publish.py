@@ -395,6 +395,9 @@ def _publish(frame: Any, folder: Path, limits: UploadLimits, what: str, source_l
     if not present.any():
         raise UploadError(f"{what} holds no geometry: none of its {len(frame)} features has "
                           "a shape", rule="vector")
+    if not np.isfinite(shapely.get_coordinates(geoms[present])).all():
+        raise UploadError(f"{what} holds coordinates that are not numbers (NaN or infinite)",
+                          rule="vector")
     if not present.all():
         flags.append(f"{int((~present).sum())} of {len(frame)} features have no geometry; "
                      "they are kept but not drawn")

@@ -9,6 +9,7 @@ user-facing refusal (``MyDataError``, a 400 from the hub service), never another
 from __future__ import annotations
 
 import io
+import math
 import struct
 import zipfile
 from pathlib import Path
@@ -306,3 +307,16 @@ def test_coordinates_too_large_for_geos_are_refused(tmp_path: Path) -> None:
         for ext in ("shp", "shx", "dbf", "prj"):
             archive.write(tmp_path / f"far.{ext}", f"far.{ext}")
     assert _run(buffer.getvalue(), "zip", tmp_path) == "refused:crs"
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf])
+def test_point_with_a_coordinate_that_is_not_a_number_is_refused(
+        seeds: dict[str, list[bytes]], value: float, tmp_path: Path) -> None:
+    """fuzz finding 13 (shp): a point at NaN or infinity made GEOS fail drawing the outline
+    (GEOSException, 500)."""
+    parts = next(data for data in seeds["shp"] if not data.endswith(b"UTF-8")).split(MEMBER_MARK)
+    shp = bytearray(parts[0])
+    assert struct.unpack_from("<i", shp, 108)[0] == 1  # the first record is a point
+    struct.pack_into("<d", shp, 112, value)
+    parts[0] = bytes(shp)
+    assert _run(MEMBER_MARK.join(parts), "shp", tmp_path) == "refused:vector"
