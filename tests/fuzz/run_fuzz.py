@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -49,15 +50,21 @@ _EXECUTED = re.compile(r"stat::number_of_executed_units: *(\d+)")
 _STATUS = re.compile(r"^#(\d+)\s", re.MULTILINE)
 
 
-def _worker(fmt: str, libfuzzer_args: list[str], outcomes: Path | None) -> None:
+def _scratch(fmt: str) -> Path:
+    """A new scratch folder for one child's inputs, in memory where there is /dev/shm."""
+    shm = Path("/dev/shm")
+    return Path(tempfile.mkdtemp(prefix=f"terralab-fuzz-{fmt}-",
+                                 dir=shm if shm.is_dir() else None))
+
+
+def _worker(fmt: str, libfuzzer_args: list[str], outcomes: Path | None,
+            scratch: Path | None) -> None:
     """Fuzz one format in this process (only terralab's modules instrumented)."""
     import atheris
 
     with atheris.instrument_imports(include=["terralab"]):
         from tests.fuzz import upload_harness
-    shm = Path("/dev/shm")
-    work = Path(tempfile.mkdtemp(prefix=f"terralab-fuzz-{fmt}-",
-                                 dir=shm if shm.is_dir() else None)) / "input"
+    work = (scratch or _scratch(fmt)) / "input"
     counts: Counter[str] = Counter()
 
     def one_input(data: bytes) -> None:
@@ -95,14 +102,17 @@ def _fuzz_format(fmt: str, out: Path, args: argparse.Namespace) -> dict:
                  f"-max_len={max(path.stat().st_size for path in seed_files) * 2}",
                  f"-artifact_prefix={crashes}/", f"-dict={dictionary}", "-print_final_stats=1",
                  str(corpus), str(seeds)]
-        outcomes = folder / f"outcomes-{len(codes)}.json"
+        outcomes, scratch = folder / f"outcomes-{len(codes)}.json", _scratch(fmt)
         command = [sys.executable, "-m", "tests.fuzz.run_fuzz", "--worker", fmt,
-                   "--outcomes", str(outcomes), "--", *flags]
-        with log.open("a") as stream:
-            stream.write(f"\n### {' '.join(command)}\n")
-            stream.flush()
-            codes.append(subprocess.call(command, stdout=stream, stderr=subprocess.STDOUT,
-                                         env={**os.environ, "PYTHONHASHSEED": "0"}))
+                   "--outcomes", str(outcomes), "--scratch", str(scratch), "--", *flags]
+        try:
+            with log.open("a") as stream:
+                stream.write(f"\n### {' '.join(command)}\n")
+                stream.flush()
+                codes.append(subprocess.call(command, stdout=stream, stderr=subprocess.STDOUT,
+                                             env={**os.environ, "PYTHONHASHSEED": "0"}))
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
         text = log.read_text(errors="replace").rsplit("\n### ", 1)[-1]
         executed = _EXECUTED.findall(text) or _STATUS.findall(text)
         runs += int(executed[-1]) if executed else 0
@@ -133,9 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("var/fuzz"))
     parser.add_argument("--worker", choices=_FORMATS, help=argparse.SUPPRESS)
     parser.add_argument("--outcomes", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--scratch", type=Path, help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args(argv)
     if args.worker:
-        _worker(args.worker, [arg for arg in rest if arg != "--"], args.outcomes)
+        _worker(args.worker, [arg for arg in rest if arg != "--"], args.outcomes, args.scratch)
         return 0
     results = []
     for fmt in args.formats:
