@@ -4,20 +4,8 @@ The service is where uploads are checked, published and charged, because a user'
 server is not trusted with their quota. Every endpoint needs a hub login or API token and
 acts only on the caller's own items; another user's item id is simply not found (404).
 
-- ``POST mydata/uploads`` ``{"name", "size"[, "title", "layer", "bands"]}``: announce an
-  upload. Its type, size limit and the storage quota are checked and the size reserved
-  **before** a byte is sent (413 with the message when too large or over quota); answers
-  ``{"id", "put"}``.
-- ``PUT mydata/uploads/{id}``: the file as the body, exactly the announced size. It is
-  streamed to a private staging file (never held in memory) and its header checked at once:
-  a file that breaks a rule the header shows gets 400 ``{"message", "rule"[, "layers"]}``,
-  nothing is kept and the reservation is released. Publishing (COG, overviews, statistics,
-  thumbnail) is queued for the workers as a job of kind ``publish`` (in the owner's job
-  limit, never in the AI-time quota); the PUT answers 202 ``{"id", "state", "job",
-  "status"}``. ``GET mydata/uploads/{id}`` says where it stands (``received``,
-  ``publishing``, ``ready`` with the ``item``, or ``failed`` with the refusal, nothing kept);
-  ``DELETE`` cancels an announced or queued upload. Uploads being received when the service
-  stops are released when it starts again (:mod:`terralab.mydata.upload_jobs`).
+- Uploads (``POST mydata/uploads``, ``PUT|GET|DELETE mydata/uploads/{id}``): see
+  :mod:`terralab.hub.upload_handlers`.
 - ``GET mydata/items[?kind=upload|result|favourite&data_type=&q=]``: ``{"items": […]}``.
 - ``GET|PATCH|DELETE mydata/items/{id}``: one item; ``{"title": …}`` renames; delete frees
   its storage (``{"deleted": id, "freed": bytes}``).
@@ -46,11 +34,24 @@ from terralab.hub.catalog_handlers import (
     ThumbnailHandler,
 )
 
-__all__ = ["mydata_routes", "release_interrupted_uploads"]
+__all__ = ["MyDataHandler", "mydata_routes", "publish_job_outcome", "user_groups"]
 
 
-def _groups(user: dict[str, Any]) -> tuple[str, ...]:
+def user_groups(user: dict[str, Any]) -> tuple[str, ...]:
+    """The hub groups of an authenticated caller."""
     return tuple(user.get("groups") or ())
+
+
+def publish_job_outcome(home: Any, job_id: str) -> tuple[str, str | None]:
+    """A publish job's status and error, for :func:`terralab.mydata.upload_jobs.settle`."""
+    from terralab.queue import store as queue_store
+    from terralab.queue.errors import JobNotFound
+
+    try:
+        job = queue_store.get_job(job_id, home=home)
+    except JobNotFound:
+        return "failed", "its job is gone"
+    return job.status, job.error
 
 
 class MyDataHandler(CatalogHandler):
@@ -78,230 +79,6 @@ class MyDataHandler(CatalogHandler):
         if record is None:
             raise web.HTTPError(HTTPStatus.NOT_FOUND, f"you have no item {item_id!r}")
         return record.item, user
-
-
-class UploadsHandler(MyDataHandler):
-    """``POST mydata/uploads``: announce an upload; its quota is reserved or refused here."""
-
-    async def post(self) -> None:
-        """Check name, size and quota from the body ``{"name", "size"[, "title", "layer"]}``."""
-        from terralab.mydata.errors import UploadError
-        from terralab.mydata.limits import UploadLimits
-        from terralab.mydata.upload_jobs import announce, forget_abandoned
-        from terralab.mydata.uploads import abort_upload, start_upload
-
-        user = self.require_user()
-        body = self.body_json()
-        name, size = body.get("name"), body.get("size")
-        if not isinstance(name, str) or not isinstance(size, int) or size < 0:
-            raise web.HTTPError(HTTPStatus.BAD_REQUEST,
-                                'send {"name": "file.tif", "size": bytes}')
-        bands = body.get("bands")
-        if bands is not None and (not isinstance(bands, list)
-                                  or not all(isinstance(b, str) for b in bands)):
-            raise web.HTTPError(HTTPStatus.BAD_REQUEST, "bands is a list of band names")
-        title, layer = body.get("title"), body.get("layer")
-        if not isinstance(title, str | None) or not isinstance(layer, str | None):
-            raise web.HTTPError(HTTPStatus.BAD_REQUEST, "title and layer are text")
-        limits = UploadLimits.from_env()
-        await self.blocking(partial(forget_abandoned, self.home))
-        try:
-            pending = await self.blocking(partial(
-                start_upload, user["name"], name, size, limits=limits, groups=_groups(user),
-                home=self.home))
-        except UploadError as error:
-            self.write_refusal(error)
-            return
-        try:
-            await self.blocking(partial(announce, pending, limits, title=title, layer=layer,
-                                        bands=bands))
-        except BaseException:
-            await self.blocking(partial(abort_upload, pending))
-            raise
-        self.write_json({"id": pending.item_id, "name": pending.name, "size": size,
-                         "put": f"mydata/uploads/{pending.item_id}"}, HTTPStatus.CREATED)
-
-
-def _job_outcome(home: Any, job_id: str) -> tuple[str, str | None]:
-    """A publish job's status and error, for :func:`terralab.mydata.upload_jobs.settle`."""
-    from terralab.queue import store as queue_store
-    from terralab.queue.errors import JobNotFound
-
-    try:
-        job = queue_store.get_job(job_id, home=home)
-    except JobNotFound:
-        return "failed", "its job is gone"
-    return job.status, job.error
-
-
-@web.stream_request_body
-class UploadHandler(MyDataHandler):
-    """``PUT|GET|DELETE mydata/uploads/{id}``: the file (streamed), where it stands, cancel.
-
-    The PUT checks the file's header at once (a broken rule: 400 with its message) and
-    queues the publishing (COG, overviews, statistics, thumbnail) as a job of kind
-    ``publish`` for the workers, so a heavy upload never holds the service's request
-    threads: it answers 202 ``{"id", "state": "received", "job": {…}, "status":
-    "mydata/uploads/{id}"}``. ``GET mydata/uploads/{id}`` then answers ``{"state":
-    "received" | "publishing", "job"}``, ``{"state": "ready", "item"}`` or ``{"state":
-    "failed", "message", "rule"}``.
-    """
-
-    entry: Any = None
-    _file: Any = None
-    _received = 0
-    refusal: web.HTTPError | None = None
-
-    async def _claim(self, upload_id: str) -> Any:
-        """Take the caller's announced upload ``upload_id`` for this request, or 404."""
-        from terralab.mydata.upload_jobs import take_for_body
-
-        user = self.require_user()["name"]
-        waiting = await self.blocking(partial(take_for_body, user, upload_id, home=self.home))
-        if waiting is None:
-            raise web.HTTPError(HTTPStatus.NOT_FOUND, f"no upload {upload_id!r} is waiting; "
-                                "announce it first with POST mydata/uploads")
-        return waiting
-
-    async def prepare(self) -> None:
-        """Match the body to its announced upload and open the staging file.
-
-        A PUT refused here (not signed in, unknown id, wrong length) is answered only after
-        its body has been read and dropped: answering first would close the connection
-        under the proxy while it still sends, and configurable-http-proxy then answers 503
-        (ECONNRESET), to the next requests on its kept-alive connections too. A body larger
-        than ``UploadLimits.refused_drain_bytes`` (64 MiB; ``c.TerralabHub.upload_limits``)
-        is refused at once, with ``Connection: close``.
-        """
-        try:
-            await super().prepare()  # authenticate first
-            if self.request.method == "PUT":
-                await self._open_upload()
-        except web.HTTPError as refusal:
-            if self.request.method != "PUT":
-                raise
-            self._refuse_after_body(refusal)
-
-    async def _open_upload(self) -> None:
-        self.entry = await self._claim(self.path_args[0])
-        pending = self.entry.pending
-        length = self.request.headers.get("Content-Length", "")
-        if length != str(pending.declared):
-            self._discard()
-            raise web.HTTPError(HTTPStatus.BAD_REQUEST, f"send exactly the {pending.declared} "
-                                "bytes announced, with their Content-Length")
-        self.request.connection.set_max_body_size(pending.declared)
-        self._file = open(pending.source, "wb")  # noqa: SIM115 (closed in put / on close)
-
-    def _refuse_after_body(self, refusal: web.HTTPError) -> None:
-        """Drop the body of a refused PUT, then answer ``refusal`` (from :meth:`put`)."""
-        from terralab.mydata.limits import UploadLimits
-
-        most = UploadLimits.from_env().refused_drain_bytes
-        text = self.request.headers.get("Content-Length", "")
-        length = int(text) if text.isdigit() else None
-        if length is not None and length > most:
-            self.set_header("Connection", "close")
-            raise refusal
-        self.refusal = refusal
-        self.request.connection.set_max_body_size(most if length is None else length)
-
-    def data_received(self, chunk: bytes) -> None:
-        """Append a piece of the body to the staging file (a refused body is dropped)."""
-        if self._file is not None:
-            self._received += len(chunk)
-            self._file.write(chunk)
-
-    def _discard(self) -> None:
-        from terralab.mydata.upload_jobs import drop
-
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-        if self.entry is not None:
-            drop(self.entry)
-            self.entry = None
-
-    def on_connection_close(self) -> None:
-        """A client that goes away mid-upload leaves nothing behind."""
-        self._discard()
-        super().on_connection_close()
-
-    def on_finish(self) -> None:
-        """Whatever happened, nothing stays open or reserved (unless queued to publish)."""
-        self._discard()
-
-    async def put(self, upload_id: str) -> None:
-        """Check the received file's header, queue its publishing, answer 202 and the job."""
-        from terralab.mydata.errors import MyDataError
-        from terralab.mydata.upload_jobs import PUBLISH_TOOL, mark_received, set_job
-        from terralab.mydata.uploads import check_upload
-        from terralab.queue import store as queue_store
-        from terralab.queue.errors import JobError, JobLimitReached
-
-        if self.refusal is not None:
-            raise self.refusal
-        self._file.close()
-        self._file = None
-        waiting = self.entry
-        pending = waiting.pending
-        try:
-            await self.blocking(partial(check_upload, pending, limits=waiting.limits,
-                                        layer=waiting.layer, bands=waiting.bands))
-        except MyDataError as error:
-            self.write_refusal(error)  # on_finish drops it
-            return
-        await self.blocking(partial(mark_received, waiting))
-        user = self.require_user()
-        try:
-            job = await self.blocking(partial(
-                queue_store.submit, pending.owner, PUBLISH_TOOL, {"upload": pending.item_id},
-                title=f"publish {pending.name}", groups=_groups(user), home=self.home))
-        except JobError as error:
-            status = (HTTPStatus.TOO_MANY_REQUESTS if isinstance(error, JobLimitReached)
-                      else HTTPStatus.SERVICE_UNAVAILABLE)
-            self.write_json({"status": status, "message": f"{pending.name} cannot be "
-                             f"published now: {error}", "rule": "jobs"}, status)
-            return
-        self.entry = None  # the publish job owns it now
-        await self.blocking(partial(set_job, waiting, job.id))
-        self.write_json({"id": pending.item_id, "name": pending.name, "state": "received",
-                         "job": job.to_dict(), "status": f"mydata/uploads/{pending.item_id}"},
-                        HTTPStatus.ACCEPTED)
-
-    async def get(self, upload_id: str) -> None:
-        """Answer where one of the caller's uploads stands."""
-        from terralab.mydata.upload_jobs import settle, upload_status
-
-        user = self.require_user()["name"]
-        await self.blocking(partial(settle, user, job_outcome=partial(_job_outcome, self.home),
-                                    home=self.home))
-        status = await self.blocking(partial(upload_status, user, upload_id, home=self.home))
-        if status is None:
-            raise web.HTTPError(HTTPStatus.NOT_FOUND, f"you have no upload {upload_id!r}")
-        self.write_json(status)
-
-    async def delete(self, upload_id: str) -> None:
-        """Cancel an upload: an announced one at once, a queued one with its publish job."""
-        from terralab.mydata.upload_jobs import settle, upload_status
-        from terralab.queue import store as queue_store
-
-        try:
-            self.entry = await self._claim(upload_id)
-        except web.HTTPError:
-            user = self.require_user()["name"]
-            status = await self.blocking(partial(upload_status, user, upload_id,
-                                                 home=self.home))
-            if not status or not status.get("job") or status["state"] not in (
-                    "received", "publishing"):
-                raise
-            await self.blocking(partial(queue_store.cancel, status["job"], owner=user,
-                                        home=self.home))
-            await self.blocking(partial(settle, user, home=self.home,
-                                        job_outcome=partial(_job_outcome, self.home)))
-        self._discard()
-        self.set_status(HTTPStatus.NO_CONTENT)
-        self.finish()
 
 
 class ItemsHandler(MyDataHandler):
@@ -436,28 +213,10 @@ class StorageHandler(MyDataHandler):
 
         user = self.require_user()
         await self.blocking(partial(settle, user["name"], home=self.home,
-                                    job_outcome=partial(_job_outcome, self.home)))
+                                    job_outcome=partial(publish_job_outcome, self.home)))
         usage = await self.blocking(partial(storage_usage, user["name"],
-                                            groups=_groups(user), home=self.home))
+                                            groups=user_groups(user), home=self.home))
         self.write_json(usage.to_dict())
-
-
-def release_interrupted_uploads(home: Any) -> int:
-    """As the service starts: release the uploads it was receiving when it last stopped.
-
-    Their requests died with the old process, so their reservations and staging files go
-    at once (:func:`terralab.mydata.upload_jobs.release_interrupted`); uploads queued for
-    publishing are the workers'. Returns how many were released.
-    """
-    import logging
-
-    from terralab.mydata.upload_jobs import release_interrupted
-
-    released = release_interrupted(Path(home))
-    if released:
-        logging.getLogger("terralab.hub").info(
-            "released %d upload(s) interrupted by the last stop of the service", released)
-    return released
 
 
 def mydata_routes(prefix: str, state: CatalogState) -> list[tuple[str, type, dict[str, Any]]]:
@@ -466,8 +225,6 @@ def mydata_routes(prefix: str, state: CatalogState) -> list[tuple[str, type, dic
     item = r"/items/([^/]+)"
     args = {"state": state}
     return [
-        (base + "/uploads", UploadsHandler, args),
-        (base + r"/uploads/([^/]+)", UploadHandler, args),
         (base + "/items", ItemsHandler, args),
         (base + item, ItemHandler, args),
         (base + item + "/download", MyDownloadHandler, args),

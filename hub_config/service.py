@@ -4,9 +4,9 @@ JupyterHub starts it as a managed service (``python -m terralab.hub.service``) a
 it at ``/services/terralab/``. It authenticates every caller with JupyterHub: an API token
 (``Authorization: token …``, e.g. ``$JUPYTERHUB_API_TOKEN`` inside a user's server) or the
 OAuth cookie of a browser. The catalog endpoints live in :mod:`terralab.hub.catalog_handlers`,
-uploads and my data in :mod:`terralab.hub.mydata_handlers`, the job queue and the tools in
-:mod:`terralab.hub.jobs_handlers`, analysis projects in :mod:`terralab.hub.projects_handlers`,
-quotas in :mod:`terralab.hub.quota_handlers`.
+uploads in :mod:`terralab.hub.upload_handlers`, my data in :mod:`terralab.hub.mydata_handlers`,
+the job queue and the tools in :mod:`terralab.hub.jobs_handlers`, analysis projects in
+:mod:`terralab.hub.projects_handlers`, quotas in :mod:`terralab.hub.quota_handlers`.
 
 Endpoints (relative to the service prefix):
 
@@ -214,6 +214,7 @@ def make_app(prefix: str = "/services/terralab/", home: Path | None = None) -> w
     from terralab.hub.mydata_handlers import mydata_routes
     from terralab.hub.projects_handlers import projects_routes
     from terralab.hub.quota_handlers import quota_routes
+    from terralab.hub.upload_handlers import upload_routes
 
     home = home or terralab_home()
     state = CatalogState(home)
@@ -227,6 +228,7 @@ def make_app(prefix: str = "/services/terralab/", home: Path | None = None) -> w
             (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
             *catalog_routes(prefix, home, state),
             *mydata_routes(prefix, state),
+            *upload_routes(prefix, state),
             *jobs_routes(prefix, state),
             *projects_routes(prefix, home),
             *quota_routes(prefix, home),
@@ -242,7 +244,7 @@ def main() -> None:
     url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:8181"))
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/terralab/")
     app = make_app(prefix)
-    from terralab.hub.mydata_handlers import release_interrupted_uploads
+    from terralab.hub.upload_handlers import release_interrupted_uploads
 
     release_interrupted_uploads(terralab_home())  # what a stop cut off holds no quota
     app.listen(url.port or 80, url.hostname or "127.0.0.1")
