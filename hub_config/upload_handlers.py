@@ -21,17 +21,26 @@ heavy publishing runs on the workers as a queued job, never on the service's req
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from tornado import web
+from tornado import ioloop, web
 
 from terralab.hub.catalog_handlers import CatalogState
 from terralab.hub.mydata_handlers import MyDataHandler, publish_job_outcome, user_groups
 
-__all__ = ["release_interrupted_uploads", "upload_routes"]
+__all__ = ["HEADER_CHECK_THREADS", "release_interrupted_uploads", "upload_routes"]
+
+HEADER_CHECK_THREADS = 2
+"""Threads that check received uploads' headers. The checks open the file with GDAL, which
+can take seconds for a tiny file (an Erdas Imagine header whose CRS GDAL must identify), so
+they run on a pool of their own: many uploads at once wait for each other, never hold the
+threads that answer everybody's other requests."""
+
+_HEADER_CHECKS = ThreadPoolExecutor(HEADER_CHECK_THREADS, thread_name_prefix="upload-check")
 
 
 class UploadsHandler(MyDataHandler):
@@ -188,8 +197,9 @@ class UploadHandler(MyDataHandler):
         waiting = self.entry
         pending = waiting.pending
         try:
-            await self.blocking(partial(check_upload, pending, limits=waiting.limits,
-                                        layer=waiting.layer, bands=waiting.bands))
+            await ioloop.IOLoop.current().run_in_executor(_HEADER_CHECKS, partial(
+                check_upload, pending, limits=waiting.limits, layer=waiting.layer,
+                bands=waiting.bands))
         except MyDataError as error:
             self.write_refusal(error)  # on_finish drops it
             return

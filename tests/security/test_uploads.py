@@ -14,6 +14,7 @@ import psutil
 import pytest
 import rasterio
 import requests
+from rasterio.crs import CRS
 from rasterio.transform import from_origin
 
 from terralab.catalog.remote import ServiceClient
@@ -148,6 +149,50 @@ def test_heavy_tiny_uploads_do_not_slow_other_users(hub, tmp_path):
     leftovers = [p for p in (hub.home / "staging").glob(f"{heavy_user}-*")]
     assert leftovers == []
     assert used_quota(heavy_user, AI_SECONDS, home=hub.home) == 0  # never AI time
+
+
+def _slow_header_img(path: Path) -> Path:
+    """A 1,024² Erdas Imagine file on an unnamed GRS 1980 datum: refused for its datum, but
+    only after GDAL spent seconds identifying its CRS (a finding of the upload fuzzer)."""
+    crs = CRS.from_wkt(
+        'GEOGCS["unnamed",DATUM["unnamed",SPHEROID["GRS 1980",6378137,298.257222101]],'
+        'PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]]')
+    with rasterio.open(path, "w", driver="HFA", width=1024, height=1024, count=3,
+                       dtype="uint8", crs=crs, transform=from_origin(110.0, 30.0, 1e-5, 1e-5)):
+        pass
+    return path
+
+
+def test_slow_header_checks_do_not_hold_other_users_requests(hub, tmp_path):
+    """The header check of a received upload opens it with GDAL, which takes seconds for
+    some tiny files; a user sending many at once held every thread the service answers
+    other users with. The checks now run on a pool of their own."""
+    slow = _slow_header_img(tmp_path / "slow.img")
+    started = time.monotonic()
+    with rasterio.open(slow) as dataset:
+        assert dataset.crs is not None
+    if time.monotonic() - started < 0.5:
+        pytest.skip("this GDAL identifies the CRS at once: nothing is slow to check")
+    uploader, other = "slowheader", "otherheader"
+    for user in (uploader, other):
+        assert requests.get(_url(hub, "mydata/storage"), headers=_auth(hub, user),
+                            timeout=30).status_code == 200
+    count = min(32, (os.cpu_count() or 1) + 4) + 1  # one more than the shared threads
+    with ThreadPoolExecutor(count) as pool:
+        puts = [pool.submit(_upload, hub, uploader, slow) for _ in range(count)]
+        time.sleep(1.5)
+        slowest = 0.0
+        for _ in range(5):
+            started = time.monotonic()
+            answer = requests.get(_url(hub, "mydata/storage"), headers=_auth(hub, other),
+                                  timeout=600)
+            slowest = max(slowest, time.monotonic() - started)
+            assert answer.status_code == 200
+            time.sleep(0.3)
+        answers = [put.result() for put in puts]
+    assert slowest < 2.0, f"another user's GET mydata/storage took {slowest:.1f} s"
+    assert [a.status_code for a in answers] == [400] * count, answers[0].text[:300]
+    assert "datum" in answers[0].json()["message"]
 
 
 def _service_process(hub) -> psutil.Process:
