@@ -21,6 +21,7 @@ import numpy as np
 import xarray as xr
 
 from terralab.ai.spectral_rules import BANDS, CLOUD_FLAG, FILL_FLAG
+from terralab.raster_open import open_checked
 from terralab.tools._grid import Grid
 from terralab.tools.inputs import InputError, resolve_raster
 
@@ -121,10 +122,9 @@ def _alpha_index(ref: Any, context: Any) -> int | None:
                             restricted=context.restricted)
     if source.path is None:
         return None
-    import rasterio
     from rasterio.enums import ColorInterp
 
-    with rasterio.open(source.path) as src:
+    with open_checked(source.path, source.label) as src:
         interp = list(src.colorinterp)
     return interp.index(ColorInterp.alpha) if ColorInterp.alpha in interp else None
 

@@ -26,6 +26,7 @@ import xarray as xr
 from affine import Affine
 from rasterio.crs import CRS
 
+from terralab.raster_open import open_checked
 from terralab.tools.inputs import InputError, resolve_raster
 
 __all__ = ["MAX_SIDE", "Grid", "Layer", "Source", "check_nodata", "on_grid", "open_source",
@@ -191,10 +192,9 @@ def open_source(ref: Any, context: Any, *, position: int, chunks: int = 1024) ->
     alpha = None
     names = tuple(source.band_names)
     if source.path is not None:
-        import rasterio
         from rasterio.enums import ColorInterp
 
-        with rasterio.open(source.path) as src:
+        with open_checked(source.path, label) as src:
             interp = list(src.colorinterp)
             if ColorInterp.alpha in interp and src.count > 1:
                 alpha = interp.index(ColorInterp.alpha)
@@ -288,14 +288,13 @@ class _WarpedReader:
         self.ndim = 3
 
     def __getitem__(self, key: tuple[slice, ...]) -> np.ndarray:
-        import rasterio
         from rasterio.enums import Resampling
         from rasterio.vrt import WarpedVRT
         from rasterio.windows import Window
 
         bands, rows, cols = (k.indices(n) for k, n in zip(key, self.shape, strict=True))
         window = Window(cols[0], rows[0], cols[1] - cols[0], rows[1] - rows[0])
-        with rasterio.open(self.path) as src, WarpedVRT(
+        with open_checked(self.path, Path(self.path).name) as src, WarpedVRT(
                 src, crs=self.grid.crs, transform=self.grid.transform, width=self.grid.width,
                 height=self.grid.height, resampling=Resampling[self.resampling],
                 add_alpha=not self.has_alpha) as vrt:

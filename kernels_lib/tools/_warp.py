@@ -27,6 +27,7 @@ from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.errors import CRSError
 
+from terralab.raster_open import open_checked
 from terralab.tools._grid import Grid
 
 __all__ = ["RESAMPLING_METHODS", "Grid", "ResamplingName", "default_grid", "open_source",
@@ -200,11 +201,10 @@ def _assemble(blocks: list[list[np.ndarray]], offset: tuple[int, int],
 
 def _read_window(path: str, band: int, window: tuple[int, int, int, int]) -> np.ndarray:
     """Read a window of one band of a file (1-based ``band``)."""
-    import rasterio
     from rasterio.windows import Window
 
     top, bottom, left, right = window
-    with rasterio.open(path) as src:
+    with open_checked(path, Path(path).name) as src:
         return src.read(band, window=Window(left, top, right - left, bottom - top))
 
 

@@ -161,3 +161,30 @@ def test_a_plain_geotiff_in_the_users_folder_still_runs(home: Path) -> None:
     done, values = _run_band_math(home, "mine.tif")
     assert done.status == "succeeded", done.error
     assert values is not None and np.allclose(values, 5)
+
+
+def test_a_file_swapped_for_a_vrt_after_its_check_is_refused_when_read(home: Path) -> None:
+    """issue failure 2, the reopen: a tool checks its input once and reads its pixels later,
+    chunk by chunk (a reprojection's windows). A user who swaps the checked GeoTIFF for a
+    VRT over bob's upload in between must get a refusal, never bob's pixels: every reopen
+    goes through the allow-list too."""
+    import rioxarray
+    from rasterio.crs import CRS
+
+    from terralab.raster_open import RasterRefusedError
+    from terralab.tools._warp import default_grid, warp
+
+    bob = _bob_upload(home)
+    mine = _geotiff(user_dir("fa-alice", home=home) / "mine.tif", 5)
+    data = rioxarray.open_rasterio(mine, chunks=True)
+    lazy = warp(data, default_grid(data, CRS.from_epsg(4326)), path=mine)
+    assert int(np.nanmax(lazy.values)) == 5  # read as checked
+    mine.write_text(
+        '<VRTDataset rasterXSize="64" rasterYSize="64"><SRS>EPSG:3857</SRS>'
+        "<GeoTransform>0, 10, 0, 640, 0, -10</GeoTransform>"
+        '<VRTRasterBand dataType="Byte" band="1"><SimpleSource>'
+        f'<SourceFilename relativeToVRT="0">{bob}</SourceFilename><SourceBand>1</SourceBand>'
+        "</SimpleSource></VRTRasterBand></VRTDataset>")
+    with pytest.raises(RasterRefusedError, match="not a GeoTIFF"):
+        leaked = lazy.values
+        pytest.fail(f"the swapped file was read: {np.unique(leaked)[:10].tolist()}")

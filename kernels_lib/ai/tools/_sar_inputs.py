@@ -18,6 +18,7 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
+from terralab.raster_open import open_checked
 from terralab.tools.inputs import InputError, resolve_raster
 
 __all__ = ["SarInput", "detect_units", "open_sar"]
@@ -131,9 +132,8 @@ def _from_item(ref: Any, source: Any, context: Any, polarisation: str,
 def _band_names(data: xr.DataArray, source: Any) -> tuple[str, ...]:
     names = tuple(str(n) for n in np.atleast_1d(data.attrs.get("long_name", ())))
     if not names and source.path is not None:
-        import rasterio
 
-        with rasterio.open(source.path) as src:
+        with open_checked(source.path, source.label) as src:
             names = tuple(d or "" for d in src.descriptions)
     return names if len(names) == data.sizes["band"] else ()
 

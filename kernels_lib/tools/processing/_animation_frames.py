@@ -22,14 +22,13 @@ from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
-import rasterio
 from affine import Affine
 from rasterio.enums import ColorInterp, Resampling
 from rasterio.vrt import WarpedVRT
 from rasterio.warp import reproject
 
 from terralab.mydata.items import COLLECTION
-from terralab.mydata.raster_checks import SAFE_GDAL_OPTIONS
+from terralab.raster_open import open_checked
 from terralab.tools._grid import Grid
 from terralab.tools.inputs import InputError, RasterSource
 
@@ -85,7 +84,7 @@ class FrameSource:
         if source.path is None:
             raise InputError(f"{source.label} has several image assets; choose one with "
                              '{"item": id, "asset": key}')
-        with rasterio.Env(**SAFE_GDAL_OPTIONS), rasterio.open(source.path) as dataset:
+        with open_checked(source.path, source.label) as dataset:
             if dataset.crs is None:
                 raise InputError(f"{source.label} is not georeferenced")
             grid = Grid(dataset.crs, dataset.transform, dataset.width, dataset.height)
@@ -109,7 +108,7 @@ class FrameSource:
         if self.data is not None:
             return self._read_array(bands, grid)
         shape = (len(bands), grid.height, grid.width)
-        with rasterio.Env(**SAFE_GDAL_OPTIONS), rasterio.open(self.path) as dataset:
+        with open_checked(self.path, self.label) as dataset:
             if self.grid.same_extent(grid):
                 values = dataset.read(bands, out_shape=shape, masked=True,
                                       resampling=Resampling.average)
