@@ -126,7 +126,8 @@ def test_heavy_tiny_uploads_do_not_slow_other_users(hub, tmp_path):
     assert job["status"] in ("queued", "running", "succeeded")
     listed = requests.get(_url(hub, "tools"), headers=_auth(hub, other), timeout=30).json()
     assert "publish_upload" not in [tool["name"] for tool in listed["tools"]]
-    # the first one is published by a worker, like any upload; cancel the rest
+    # the first one is published by a worker, like any upload; cancel the rest (a queued
+    # one at once; one the worker has already started may still finish: best effort)
     for answer in answers[1:]:
         cancelled = requests.delete(_url(hub, answer.json()["status"]),
                                     headers=_auth(hub, heavy_user), timeout=30)
@@ -135,17 +136,21 @@ def test_heavy_tiny_uploads_do_not_slow_other_users(hub, tmp_path):
                                          hub.token(heavy_user)))
     record = client.wait_published(body["status"], timeout=300)
     assert record.data_type == "raster" and record.title == "sparse.tif"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         states = [requests.get(_url(hub, a.json()["status"]), headers=_auth(hub, heavy_user),
                                timeout=30).json() for a in answers[1:]]
-        if all(state["state"] == "failed" for state in states):
+        if all(state["state"] in ("failed", "ready") for state in states):
             break
         time.sleep(0.5)
-    assert {state["state"] for state in states} == {"failed"}, states
+    ended = [state["state"] for state in states]
+    assert set(ended) <= {"failed", "ready"} and ended.count("failed") >= count - 2, states
+    kept = client.list(kind="upload")
+    assert {item.id for item in kept} == {record.id} | {
+        state["id"] for state in states if state["state"] == "ready"}
     used = requests.get(_url(hub, "mydata/storage"), headers=_auth(hub, heavy_user),
                         timeout=30).json()["used"]
-    assert used == record.bytes  # the cancelled ones hold no quota
+    assert used == sum(item.bytes for item in kept)  # the cancelled ones hold no quota
     leftovers = [p for p in (hub.home / "staging").glob(f"{heavy_user}-*")]
     assert leftovers == []
     assert used_quota(heavy_user, AI_SECONDS, home=hub.home) == 0  # never AI time
