@@ -37,12 +37,17 @@ from terralab.queue import store
 from terralab.queue.model_cache import ModelCache
 from terralab.queue.queues import SHARED
 from terralab.queue.records import JobRecord
-from terralab.queue.worker_rows import register_worker, unregister_worker, worker_beat
+from terralab.queue.worker_rows import (
+    DEFAULT_LEASE,
+    live_window,
+    register_worker,
+    unregister_worker,
+    worker_beat,
+)
 
 __all__ = ["CANCEL_GRACE", "DEFAULT_LEASE", "ORPHAN_GRACE", "Worker", "die_with_parent",
            "main", "result_id"]
 
-DEFAULT_LEASE = 30.0
 CANCEL_GRACE = 5.0
 ORPHAN_GRACE = 20.0  # the pool's own grace when it stops its workers
 _PR_SET_PDEATHSIG = 1
@@ -93,9 +98,7 @@ class Worker:
         self.queue = queue
         self.home = home or terralab_home()
         self.id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        lease = lease_seconds or float(os.environ.get("TERRALAB_JOB_LEASE_SECONDS") or
-                                       DEFAULT_LEASE)
-        self.lease_seconds = lease
+        self.lease_seconds = lease_seconds or live_window()
         self.poll_seconds = poll_seconds
         self.hard_cancel = hard_cancel
         self.models = models or ModelCache()

@@ -19,16 +19,21 @@ import sqlalchemy as sa
 from terralab.platform_sql import engine
 from terralab.queue.tables import workers
 
-__all__ = ["live_window", "live_workers", "register_worker", "unregister_worker",
+__all__ = ["DEFAULT_LEASE", "live_window", "live_workers", "register_worker", "unregister_worker",
            "worker_beat"]
 
-_DEFAULT_LEASE = 30.0
+DEFAULT_LEASE = 30.0
+"""A worker's lease on its job, in seconds, unless ``$TERRALAB_JOB_LEASE_SECONDS`` says."""
 
 
 def live_window() -> float:
-    """Seconds since its last heartbeat within which a worker counts as live: one lease."""
+    """The configured lease, in seconds.
+
+    A worker holds its job that long between heartbeats, and a worker counts as live while
+    its last heartbeat is that recent.
+    """
     text = os.environ.get("TERRALAB_JOB_LEASE_SECONDS", "").strip()
-    return float(text) if text else _DEFAULT_LEASE
+    return float(text) if text else DEFAULT_LEASE
 
 
 def register_worker(worker_id: str, queue: str, *, host: str, pid: int, device: str,
