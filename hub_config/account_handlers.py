@@ -15,6 +15,7 @@ They replace NativeAuthenticator's handlers of the same URLs (see
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from jinja2 import ChoiceLoader, DictLoader
@@ -120,7 +121,7 @@ class DiscardHandler(_TerralabPage):
         name = self.authenticator.normalize_username(name)
         info = self.authenticator.get_user(name)
         if info is not None and not info.is_authorized:
-            self.authenticator.delete_user(type("User", (), {"name": name}))
+            self.authenticator.delete_user(SimpleNamespace(name=name))  # needs .name only
             if self.users.get(name) is not None:
                 self.users.delete(name)
         self.redirect(f"{self.hub.base_url}authorize")
@@ -160,10 +161,9 @@ class LoginHandler(NativeLoginHandler):
 
     async def _render(self, login_error: str | None = None,
                       username: str | None = None) -> str:
-        if username and login_error and self.authenticator.is_blocked(
-                self.authenticator.normalize_username(username)):
-            minutes = max(1, round(self.authenticator.lock_remaining(
-                self.authenticator.normalize_username(username)) / 60))
+        name = self.authenticator.normalize_username(username) if username else ""
+        if name and login_error and self.authenticator.is_blocked(name):
+            minutes = max(1, round(self.authenticator.lock_remaining(name) / 60))
             login_error = (f"Too many failed logins for {username}: the account is locked "
                            f"for {minutes} more minute{'s' if minutes > 1 else ''}.")
         return await super()._render(login_error=login_error, username=username)

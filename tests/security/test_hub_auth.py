@@ -153,6 +153,21 @@ def test_approval_needs_a_post_with_xsrf(hub):
     assert _login(hub, "pending-victim", "victim-pass-6610").status_code == 302
 
 
+def test_discarding_a_pending_sign_up_needs_a_post_with_xsrf(hub):
+    """issue failure 6: NativeAuthenticator's GET /hub/discard/<name> deleted a pending
+    sign-up; now the authorize page's POST (with its XSRF token) does, and only that."""
+    assert "sent to the admin" in hub.signup("discard-me", "discard-pass-4471")
+    admin = hub.session("admin")
+    assert admin.get(f"{hub.url}/hub/discard/discard-me", timeout=30).status_code == 405
+    assert "already in use" in hub.signup("discard-me", "discard-pass-4471")  # still there
+    xsrf = admin.cookies.get("_xsrf", path="/hub/")
+    answer = admin.post(f"{hub.url}/hub/discard/discard-me", data={"_xsrf": xsrf},
+                        allow_redirects=False, timeout=30)
+    assert answer.status_code == 302
+    # the name is free again: signing up with it makes a new pending account
+    assert "sent to the admin" in hub.signup("discard-me", "discard-pass-4471")
+
+
 def test_hub_and_service_cookies_are_same_site(hub):
     """issue failure 6: every cookie of the hub and the service carries SameSite."""
     session = _service_session(hub, "samesite-user", "samesite-pass-5150")
