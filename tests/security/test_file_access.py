@@ -44,6 +44,12 @@ def _geotiff(path: Path, value: int, **options: object) -> Path:
     return path
 
 
+def _vrt(band: str) -> str:
+    """A 64² VRT on PROFILE's grid holding ``band`` (a ``<VRTRasterBand>`` element)."""
+    return ('<VRTDataset rasterXSize="64" rasterYSize="64"><SRS>EPSG:3857</SRS>'
+            f"<GeoTransform>0, 10, 0, 640, 0, -10</GeoTransform>{band}</VRTDataset>")
+
+
 def _bob_upload(home: Path) -> Path:
     return _geotiff(user_dir("fa-bob", home=home) / "uploads" / "b" / "data.tif", SECRET)
 
@@ -81,12 +87,10 @@ def test_a_vrt_over_another_users_upload_is_refused(home: Path) -> None:
     bob = _bob_upload(home)
     vrt = user_dir("fa-alice", home=home) / "steal.vrt"
     vrt.parent.mkdir(parents=True)
-    vrt.write_text(
-        '<VRTDataset rasterXSize="64" rasterYSize="64"><SRS>EPSG:3857</SRS>'
-        "<GeoTransform>0, 10, 0, 640, 0, -10</GeoTransform>"
+    vrt.write_text(_vrt(
         '<VRTRasterBand dataType="Byte" band="1"><SimpleSource>'
         f'<SourceFilename relativeToVRT="0">{bob}</SourceFilename><SourceBand>1</SourceBand>'
-        "</SimpleSource></VRTRasterBand></VRTDataset>")
+        "</SimpleSource></VRTRasterBand>"))
     done, values = _run_band_math(home, "steal.vrt")
     _assert_refused(done, values, "not a GeoTIFF", "'steal.vrt'")
 
@@ -98,13 +102,11 @@ def test_a_raw_vrt_over_a_file_outside_the_users_folder_is_refused(home: Path,
     secret.write_bytes(b"root:$6$secret-hash:19000:0:99999:7:::\n" * 200)
     disguised = user_dir("fa-alice", home=home) / "shadow.tif"
     disguised.parent.mkdir(parents=True)
-    disguised.write_text(
-        '<VRTDataset rasterXSize="64" rasterYSize="64"><SRS>EPSG:3857</SRS>'
-        "<GeoTransform>0, 10, 0, 640, 0, -10</GeoTransform>"
+    disguised.write_text(_vrt(
         '<VRTRasterBand dataType="Byte" band="1" subClass="VRTRawRasterBand">'
         f'<SourceFilename relativeToVRT="0">{secret}</SourceFilename>'
         "<ImageOffset>0</ImageOffset><PixelOffset>1</PixelOffset><LineOffset>64</LineOffset>"
-        "</VRTRasterBand></VRTDataset>")
+        "</VRTRasterBand>"))
     done, values = _run_band_math(home, "shadow.tif")
     _assert_refused(done, values, "not a GeoTIFF")
 
@@ -179,12 +181,10 @@ def test_a_file_swapped_for_a_vrt_after_its_check_is_refused_when_read(home: Pat
     data = rioxarray.open_rasterio(mine, chunks=True)
     lazy = warp(data, default_grid(data, CRS.from_epsg(4326)), path=mine)
     assert int(np.nanmax(lazy.values)) == 5  # read as checked
-    mine.write_text(
-        '<VRTDataset rasterXSize="64" rasterYSize="64"><SRS>EPSG:3857</SRS>'
-        "<GeoTransform>0, 10, 0, 640, 0, -10</GeoTransform>"
+    mine.write_text(_vrt(
         '<VRTRasterBand dataType="Byte" band="1"><SimpleSource>'
         f'<SourceFilename relativeToVRT="0">{bob}</SourceFilename><SourceBand>1</SourceBand>'
-        "</SimpleSource></VRTRasterBand></VRTDataset>")
+        "</SimpleSource></VRTRasterBand>"))
     with pytest.raises(RasterRefusedError, match="not a GeoTIFF"):
         leaked = lazy.values
         pytest.fail(f"the swapped file was read: {np.unique(leaked)[:10].tolist()}")
