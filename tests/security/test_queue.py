@@ -193,7 +193,12 @@ def test_a_flood_from_one_user_does_not_hold_up_the_others(platform):
             assert record.standing.jobs_ahead <= k - 1, (k, record.standing)
     alice = [j for j in store.list_jobs(owner="qf-alice", limit=200, newest_first=False,
                                         home=home) if j.started is not None]
-    assert [j.started for j in alice] == sorted(j.started for j in alice)  # FIFO within A
+    # FIFO within A. Two workers claim at once on PostgreSQL (SKIP LOCKED): each takes its
+    # clock when its transaction begins, so two claims of the same instant may carry start
+    # times a few ms out of order. A job taken out of turn would start a whole run later.
+    for k in range(1, len(alice)):
+        latest_before = max(j.started for j in alice[:k])
+        assert alice[k].started >= latest_before - t / 2, (k, alice[k], latest_before)
 
 
 # -- failure 11: workers die with their pool ---------------------------------------------------
