@@ -10,6 +10,12 @@ without a hub the platform runs in-process against a local ``TERRALAB_HOME``.
 ``tl.projects`` (:mod:`terralab.projects`) and ``tl.compute`` (Dask, :mod:`terralab.compute`)
 and the map ``tl.Map`` (:mod:`terralab.widgets`) are loaded on first use, so
 ``import terralab`` stays quick.
+
+Every xarray DataArray gets the accessor ``da.tl`` (:mod:`terralab.accessor`): the tools
+taking one raster as methods, chained on lazy data (``da.tl.index("ndvi")``,
+``da.tl.reproject("EPSG:4490").tl.clip(area)``, ``da.tl.show(m)``). ``import terralab``
+registers it without importing xarray: at once when xarray is already imported, else right
+after xarray's import (:mod:`terralab._xarray_hook`).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from terralab._version import __version__
+from terralab._xarray_hook import register_accessor
 from terralab.home import terralab_home
 
 __all__ = ["Map", "__version__", "download", "job", "jobs", "my_data", "quota", "run",
@@ -28,6 +35,8 @@ _LAZY = {"search": "terralab.catalog", "download": "terralab.catalog",
          "quota": "terralab.quotas", "Map": "terralab.widgets"}
 _MODULES = {"mydata": "terralab.mydata", "tools": "terralab.tools",
             "projects": "terralab.projects", "compute": "terralab.compute"}
+
+register_accessor()  # da.tl, once xarray is imported
 
 
 def __getattr__(name: str) -> Any:
