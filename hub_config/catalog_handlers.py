@@ -28,7 +28,7 @@ from tornado import iostream, web
 from tornado.ioloop import IOLoop
 
 from terralab.catalog.disposition import content_disposition
-from terralab.hub.service import APIHandler
+from terralab.hub.api_handler import APIHandler
 
 __all__ = ["CatalogState", "catalog_routes"]
 

@@ -1,7 +1,6 @@
-"""The quota endpoint of the terralab hub service, and the download-quota gate (PRODUCT.md §6).
+"""The quota steps of the hand-written hub handlers: registration and the download-quota gate.
 
-- ``GET quota[?user=NAME]``: the caller's :class:`~terralab.quotas.report.QuotaReport` as
-  JSON (``to_dict``); an admin may ask for another user, anyone else gets 403.
+``GET quota`` itself is declared in :mod:`terralab.service.endpoints.quotas`.
 
 The user's quota month starts on their registration day: the JupyterHub user's ``created``
 time. The user model the service gets from the hub carries ``created`` only when the
@@ -26,12 +25,11 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
-from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
-from terralab.hub.service import APIHandler
+from terralab.hub.api_handler import APIHandler
 
-__all__ = ["QuotaHandler", "hub_user", "quota_routes", "refuse_download", "registration"]
+__all__ = ["hub_user", "refuse_download", "registration"]
 
 
 async def hub_user(handler: APIHandler, name: str) -> dict[str, Any] | None:
@@ -101,40 +99,3 @@ async def refuse_download(handler: APIHandler, model: dict[str, Any], nbytes: in
                            HTTPStatus.TOO_MANY_REQUESTS)
         return True
     return False
-
-
-class QuotaHandler(APIHandler):
-    """``GET quota[?user=NAME]``."""
-
-    def initialize(self, home: Any = None) -> None:
-        """Keep the terralab data folder."""
-        from terralab.home import terralab_home
-
-        self.home = home or terralab_home()
-
-    async def get(self) -> None:
-        """Answer the quota report of the caller, or of another user for an admin."""
-        from terralab.quotas.accounts import stored_registration
-        from terralab.quotas.report import quota_report
-
-        caller = self.require_user()
-        name = self.get_query_argument("user", None) or caller["name"]
-        model: dict[str, Any] | None = caller
-        if name != caller["name"]:
-            if not caller.get("admin"):
-                raise web.HTTPError(HTTPStatus.FORBIDDEN,
-                                    f"only admins may see the quotas of another user ({name})")
-            model = await hub_user(self, name)
-            if model is None:  # the hub did not say: only users terralab has seen
-                if await self.blocking(partial(stored_registration, name, home=self.home)) is None:
-                    raise web.HTTPError(HTTPStatus.NOT_FOUND, f"no user {name!r} is known")
-                model = {"name": name, "groups": []}
-        await registration(self, model, self.home)
-        report = await self.blocking(partial(quota_report, name, tuple(model.get("groups") or ()),
-                                         home=self.home))
-        self.write_json(report.to_dict())
-
-
-def quota_routes(prefix: str, home: Any = None) -> list[tuple[str, type, dict[str, Any]]]:
-    """Return the quota routes under the service ``prefix``."""
-    return [(prefix.rstrip("/") + "/quota", QuotaHandler, {"home": home})]

@@ -3,11 +3,12 @@
 Import it in a notebook as ``import terralab as tl``. It runs with no hub and no Jupyter:
 without a hub the platform runs in-process against a local ``TERRALAB_HOME``.
 
-``tl.search`` and ``tl.download`` (see :mod:`terralab.catalog`), ``tl.upload`` and
-``tl.my_data`` (see :mod:`terralab.mydata`, also reachable as ``tl.mydata``), ``tl.run``
-(see :mod:`terralab.tools`, also ``tl.tools``), the queue's ``tl.submit``, ``tl.jobs`` and
-``tl.job`` (see :mod:`terralab.queue`), ``tl.quota()`` (:mod:`terralab.quotas`),
-``tl.projects`` (:mod:`terralab.projects`) and ``tl.compute`` (Dask, :mod:`terralab.compute`)
+``tl.search`` and ``tl.download`` (see :mod:`terralab.client.catalog`), ``tl.upload`` and
+``tl.my_data`` (see :mod:`terralab.client.mydata`, also reachable as ``tl.mydata``),
+``tl.run`` (see :mod:`terralab.tools`, also ``tl.tools``), the queue's ``tl.submit``,
+``tl.jobs`` and ``tl.job`` (:mod:`terralab.client.queue`), ``tl.quota()``
+(:mod:`terralab.client.quotas`), ``tl.projects`` (:mod:`terralab.client.projects`) and
+``tl.compute`` (Dask, :mod:`terralab.compute`)
 and the map ``tl.Map`` (:mod:`terralab.widgets`) are loaded on first use, so
 ``import terralab`` stays quick.
 
@@ -29,12 +30,13 @@ from terralab.home import terralab_home
 __all__ = ["Map", "__version__", "download", "job", "jobs", "my_data", "quota", "run",
            "search", "submit", "terralab_home", "upload"]
 
-_LAZY = {"search": "terralab.catalog", "download": "terralab.catalog",
-         "upload": "terralab.mydata", "my_data": "terralab.mydata", "run": "terralab.tools",
-         "submit": "terralab.queue", "jobs": "terralab.queue", "job": "terralab.queue",
-         "quota": "terralab.quotas", "Map": "terralab.widgets"}
-_MODULES = {"mydata": "terralab.mydata", "tools": "terralab.tools",
-            "projects": "terralab.projects", "compute": "terralab.compute"}
+_LAZY = {"search": "terralab.client.catalog", "download": "terralab.client.catalog",
+         "upload": "terralab.client.mydata", "my_data": "terralab.client.mydata",
+         "run": "terralab.tools", "submit": "terralab.client.queue",
+         "jobs": "terralab.client.queue", "job": "terralab.client.queue",
+         "quota": "terralab.client.quotas", "Map": "terralab.widgets"}
+_MODULES = {"mydata": "terralab.client.mydata", "tools": "terralab.tools",
+            "projects": "terralab.client.projects", "compute": "terralab.compute"}
 
 register_accessor()  # da.tl, once xarray is imported
 

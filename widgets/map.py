@@ -247,7 +247,7 @@ class Map(ipyleaflet.Map):
         import geopandas
         from shapely.geometry import shape
 
-        from terralab.mydata import upload
+        from terralab.client.mydata import upload
 
         features = list(self._aoi.shapes) if everything else [self._aoi.feature]
         features = [f for f in features if f]

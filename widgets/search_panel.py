@@ -153,7 +153,7 @@ class SearchPanel(VBox):
     def refresh_projects(self) -> None:
         """Fill the project chooser with my projects (names shown, ids kept)."""
         try:
-            from terralab.projects import list_projects
+            from terralab.client.projects import list_projects
 
             self.project.options = [(p.name, p.id) for p in list_projects()]
         except Exception:  # no projects to offer
@@ -317,7 +317,7 @@ class SearchPanel(VBox):
 
     def download(self, item: Any) -> str:
         """Download the item's data assets into the download folder."""
-        from terralab.catalog import download
+        from terralab.client.catalog import download
 
         folder = Path(self.download_dir.value.strip() or ".")
         files = download(item, folder, home=self.home) if self.home is not None \
@@ -326,7 +326,7 @@ class SearchPanel(VBox):
 
     def add_to_project(self, item: Any) -> str:
         """Add the item as a layer of the project chosen in the project list."""
-        from terralab.projects import open as open_project
+        from terralab.client.projects import open as open_project
 
         if self.project.value is None:
             return "no project chosen: create one with tl.projects.create(name)"

@@ -58,7 +58,7 @@ def open_layer(layer: Any) -> Any:
 
     if isinstance(layer, VectorLayer):
         return layer
-    from terralab.mydata import edit
+    from terralab.client.mydata import edit
 
     item_id = getattr(layer, "id", layer)
     return edit(str(item_id))

@@ -13,56 +13,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import requests
-
 from terralab.catalog.disposition import attachment_name
 from terralab.catalog.downloads import write_whole
+from terralab.service.http_client import ServiceClient as BaseClient
+from terralab.service.http_client import ServiceError
 
 __all__ = ["ServiceClient", "ServiceError", "service_client"]
 
 
-class ServiceError(RuntimeError):
-    """The hub service refused a call; the message is the service's own."""
-
-    def __init__(self, status: int, message: str, body: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.body = body or {}
-
-
-class ServiceClient:
-    """Calls the catalog endpoints of the terralab hub service with the user's token.
-
-    Args:
-        url: the service's URL, e.g. ``http://127.0.0.1:8181/services/terralab/``.
-        token: a JupyterHub API token with access to the service.
-    """
-
-    def __init__(self, url: str, token: str) -> None:
-        self.url = url.rstrip("/") + "/"
-        self._session = requests.Session()
-        self._session.headers["Authorization"] = f"token {token}"
-
-    def call(self, method: str, path: str, *, timeout: float = 120,
-             **kwargs: Any) -> requests.Response:
-        """Call ``path`` (relative to the service) and return the response.
-
-        Raises:
-            QuotaExceeded: a quota refusal (429), with its reset date.
-            ServiceError: for any other answer of 400 or more, with the service's message.
-        """
-        response = self._session.request(method, self.url + path, timeout=timeout, **kwargs)
-        if response.status_code >= 400:
-            try:
-                body = response.json()
-            except ValueError:
-                body = {"message": response.text[:500]}
-            if response.status_code == 429 and body.get("reason") == "quota":
-                from terralab.quotas.checks import QuotaExceeded
-
-                raise QuotaExceeded.from_body(body)  # the same error as in-process
-            raise ServiceError(response.status_code, body.get("message", response.reason), body)
-        return response
+class ServiceClient(BaseClient):
+    """The hub service's client with the catalog calls (search, favourites, downloads)."""
 
     def search(self, body: dict[str, Any]) -> dict[str, Any]:
         """``POST catalog/search``; returns the FeatureCollection."""

@@ -18,7 +18,6 @@ storage quota (:mod:`terralab.mydata.quota`, :mod:`terralab.mydata.store`).
 
 from __future__ import annotations
 
-from terralab.mydata.api import delete, download, edit, my_data, rename, storage, upload
 from terralab.mydata.errors import MyDataError, UploadError
 from terralab.mydata.items import COLLECTION
 from terralab.mydata.limits import UploadLimits
@@ -26,5 +25,4 @@ from terralab.mydata.quota import StoragePolicy
 from terralab.mydata.store import MyDataRecord, StorageUsage
 
 __all__ = ["COLLECTION", "MyDataError", "MyDataRecord", "StoragePolicy", "StorageUsage",
-           "UploadError", "UploadLimits", "delete", "download", "edit", "my_data", "rename",
-           "storage", "upload"]
+           "UploadError", "UploadLimits"]

@@ -42,7 +42,7 @@ def _line(record: MyDataRecord) -> str:
 def upload_command(file: Path, title: str | None, layer: str | None, bands: str | None,
                    as_json: bool) -> None:
     """Upload a raster (.tif, .img) or vector (.zip shapefile, .geojson, .gpkg) to my data."""
-    from terralab.mydata.api import upload
+    from terralab.client.mydata import upload
 
     try:
         record = upload(file, title=title, layer=layer, bands=bands)
@@ -69,7 +69,7 @@ def mydata_group() -> None:
 def list_command(kind: str | None, data_type: str | None, text: str | None,
                  as_json: bool) -> None:
     """List my data, newest first."""
-    from terralab.mydata.api import my_data
+    from terralab.client.mydata import my_data
 
     records = my_data(kind, data_type=data_type, text=text)
     if as_json:
@@ -86,7 +86,7 @@ def list_command(kind: str | None, data_type: str | None, text: str | None,
 @click.argument("title")
 def rename_command(item_id: str, title: str) -> None:
     """Give an item a new name."""
-    from terralab.mydata.api import rename
+    from terralab.client.mydata import rename
 
     try:
         click.echo(_line(rename(item_id, title)))
@@ -98,7 +98,7 @@ def rename_command(item_id: str, title: str) -> None:
 @click.argument("item_id")
 def delete_command(item_id: str) -> None:
     """Delete an upload or result and free its storage."""
-    from terralab.mydata.api import delete
+    from terralab.client.mydata import delete
 
     try:
         freed = delete(item_id)
@@ -115,7 +115,7 @@ def delete_command(item_id: str) -> None:
               help="Rasters: cog, geotiff; vectors: gpkg, geojson, shapefile (zipped).")
 def download_command(item_id: str, dest: Path, fmt: str | None) -> None:
     """Download an item's data file (counted in my download record)."""
-    from terralab.mydata.api import download
+    from terralab.client.mydata import download
 
     try:
         for path in download(item_id, dest, format=fmt):
@@ -127,6 +127,6 @@ def download_command(item_id: str, dest: Path, fmt: str | None) -> None:
 @mydata_group.command("storage")
 def storage_command() -> None:
     """Show my storage use and quota."""
-    from terralab.mydata.api import storage
+    from terralab.client.mydata import storage
 
     click.echo(storage().to_dict()["text"])

@@ -15,9 +15,9 @@ from urllib.parse import quote
 
 from terralab.catalog.disposition import attachment_name
 from terralab.catalog.downloads import write_whole
-from terralab.catalog.remote import ServiceClient, ServiceError
 from terralab.mydata.errors import MyDataError, UploadError
 from terralab.mydata.store import MyDataRecord, StorageUsage
+from terralab.service.http_client import ServiceClient, ServiceError
 
 __all__ = ["MyDataService"]
 

@@ -13,18 +13,14 @@ In a notebook::
 
 Every change is saved at once: in-process into
 ``<TERRALAB_HOME>/users/<me>/projects/<id>/project.json`` (:mod:`terralab.projects.store`),
-inside a terralab hub through the hub service (:mod:`terralab.projects.remote`). Layers
+inside a terralab hub through the hub service (:mod:`terralab.client.projects`). Layers
 only refer to items of my data or the catalog; deleting a project keeps them.
 """
 
 from __future__ import annotations
 
-from terralab.projects.api import create, delete, list_projects, open, rename
 from terralab.projects.errors import ProjectError, ProjectNotFound
 from terralab.projects.model import Layer
 from terralab.projects.project import Project
 
-__all__ = ["Layer", "Project", "ProjectError", "ProjectNotFound", "create", "delete", "list",
-           "list_projects", "open", "rename"]
-
-list = list_projects  # ``tl.projects.list()``; nothing below uses the builtin
+__all__ = ["Layer", "Project", "ProjectError", "ProjectNotFound"]

@@ -37,7 +37,7 @@ def projects_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the projects as JSON.")
 def list_command(as_json: bool) -> None:
     """List my projects, the most recently changed first."""
-    from terralab.projects.api import list_projects
+    from terralab.client.projects import list_projects
 
     projects = list_projects()
     if as_json:
@@ -53,7 +53,7 @@ def list_command(as_json: bool) -> None:
 @click.argument("name")
 def create_command(name: str) -> None:
     """Create an empty project called NAME."""
-    from terralab.projects.api import create
+    from terralab.client.projects import create
 
     try:
         project = create(name)
@@ -66,7 +66,7 @@ def create_command(name: str) -> None:
 @click.argument("project")
 def show_command(project: str) -> None:
     """Print one project (by id or name) as JSON."""
-    from terralab.projects.api import open as open_project
+    from terralab.client.projects import open as open_project
 
     try:
         found = open_project(project)
@@ -80,7 +80,7 @@ def show_command(project: str) -> None:
 @click.argument("name")
 def rename_command(project_id: str, name: str) -> None:
     """Rename the project PROJECT_ID to NAME."""
-    from terralab.projects.api import rename
+    from terralab.client.projects import rename
 
     try:
         project = rename(project_id, name)
@@ -94,7 +94,7 @@ def rename_command(project_id: str, name: str) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def delete_command(project_id: str, yes: bool) -> None:
     """Delete the project PROJECT_ID (its items stay in my data)."""
-    from terralab.projects.api import delete
+    from terralab.client.projects import delete
 
     if not yes:
         click.confirm(f"delete project {project_id}?", abort=True)

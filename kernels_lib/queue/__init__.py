@@ -16,7 +16,6 @@ an AI job's owner's quota is checked at submit and again at claim.
 
 from __future__ import annotations
 
-from terralab.queue.api import cancel, job, jobs, submit
 from terralab.queue.errors import (
     JobError,
     JobFailed,
@@ -28,4 +27,4 @@ from terralab.queue.handle import Job
 from terralab.queue.records import JobRecord, QueueStanding
 
 __all__ = ["Job", "JobError", "JobFailed", "JobLimitReached", "JobNotFound", "JobRecord",
-           "QueueNotAllowed", "QueueStanding", "cancel", "job", "jobs", "submit"]
+           "QueueNotAllowed", "QueueStanding"]

@@ -31,7 +31,7 @@ def jobs_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_command(status: str | None, everybody: bool, limit: int, as_json: bool) -> None:
     """List your jobs, newest first."""
-    from terralab.queue.api import transport
+    from terralab.client.queue import transport
 
     try:
         records = transport().list(status=status, everybody=everybody, limit=limit)
@@ -51,7 +51,7 @@ def list_command(status: str | None, everybody: bool, limit: int, as_json: bool)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show_command(job_id: str, as_json: bool) -> None:
     """Show a job: its state, place in the queue, results and log."""
-    from terralab.queue.api import transport
+    from terralab.client.queue import transport
 
     try:
         record = transport().get(job_id)
@@ -75,7 +75,7 @@ def show_command(job_id: str, as_json: bool) -> None:
 @click.argument("job_id")
 def cancel_command(job_id: str) -> None:
     """Cancel a job (a queued one at once, a running one within seconds)."""
-    from terralab.queue.api import transport
+    from terralab.client.queue import transport
 
     try:
         record = transport().cancel(job_id)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from terralab.catalog.remote import ServiceClient, ServiceError
 from terralab.queue.errors import JobError, JobLimitReached, JobNotFound, QueueNotAllowed
 from terralab.queue.records import JobRecord
+from terralab.service.http_client import ServiceClient, ServiceError
 
 __all__ = ["JobsService"]
 

@@ -2,8 +2,8 @@
 
 In a notebook::
 
-    import terralab.quotas as q
-    print(q.quota())          # this month's AI time and downloads, storage, reset date
+    import terralab as tl
+    print(tl.quota())         # this month's AI time and downloads, storage, reset date
 
 The pieces: the limits and their per-user / per-group overrides
 (:mod:`terralab.quotas.policy`); the quota month, which starts on the user's registration
@@ -16,7 +16,6 @@ quota is used up (:mod:`~terralab.quotas.checks`).
 from __future__ import annotations
 
 from terralab.quotas.accounts import registered_on
-from terralab.quotas.api import quota
 from terralab.quotas.checks import QuotaExceeded, check_ai, check_download
 from terralab.quotas.cycle import quota_cycle
 from terralab.quotas.ledger import AI_SECONDS, DOWNLOAD_BYTES, charge, used
@@ -24,5 +23,5 @@ from terralab.quotas.policy import Limit, QuotaLimits, QuotaPolicy
 from terralab.quotas.report import QuotaReport, quota_report
 
 __all__ = ["AI_SECONDS", "DOWNLOAD_BYTES", "Limit", "QuotaExceeded", "QuotaLimits",
-           "QuotaPolicy", "QuotaReport", "charge", "check_ai", "check_download", "quota",
-           "quota_cycle", "quota_report", "registered_on", "used"]
+           "QuotaPolicy", "QuotaReport", "charge", "check_ai", "check_download", "quota_cycle",
+           "quota_report", "registered_on", "used"]

@@ -21,7 +21,7 @@ def quota_group() -> None:
 def show_command(user: str | None, as_json: bool) -> None:
     """Show this month's use and limits, and when the monthly quotas reset."""
     from terralab.catalog.remote import ServiceError
-    from terralab.quotas.api import quota
+    from terralab.client.quotas import quota
 
     try:
         report = quota(user)

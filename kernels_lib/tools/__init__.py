@@ -57,7 +57,7 @@ def run(name: str, /, *, save: bool = True, title: str | None = None, **params: 
     """Run tool ``name`` with ``params`` for the current user; the result goes to my data.
 
     Inside a terralab hub an AI tool does not run in this process: it runs as a job of the
-    shared queue that this call waits for (:func:`terralab.queue.api.run_queued`), so the hub
+    shared queue that this call waits for (:func:`terralab.client.queue.run_queued`), so the hub
     checks and charges its AI time (a kernel cannot be trusted to charge itself); its result
     is then always saved in my data. Processing tools, and every tool without a hub, run
     here.
@@ -68,8 +68,8 @@ def run(name: str, /, *, save: bool = True, title: str | None = None, **params: 
         title: the result's name in my data.
         **params: the tool's parameters (``terralab tools show NAME`` lists them).
     """
+    from terralab.client.queue import in_hub, run_queued
     from terralab.identity import current_user
-    from terralab.queue.api import in_hub, run_queued
     from terralab.tools.runner import run_tool
 
     if get(name).info.kind == "ai" and in_hub():

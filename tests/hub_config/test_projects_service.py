@@ -8,10 +8,10 @@ import json
 import pytest
 import requests
 
-import terralab.projects as projects
+import terralab.client.projects as projects
 from terralab.catalog.remote import ServiceClient
+from terralab.client.projects import ProjectsService
 from terralab.projects import Project, ProjectError, ProjectNotFound
-from terralab.projects.remote import ProjectsService
 
 pytestmark = pytest.mark.hub
 

@@ -9,8 +9,8 @@ import requests
 
 from terralab.catalog.downloads import downloaded_bytes
 from terralab.catalog.remote import ServiceClient
+from terralab.client.quotas import QuotaService
 from terralab.quotas import DOWNLOAD_BYTES, QuotaReport, charge
-from terralab.quotas.remote import QuotaService
 
 pytestmark = pytest.mark.hub
 

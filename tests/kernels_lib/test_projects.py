@@ -15,7 +15,7 @@ import rasterio
 from click.testing import CliRunner
 from rasterio.transform import from_origin
 
-import terralab.projects as projects
+import terralab.client.projects as projects
 from terralab.catalog.index import CatalogIndex, default_index_path
 from terralab.mydata.library import delete_item, get_item
 from terralab.mydata.uploads import upload_file
@@ -54,9 +54,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder.mkdir()
     monkeypatch.setenv("TERRALAB_HOME", str(folder))
     monkeypatch.setenv("TERRALAB_USER", "alice")
-    for name in ("JUPYTERHUB_USER", "TERRALAB_SERVICE_URL", "JUPYTERHUB_API_TOKEN",
-                 "TERRALAB_CATALOG_SOURCE", "TERRALAB_STORAGE_QUOTA"):
-        monkeypatch.delenv(name, raising=False)
     with CatalogIndex(default_index_path(folder)) as index:
         index.add_items([catalog_item("S2A_1"), catalog_item("S2B_2")])
         index.add_items([catalog_item("bob-private", "bobs")], owner="bob")

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from terralab.catalog.downloads import download, downloaded_bytes, record_download
+from terralab.client.quotas import quota
 from terralab.mydata.quota import StoragePolicy
 from terralab.platform_sql import dispose_engines, engine
 from terralab.quotas import (
@@ -24,7 +25,6 @@ from terralab.quotas import (
     charge,
     check_ai,
     check_download,
-    quota,
     quota_cycle,
     quota_report,
     registered_on,
@@ -47,10 +47,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh TERRALAB_HOME (and so a fresh SQLite platform database) per test."""
     folder = tmp_path / "home"
     monkeypatch.setenv("TERRALAB_HOME", str(folder))
-    monkeypatch.delenv("TERRALAB_PLATFORM_DB_URL", raising=False)
-    for name in ("AI", "DOWNLOAD", "STORAGE"):
-        for suffix in ("", "_USERS", "_GROUPS"):
-            monkeypatch.delenv(f"TERRALAB_{name}_QUOTA{suffix}", raising=False)
     return folder
 
 
@@ -302,8 +298,6 @@ def test_report_round_trip_and_text(home: Path) -> None:
 
 
 def test_quota_in_process_and_command(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("TERRALAB_SERVICE_URL", raising=False)
-    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
     monkeypatch.setenv("TERRALAB_USER", "erin")
     monkeypatch.setenv("TERRALAB_AI_QUOTA", "5h")
     charge(None, kind=AI_SECONDS, key="job-e", owner="erin", amount=1800)

@@ -154,7 +154,7 @@ def test_add_to_map_adds_a_raster_layer(home: Path) -> None:
 
 
 def test_favourite_and_add_to_project(writable_home: Path) -> None:
-    import terralab.projects as projects
+    import terralab.client.projects as projects
     from terralab.catalog import list_favourites
 
     project = projects.create("Deqing study")

@@ -12,7 +12,7 @@ import pyogrio
 import pytest
 from shapely.geometry import box, shape
 
-from terralab.mydata import my_data
+from terralab.client.mydata import my_data
 from terralab.mydata.uploads import upload_file
 from terralab.widgets import Map, VectorEditor
 

@@ -17,10 +17,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from terralab.catalog.remote import service_client
 from terralab.queue.errors import JobError
 from terralab.queue.handle import Job
 from terralab.queue.queues import SHARED
+from terralab.service.http_client import service_client
 
 __all__ = ["cancel", "in_hub", "job", "jobs", "run_queued", "submit", "transport"]
 

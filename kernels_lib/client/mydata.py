@@ -8,19 +8,27 @@ local ``TERRALAB_HOME``, for the user :func:`terralab.identity.current_user` nam
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from terralab.identity import current_user
 from terralab.mydata import library, store
+from terralab.mydata.errors import MyDataError, UploadError
+from terralab.mydata.items import COLLECTION
+from terralab.mydata.limits import UploadLimits
+from terralab.mydata.quota import StoragePolicy
 from terralab.mydata.remote import MyDataService
+from terralab.mydata.store import MyDataRecord, StorageUsage
+from terralab.service.http_client import service_client
+from terralab.service.local import transport
 
-__all__ = ["delete", "download", "edit", "my_data", "rename", "storage", "upload"]
+__all__ = ["COLLECTION", "MyDataError", "MyDataRecord", "StoragePolicy", "StorageUsage",
+           "UploadError", "UploadLimits", "delete", "download", "edit", "my_data", "rename",
+           "statistics", "storage", "upload"]
 
 
 def _service() -> MyDataService | None:
-    from terralab.catalog.remote import service_client
-
     client = service_client()
     return MyDataService(client) if client is not None else None
 
@@ -125,3 +133,33 @@ def edit(item_id: str) -> Any:
     from terralab.mydata.vector_edit import VectorLayer
 
     return VectorLayer(current_user(), item_id)
+
+
+def statistics(item_or_id: str | MyDataRecord | dict[str, Any], *,
+               bands: Sequence[int] | None = None, bins: int = 64) -> dict[str, Any]:
+    """Band statistics and histograms of one of my rasters (for a legend or a stretch).
+
+    Computed from an overview at least 1024 pixels on its long side when the raster has
+    one (``"approximate": True`` and the ``"level"`` read), else from every pixel; nodata
+    and NaN are left out.
+
+    Args:
+        item_or_id: the item (a record of :func:`my_data`, a STAC item) or its id.
+        bands: the bands, 1-based (default: all).
+        bins: the histogram's number of bins, 2 to 1024.
+
+    Returns:
+        ``{"item_id", "approximate", "level", "factor", "width", "height", "bins",
+        "bands": [{"band", "name", "dtype", "nodata", "count", "min", "max", "mean",
+        "std", "percentile_2", "percentile_98", "histogram": {"edges", "counts"}}]}``.
+
+    Raises:
+        terralab.service.error_table.NotFound: I have no such item.
+        MyDataError: the item is no raster, or ``bands`` do not fit it.
+    """
+    item_id = item_or_id if isinstance(item_or_id, str) else (
+        item_or_id["id"] if isinstance(item_or_id, dict) else item_or_id.id)
+    values: dict[str, Any] = {"item_id": item_id, "bins": bins}
+    if bands is not None:
+        values["bands"] = list(bands)
+    return transport().request("mydata.statistics", **values)
