@@ -24,7 +24,7 @@ from jupyterhub.utils import url_path_join
 from tornado import web
 
 from terralab.hub.api_handler import APIHandler
-from terralab.service.endpoint import CallContext, Caller, Endpoint, dump
+from terralab.service.endpoint import BinaryAnswer, CallContext, Caller, Endpoint, Redirect, dump
 from terralab.service.error_table import ERRORS
 from terralab.service.registry import EndpointRegistry, endpoints
 
@@ -106,6 +106,16 @@ class DeclaredHandler(APIHandler):
                 raise
             status, body = answer
             self.write_json(body, status)
+            return
+        if isinstance(result, Redirect):
+            self.redirect(result.url)
+            return
+        if isinstance(result, BinaryAnswer):
+            self.set_status(found.status)
+            self.set_header("Content-Type", result.media_type)
+            for name, value in result.headers.items():
+                self.set_header(name, value)
+            self.finish(result.content)
             return
         if result is None and found.status == HTTPStatus.NO_CONTENT:
             self.set_status(HTTPStatus.NO_CONTENT)

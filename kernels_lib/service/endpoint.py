@@ -25,7 +25,8 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-__all__ = ["CallContext", "Caller", "Endpoint", "RequestError", "dump", "path_fields"]
+__all__ = ["BinaryAnswer", "CallContext", "Caller", "Endpoint", "Redirect", "RequestError", "dump",
+           "path_fields"]
 
 _PARAM = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -76,6 +77,28 @@ class CallContext:
     resources: dict[str, Any] = field(default_factory=dict)
     user_model: Callable[[str], Mapping[str, Any] | None] = (
         lambda name: {"name": name, "groups": []})
+
+
+@dataclass(frozen=True)
+class BinaryAnswer:
+    """An operation's answer that is not JSON (a PNG quicklook, a small file).
+
+    Attributes:
+        content: the bytes.
+        media_type: their media type.
+        headers: extra headers (``Cache-Control``, ``Content-Disposition``…).
+    """
+
+    content: bytes
+    media_type: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """An operation's answer that sends the caller elsewhere (302), e.g. a remote preview."""
+
+    url: str
 
 
 def path_fields(path: str) -> tuple[str, ...]:
