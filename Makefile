@@ -7,16 +7,23 @@ PIP := $(BIN)/python -m pip
 PROXY := node_modules/.bin/configurable-http-proxy
 # Extra arguments for `terralab up`, e.g. `make up UP_ARGS="--port 8080"`.
 UP_ARGS ?=
-# Extra arguments for pytest, e.g. `make test PYTEST_ARGS="-k hub"`.
+# Extra arguments for pytest, e.g. `make test PYTEST_ARGS="-m hub"` (one lane) or "-k quota".
 PYTEST_ARGS ?=
+# The fast lane: every test without a lane marker (hub, browser, postgres, gateway,
+# subprocess), which tests/conftest.py gives from the heavy fixtures a test uses.
+FAST_LANE := not hub and not browser and not postgres and not gateway and not subprocess
 
-.PHONY: up test install install-test proxy browser postgres bench-deps lint clean fuzz
+.PHONY: up test test-fast install install-test proxy browser postgres bench-deps lint clean fuzz
 
 up: install proxy
 	$(BIN)/terralab up $(UP_ARGS)
 
 test: install-test proxy browser postgres lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The unit tests alone: no hub, browser, PostgreSQL, gateway or other processes.
+test-fast: install-test
+	$(BIN)/pytest -m "$(FAST_LANE)" $(PYTEST_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check .

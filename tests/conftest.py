@@ -1,4 +1,9 @@
-"""Shared fixtures: the real sample data, a running terralab hub, a headless Chromium."""
+"""Shared fixtures: the real sample data, a running terralab hub, a headless Chromium.
+
+Also the test lanes (markers from the heavy fixtures a test uses, :mod:`tests.lanes`) and a
+clean environment: no test sees a ``TERRALAB_*`` or ``JUPYTERHUB_*`` variable it did not set,
+or that a wider-scoped fixture it uses did not ask for through :func:`fixture_env`.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ import pytest
 from terralab.hub.ports import free_port
 from tests.hub_helpers import RunningHub
 from tests.hub_site_config import SITE_LINES
+from tests.lanes import lane_markers
 from tests.postgres_server import PostgresServer, running_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +36,54 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+#: Prefixes of the variables that configure terralab and JupyterHub's single-user servers.
+ENV_PREFIXES = ("TERRALAB_", "JUPYTERHUB_")
+# variables that the running module- or session-scoped fixtures give the tests using them
+_FIXTURE_ENV: dict[str, dict[str, str]] = {}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with the lanes of the heavy fixtures and processes it uses."""
+    for item in items:
+        for name in sorted(lane_markers(item)):
+            item.add_marker(getattr(pytest.mark, name))
+
+
+def platform_variables() -> list[str]:
+    """The names of the ``TERRALAB_*`` / ``JUPYTERHUB_*`` variables now set."""
+    return [name for name in os.environ if name.startswith(ENV_PREFIXES)]
+
+
+def fixture_env(request: pytest.FixtureRequest, **values: str) -> None:
+    """Give the tests that use the calling (module- or session-scoped) fixture ``values``.
+
+    The variables are set, for each such test, after :func:`clean_environment` has cleared
+    the others, and are forgotten when the fixture is torn down.
+    """
+    name = request.fixturename
+    _FIXTURE_ENV[name] = dict(values)
+    request.addfinalizer(lambda: _FIXTURE_ENV.pop(name, None))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def clean_session_environment() -> Iterator[None]:
+    """The session's fixtures (the hub, servers, workers) start without the caller's
+    ``TERRALAB_*`` / ``JUPYTERHUB_*`` variables, e.g. those of a user server running pytest."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in platform_variables():
+            patch.delenv(name)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with no ``TERRALAB_*`` / ``JUPYTERHUB_*`` variable but those that its
+    wider-scoped fixtures ask for (:func:`fixture_env`); a test sets the ones it needs."""
+    for name in platform_variables():
+        monkeypatch.delenv(name)
+    for fixture in request.fixturenames:
+        for name, value in _FIXTURE_ENV.get(fixture, {}).items():
+            monkeypatch.setenv(name, value)
 
 
 @pytest.fixture(scope="session")

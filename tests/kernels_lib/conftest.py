@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import fixture_env
 from tests.kernels_lib.job_tools import plugin_site
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,27 +47,23 @@ def platform(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest
     if request.param == "postgresql":
         server = request.getfixturevalue("postgres_server")
         env["TERRALAB_PLATFORM_DB_URL"] = server.create_database("jobs")
-    else:
-        monkeypatch.delenv("TERRALAB_PLATFORM_DB_URL", raising=False)
-    for key in ("TERRALAB_HOME", "TERRALAB_LOCAL_WORKER", "TERRALAB_PLATFORM_DB_URL"):
-        if key in env:
-            monkeypatch.setenv(key, env[key])
-    for key in ("TERRALAB_SERVICE_URL", "JUPYTERHUB_API_TOKEN", "TERRALAB_AI_QUOTA",
-                "TERRALAB_JOB_QUEUES"):
-        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        if key.startswith("TERRALAB_"):
+            monkeypatch.setenv(key, value)
     return env
 
 
 @pytest.fixture(scope="module")
-def demo_copy(demo_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def demo_copy(request: pytest.FixtureRequest, demo_home: Path,
+              tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A writable copy of the demo home for one module (its catalog still reads the
-    session's demo files, a configured data root meanwhile), with a user folder for alice."""
+    session's demo files, a configured data root for the tests using it), with a user folder
+    for alice."""
     folder = tmp_path_factory.mktemp("demo-copy") / "home"
     shutil.copytree(demo_home, folder)
     (folder / "users" / "alice").mkdir(parents=True, exist_ok=True)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TERRALAB_CATALOG_ROOTS", str(demo_home / "catalog"))
-        yield folder
+    fixture_env(request, TERRALAB_CATALOG_ROOTS=str(demo_home / "catalog"))
+    return folder
 
 
 @pytest.fixture
@@ -75,7 +72,4 @@ def env(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TERRALAB_HOME", str(home))
     monkeypatch.setenv("TERRALAB_USER", "alice")
     monkeypatch.setenv("TERRALAB_LOCAL_WORKER", "0")
-    for name in ("TERRALAB_PLATFORM_DB_URL", "JUPYTERHUB_USER", "TERRALAB_SERVICE_URL",
-                 "JUPYTERHUB_API_TOKEN", "TERRALAB_AI_QUOTA", "TERRALAB_JOB_QUEUES"):
-        monkeypatch.delenv(name, raising=False)
     return home

@@ -67,7 +67,6 @@ def test_a_deep_tool_run_in_a_kernel_uses_the_gpu(tmp_path: Path, monkeypatch):
     home = tmp_path / "home"
     (home / "users" / "alice").mkdir(parents=True)
     monkeypatch.setenv("TERRALAB_HOME", str(home))
-    monkeypatch.delenv("TERRALAB_PLATFORM_DB_URL", raising=False)
     import_model(write_model(tmp_path / "model"), home=home)
     image = home / "users" / "alice" / "scene.tif"
     rng = np.random.default_rng(3)

@@ -31,9 +31,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TERRALAB_HOME", str(folder))
     monkeypatch.setenv("TERRALAB_USER", "alice")
     monkeypatch.setenv("TERRALAB_LOCAL_WORKER", "0")
-    for name in ("JUPYTERHUB_USER", "TERRALAB_SERVICE_URL", "JUPYTERHUB_API_TOKEN",
-                 "TERRALAB_PLATFORM_DB_URL", "TERRALAB_AI_QUOTA", "TERRALAB_JOB_QUEUES"):
-        monkeypatch.delenv(name, raising=False)
     return folder
 
 

@@ -38,7 +38,6 @@ def home(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "home"
     (folder / "users" / "alice").mkdir(parents=True)
     monkeypatch.setenv("TERRALAB_HOME", str(folder))
-    monkeypatch.delenv("TERRALAB_PLATFORM_DB_URL", raising=False)
     return folder
 
 

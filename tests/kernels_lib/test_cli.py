@@ -79,7 +79,6 @@ def test_up_on_a_taken_port_says_so_and_starts_nothing(tmp_path):
 
 def test_up_without_the_proxy_says_how_to_install_it(tmp_path, monkeypatch):
     monkeypatch.setattr("terralab.hub.settings.checkout_root", lambda: None)
-    monkeypatch.delenv("TERRALAB_PROXY_CMD", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
     result = CliRunner().invoke(cli, ["up", "--home", str(tmp_path), "--no-demo-data"])
     assert result.exit_code == 1

@@ -14,7 +14,6 @@ def test_env_variable_wins(tmp_path, monkeypatch):
 
 
 def test_default_is_var_in_a_checkout_else_dot_terralab(monkeypatch, tmp_path):
-    monkeypatch.delenv("TERRALAB_HOME", raising=False)
     root = checkout_root()
     expected = root / "var" if root is not None else Path.home() / ".terralab"
     assert terralab_home() == expected.resolve()

@@ -59,10 +59,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder.mkdir()
     monkeypatch.setenv("TERRALAB_HOME", str(folder))
     monkeypatch.setenv("TERRALAB_USER", "alice")
-    for name in ("JUPYTERHUB_USER", "TERRALAB_SERVICE_URL", "JUPYTERHUB_API_TOKEN",
-                 "TERRALAB_STORAGE_QUOTA", "TERRALAB_STORAGE_QUOTA_USERS",
-                 "TERRALAB_STORAGE_QUOTA_GROUPS"):
-        monkeypatch.delenv(name, raising=False)
     return folder
 
 

@@ -136,7 +136,6 @@ def test_sar_names() -> None:
 
 def test_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                   replay: StacReplay) -> None:
-    monkeypatch.delenv("TERRALAB_CATALOG_SOURCE", raising=False)
     embedded = get_source(home=tmp_path)
     assert isinstance(embedded, EmbeddedSource) and embedded.name == "embedded"
     assert embedded.index.path == tmp_path / "catalog" / "index.sqlite"

@@ -119,8 +119,6 @@ def test_tl_run_cli_and_attribute_access(registry_with_scale, tmp_path, monkeypa
     home.mkdir()
     monkeypatch.setenv("TERRALAB_HOME", str(home))
     monkeypatch.setenv("TERRALAB_USER", "alice")
-    for name in ("JUPYTERHUB_USER", "TERRALAB_SERVICE_URL", "JUPYTERHUB_API_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
     source = write_tif(tmp_path / "in.tif")
     assert tl.run("scale_test", image=str(source)).record.owner == "alice"
     assert tl.tools.scale_test(image=str(source), factor=4).record is not None

@@ -20,8 +20,6 @@ def home(tmp_path_factory):
 @pytest.mark.parametrize("path", TUTORIALS, ids=lambda p: p.name)
 def test_tutorial_runs(path: Path, home, tmp_path, monkeypatch):
     monkeypatch.setenv("TERRALAB_HOME", str(home))
-    for name in ("TERRALAB_SERVICE_URL", "JUPYTERHUB_API_TOKEN", "TERRALAB_CATALOG_SOURCE"):
-        monkeypatch.delenv(name, raising=False)
     shutil.copy(path, tmp_path / path.name)
     notebook = nbformat.read(tmp_path / path.name, as_version=4)
     NotebookClient(notebook, timeout=300, kernel_name="python3",

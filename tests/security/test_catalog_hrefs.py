@@ -109,8 +109,6 @@ def test_ingest_refuses_hrefs_outside_the_roots_and_hosts(tmp_path: Path, outsid
     (home / "hub").mkdir(parents=True)
     (home / "hub" / "jupyterhub_cookie_secret").write_text("c0ffee" * 10)
     monkeypatch.setenv("TERRALAB_HOME", str(home))
-    for name in ("TERRALAB_CATALOG_ROOTS", "TERRALAB_CATALOG_HOSTS"):
-        monkeypatch.delenv(name, raising=False)
     href = _secret_hrefs(home, outside, internal)[key]
     collection = {"type": "FeatureCollection",
                   "features": [_item(f"evil-{key}", {"data": href})]}

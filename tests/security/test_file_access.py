@@ -30,9 +30,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (home / "users").mkdir(parents=True)
     monkeypatch.setenv("TERRALAB_HOME", str(home))
     monkeypatch.setenv("TERRALAB_LOCAL_WORKER", "0")
-    for name in ("TERRALAB_PLATFORM_DB_URL", "JUPYTERHUB_USER", "TERRALAB_SERVICE_URL",
-                 "JUPYTERHUB_API_TOKEN", "TERRALAB_AI_QUOTA", "TERRALAB_JOB_QUEUES"):
-        monkeypatch.delenv(name, raising=False)
     return home
 
 

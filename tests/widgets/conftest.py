@@ -11,13 +11,11 @@ from terralab.widgets import tile_urls
 
 @pytest.fixture(autouse=True)
 def widget_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point TERRALAB_HOME at a temporary folder with ``users/alice`` and clear the rest."""
+    """Point TERRALAB_HOME at a temporary folder with ``users/alice``, with no Tianditu key."""
     home = tmp_path / "home"
     (home / "users" / "alice").mkdir(parents=True)
     monkeypatch.setenv("TERRALAB_HOME", str(home))
     monkeypatch.setenv("TERRALAB_USER", "alice")
-    for name in ("JUPYTERHUB_USER", "JUPYTERHUB_SERVICE_PREFIX", "TERRALAB_TILE_BASE_URL",
-                 "TIANDITU_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("TIANDITU_TOKEN", raising=False)
     monkeypatch.setattr(tile_urls, "_server_base_url", lambda: None)
     return home
