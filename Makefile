@@ -27,6 +27,8 @@ test-fast: install-test
 
 lint: install-test
 	$(BIN)/ruff check .
+	$(BIN)/python scripts/import_tree.py $(VENV)/import-tree
+	PYTHONPATH=$(CURDIR)/$(VENV)/import-tree $(BIN)/lint-imports --no-cache .importlinter
 
 # Fuzz the upload checks (GeoTIFF, Erdas Imagine, zipped shapefile) with atheris, each format
 # for FUZZ_RUNS executions or FUZZ_SECONDS seconds, whichever comes first; results and the
