@@ -13,6 +13,7 @@ from terralab.ai.commands import ai_group, models_group
 from terralab.catalog.commands import catalog, search_command
 from terralab.home import terralab_home
 from terralab.mydata.commands import mydata_group, upload_command
+from terralab.platform_migrate import db_group
 from terralab.projects.commands import projects_group
 from terralab.queue.commands import jobs_group, workers_command
 from terralab.quotas.commands import quota_group
@@ -68,6 +69,7 @@ cli.add_command(projects_group)
 cli.add_command(quota_group)
 cli.add_command(models_group)
 cli.add_command(ai_group)
+cli.add_command(db_group)
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -1,12 +1,16 @@
 """The platform database through SQLAlchemy: SQLite (WAL) by default, PostgreSQL by URL.
 
-The job queue, the quota ledger, accounts and the worker table live here, so a deployment
-chooses its database by configuration only:
+All platform state lives here: the job queue and the workers, the quota ledger and accounts,
+my data (``my_data``) and the uploads waiting to be published (``upload_waiting``),
+favourites, and the catalog items users own (``catalog_user_items``; the public catalog
+index stays a file of its own). So a deployment chooses its database by configuration only:
 
 - ``$TERRALAB_PLATFORM_DB_URL`` (set by the hub from ``c.TerralabHub.platform_db_url``), e.g.
   ``postgresql+psycopg://terralab@db/terralab`` (``postgresql://`` means psycopg 3 too);
-- otherwise ``sqlite:///<TERRALAB_HOME>/platform.db``, the same file as
-  :mod:`terralab.platform_db`.
+- otherwise ``sqlite:///<TERRALAB_HOME>/platform.db``.
+
+An existing ``platform.db`` moves to PostgreSQL with ``terralab db migrate --to URL``
+(:mod:`terralab.platform_migrate`).
 
 On SQLite every transaction starts with ``BEGIN IMMEDIATE`` (it takes the write lock at once
 and waits for it up to 30 s), so a read-then-write transaction of one process can never
@@ -33,8 +37,8 @@ from sqlalchemy.engine import Engine
 
 from terralab.home import terralab_home
 
-__all__ = ["dispose_engines", "engine", "is_postgres", "metadata", "platform_url",
-           "upgrade_tables"]
+__all__ = ["dispose_engines", "engine", "has_database", "insert_once", "is_postgres",
+           "metadata", "normalise_url", "platform_url", "sqlite_path", "upgrade_tables"]
 
 metadata = sa.MetaData()
 _engines: dict[str, Engine] = {}
@@ -49,12 +53,35 @@ def platform_url(home: Path | None = None) -> str:
     """
     url = os.environ.get("TERRALAB_PLATFORM_DB_URL", "").strip()
     if not url:
-        path = (home or terralab_home()) / "platform.db"
+        path = sqlite_path(home)
         path.parent.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{path}"
+    return normalise_url(url)
+
+
+def normalise_url(url: str) -> str:
+    """Read a bare ``postgresql://`` (or ``postgres://``) URL as psycopg 3's."""
+    url = url.strip()
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
+
+
+def sqlite_path(home: Path | None = None) -> Path:
+    """Return the SQLite file of the embedded default: ``<home>/platform.db``."""
+    return (home or terralab_home()) / "platform.db"
+
+
+def has_database(home: Path | None = None) -> bool:
+    """Return True when there is a platform database to read, without creating one.
+
+    A database server (``$TERRALAB_PLATFORM_DB_URL``) counts as there; the SQLite default
+    only once its file exists. Readers that may find nothing use this to avoid leaving an
+    empty ``platform.db`` behind.
+    """
+    if os.environ.get("TERRALAB_PLATFORM_DB_URL", "").strip():
+        return True
+    return sqlite_path(home).is_file()
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -142,6 +169,32 @@ def engine(home: Path | None = None, *, url: str | None = None) -> Engine:
 def is_postgres(bind: Engine | sa.Connection) -> bool:
     """Return True when ``bind`` talks to PostgreSQL."""
     return bind.dialect.name == "postgresql"
+
+
+def insert_once(connection: sa.Connection, table: sa.Table, values: dict[str, Any]) -> bool:
+    """Insert ``values`` into ``table`` unless a row with the same key exists.
+
+    The check and the insert are one statement (``INSERT … ON CONFLICT DO NOTHING``), so two
+    processes inserting the same key at once still leave one row.
+
+    Returns:
+        True when the row was inserted, False when the key was already there.
+    """
+    if is_postgres(connection):
+        from sqlalchemy.dialects.postgresql import insert
+    elif connection.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # another database: a savepoint keeps the caller's transaction usable
+        try:
+            with connection.begin_nested():
+                connection.execute(table.insert().values(**values))
+        except sa.exc.IntegrityError:
+            return False
+        return True
+    # RETURNING tells what happened on every driver (psycopg 3 reports rowcount -1 here)
+    key = next(iter(table.primary_key.columns))
+    statement = insert(table).values(**values).on_conflict_do_nothing().returning(key)
+    return connection.execute(statement).first() is not None
 
 
 def dispose_engines() -> None:

@@ -1,27 +1,30 @@
-"""Per-user favourites: catalog items a user marked to find again (PRODUCT.md §1, §2)."""
+"""Per-user favourites: catalog items a user marked to find again (PRODUCT.md §1, §2).
+
+One row per favourite in the ``favourites`` table of the platform database
+(:mod:`terralab.platform_sql`; SQLite or PostgreSQL), keyed by user, collection and item id.
+"""
 
 from __future__ import annotations
 
 import json
-from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from terralab.platform_db import connect, ensure_tables
+import sqlalchemy as sa
 
-__all__ = ["add_favourite", "list_favourites", "remove_favourite"]
+from terralab.platform_sql import engine, insert_once, metadata
 
-_DDL = """
-CREATE TABLE IF NOT EXISTS favourites (
-    user TEXT NOT NULL,
-    collection TEXT NOT NULL,
-    item_id TEXT NOT NULL,
-    added TEXT NOT NULL,
-    item TEXT NOT NULL,
-    PRIMARY KEY (user, collection, item_id)
-);
-"""
+__all__ = ["add_favourite", "favourites", "list_favourites", "remove_favourite"]
+
+favourites = sa.Table(
+    "favourites", metadata,
+    sa.Column("user", sa.Text, primary_key=True),
+    sa.Column("collection", sa.Text, primary_key=True),
+    sa.Column("item_id", sa.Text, primary_key=True),
+    sa.Column("added", sa.Text, nullable=False),  # ISO 8601, UTC
+    sa.Column("item", sa.Text, nullable=False),  # JSON of the STAC item as it was found
+)
 
 
 def add_favourite(user: str, item: dict[str, Any], *, home: Path | None = None) -> bool:
@@ -33,26 +36,22 @@ def add_favourite(user: str, item: dict[str, Any], *, home: Path | None = None) 
     Returns:
         True when it was added, False when it was already a favourite.
     """
-    with closing(connect(home)) as db, db:
-        ensure_tables(db, "favourites", _DDL)
-        cursor = db.execute(
-            "INSERT OR IGNORE INTO favourites VALUES (?, ?, ?, ?, ?)",
-            (user, item.get("collection") or "", item["id"],
-             datetime.now(UTC).isoformat(timespec="seconds"), json.dumps(item)),
-        )
-        return cursor.rowcount == 1
+    values = {"user": user, "collection": item.get("collection") or "", "item_id": item["id"],
+              "added": datetime.now(UTC).isoformat(timespec="seconds"),
+              "item": json.dumps(item)}
+    with engine(home).begin() as db:
+        return insert_once(db, favourites, values)
 
 
 def remove_favourite(user: str, item_id: str, *, collection: str | None = None,
                      home: Path | None = None) -> int:
     """Remove ``item_id`` from ``user``'s favourites; returns how many were removed."""
-    with closing(connect(home)) as db, db:
-        ensure_tables(db, "favourites", _DDL)
-        sql = "DELETE FROM favourites WHERE user = ? AND item_id = ?"
-        args: tuple = (user, item_id)
-        if collection:
-            sql, args = sql + " AND collection = ?", (*args, collection)
-        return db.execute(sql, args).rowcount
+    statement = favourites.delete().where(favourites.c.user == user,
+                                          favourites.c.item_id == item_id)
+    if collection:
+        statement = statement.where(favourites.c.collection == collection)
+    with engine(home).begin() as db:
+        return db.execute(statement).rowcount
 
 
 def list_favourites(user: str, *, home: Path | None = None) -> list[dict[str, Any]]:
@@ -60,12 +59,10 @@ def list_favourites(user: str, *, home: Path | None = None) -> list[dict[str, An
 
     Each item carries ``properties["terralab:favourite_added"]``.
     """
-    with closing(connect(home)) as db:
-        ensure_tables(db, "favourites", _DDL)
-        rows = db.execute(
-            "SELECT added, item FROM favourites WHERE user = ? ORDER BY added DESC, item_id",
-            (user,),
-        ).fetchall()
+    query = (sa.select(favourites.c.added, favourites.c.item).where(favourites.c.user == user)
+             .order_by(favourites.c.added.desc(), favourites.c.item_id))
+    with engine(home).connect() as db:
+        rows = db.execute(query).all()
     items = []
     for added, text in rows:
         item = json.loads(text)

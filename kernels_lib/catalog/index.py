@@ -1,9 +1,15 @@
-"""The embedded catalog index: STAC Items in one SQLite file with a 4-D R*Tree.
+"""The embedded catalog index: public STAC Items in one SQLite file with a 4-D R*Tree.
+
+The items users own (uploads, results) are platform state: they live in the platform
+database (:mod:`terralab.catalog.user_items`; SQLite or PostgreSQL), and a search made for a
+user merges that user's matching items into the public ones, in the same order. An index
+file of an earlier release that still holds users' rows hands them to the platform database
+the first time a process that may write it opens it (meta key ``users_items``).
 
 Schema (one file, WAL journal):
 
 - ``items``: one compact row per item — ``collection``, ``id``, ``owner`` ('' = the public
-  catalog, else the user whose own item it is; unique together), ``dt`` (the sort key: the
+  catalog; users' rows of earlier releases carried the user's name), ``dt`` (the sort key: the
   item's ``datetime``, else its ``start_datetime``), ``t0``/``t1`` (the acquisition interval;
   all times are integer microseconds since 1970 UTC), ``cloud`` (``eo:cloud_cover`` or NULL),
   the bbox and the footprint as WKB. Indexed on ``(dt DESC, id)`` for searches without an area.
@@ -15,6 +21,7 @@ Schema (one file, WAL journal):
   is a prefilter only. An item whose bbox crosses the antimeridian gets the full lon range.
 - ``collection_stats``: item count and extent per (collection, owner), kept up to date on add
   (extents only grow on an upsert) and recomputed on remove.
+- ``meta``: the schema version, the longest item interval (``max_span``) and ``users_items``.
 
 A search with an area takes the R*Tree candidates, applies the exact time, cloud, collection
 and owner tests to them in SQL, sorts them (datetime descending, then id) and tests each
@@ -26,18 +33,30 @@ area always scan the time index.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pystac
 import shapely
 
+from terralab.catalog import user_items
+from terralab.catalog._index_sql import (
+    SCHEMA,
+    STATS_MERGE,
+    USERS_ROWS,
+    collection_dicts,
+    drop_users_rows,
+    existing,
+    merge_stats,
+    recount,
+)
 from terralab.catalog._item_rows import (
     absolute_hrefs,
     as_item_dict,
@@ -63,50 +82,40 @@ _BATCH = 5_000
 _CACHE_KIB = 65_536  # page cache of each connection
 _WRITE_CACHE_KIB = 1_048_576  # while adding items: random index inserts need a big cache
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS items (
-    rowid INTEGER PRIMARY KEY, collection TEXT NOT NULL, id TEXT NOT NULL,
-    owner TEXT NOT NULL DEFAULT '', dt INTEGER NOT NULL, t0 INTEGER NOT NULL,
-    t1 INTEGER NOT NULL, cloud REAL, minx REAL, miny REAL, maxx REAL, maxy REAL,
-    geom BLOB NOT NULL, UNIQUE (collection, id, owner));
-CREATE INDEX IF NOT EXISTS items_by_time ON items (dt DESC, id);
-CREATE TABLE IF NOT EXISTS bodies (rowid INTEGER PRIMARY KEY, body TEXT NOT NULL);
-CREATE VIRTUAL TABLE IF NOT EXISTS items_rtree USING rtree(
-    rid, minx, maxx, miny, maxy, mint, maxt, minc, maxc);
-CREATE TABLE IF NOT EXISTS collection_stats (
-    collection TEXT NOT NULL, owner TEXT NOT NULL, count INTEGER NOT NULL,
-    minx REAL, miny REAL, maxx REAL, maxy REAL, mint INTEGER, maxt INTEGER,
-    PRIMARY KEY (collection, owner));
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);
-"""
-
-_STATS_MERGE = """
-INSERT INTO collection_stats VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (collection, owner) DO UPDATE SET count = count + excluded.count,
-    minx = min(minx, excluded.minx), miny = min(miny, excluded.miny),
-    maxx = max(maxx, excluded.maxx), maxy = max(maxy, excluded.maxy),
-    mint = min(mint, excluded.mint), maxt = max(maxt, excluded.maxt)
-"""
-
-
 def default_index_path(home: Path | None = None) -> Path:
     """Return where the embedded index lives: ``<TERRALAB_HOME>/catalog/index.sqlite``."""
     return (home or terralab_home()) / "catalog" / "index.sqlite"
 
 
 class CatalogIndex:
-    """The embedded catalog: add, search, get and remove STAC Items in one SQLite file.
+    """The embedded catalog: add, search, get and remove STAC Items.
 
-    Each thread gets its own connection (WAL lets readers run beside a writer); writes are
-    serialised by a lock. Public items have no owner; a user's own items carry the user's
-    name and are only ever returned to searches made for that user.
+    Public items live in one SQLite file: each thread gets its own connection (WAL lets
+    readers run beside a writer); writes are serialised by a lock. A user's own items live
+    in the platform database of ``home`` and are only ever returned to searches made for
+    that user.
 
     Args:
-        path: the SQLite file (created with its folder when missing).
+        path: the SQLite file of the public items (created with its folder when missing).
+        home: the terralab data folder whose platform database holds users' items (its
+            SQLite default; ``$TERRALAB_PLATFORM_DB_URL`` wins); by default the folder
+            above ``catalog/`` for an index there, else the index file's folder.
+        platform: the platform database (a SQLAlchemy engine) to use instead of that of
+            ``home`` (a migration's target).
+
+    Attributes:
+        moved: how many users' items opening the file moved to the platform database (an
+            index of an earlier release; 0 afterwards).
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, home: Path | None = None,
+                 platform: Any = None) -> None:
         self.path = Path(path)
+        if home is None:
+            parent = self.path.parent
+            home = parent.parent if parent.name == "catalog" else parent
+        self.home = Path(home)
+        self._users = {"home": self.home, "bind": platform}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
@@ -115,14 +124,40 @@ class CatalogIndex:
         row = self._schema_version()
         if row is None:  # a new file: only then take the write lock (an ingest may hold it)
             with self._write:
-                self._conn.executescript(_SCHEMA)
-                self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)",
-                                   (_SCHEMA_VERSION,))
+                self._conn.executescript(SCHEMA)
+                self._conn.executemany("INSERT OR IGNORE INTO meta VALUES (?, ?)",
+                                       [("schema", _SCHEMA_VERSION),
+                                        ("users_items", "platform")])
             row = self._schema_version()
         (version,) = row
         if version != _SCHEMA_VERSION:
             raise ValueError(f"{self.path} has index schema {version}, this terralab reads "
                              f"{_SCHEMA_VERSION}: remove the file and ingest again")
+        self.moved = self._move_users_items()
+
+    def _move_users_items(self) -> int:
+        """Hand the users' rows of an index of an earlier release to the platform database.
+
+        Runs once per file (then the meta key ``users_items`` says so). A process that may
+        not write the file (a read-only copy) leaves it as it is and sees public items only.
+        """
+        conn = self._conn
+        if conn.execute("SELECT 1 FROM meta WHERE key = 'users_items'").fetchone():
+            return 0
+        with self._write:
+            rows = conn.execute(USERS_ROWS).fetchall()
+            if not os.access(self.path, os.W_OK):  # a read-only copy: the service moves them
+                return 0
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                user_items.put(rows, **self._users)
+                drop_users_rows(conn)
+                conn.execute("INSERT OR REPLACE INTO meta VALUES ('users_items', 'platform')")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return len(rows)
 
     def _schema_version(self) -> tuple[Any] | None:
         """Return the ``(schema version,)`` row, or None for a file without the schema."""
@@ -172,7 +207,8 @@ class CatalogIndex:
         Args:
             items: STAC Items (pystac objects or dicts); each needs an id, a collection,
                 a geometry and a datetime (or start and end datetimes).
-            owner: the user who owns these items; None adds them to the public catalog.
+            owner: the user who owns these items (they go to the platform database); None
+                adds them to the public catalog.
 
         Returns:
             How many items were written.
@@ -181,6 +217,9 @@ class CatalogIndex:
             ValueError: for an item that cannot be indexed; nothing is written then.
         """
         who = _owner(owner)
+        if who:
+            rows = item_rows([as_item_dict(item) for item in items], who)
+            return user_items.put(rows, **self._users)
         conn, written, span = self._conn, 0, 0
         stats: dict[tuple[str, str], list[Any]] = {}
         with self._write:
@@ -194,12 +233,12 @@ class CatalogIndex:
                     seen: dict[tuple[str, str], int] = {}
                     for row in item_rows([as_item_dict(item) for item in chunk], who):
                         key = (row[0], row[1])
-                        rowid = seen.get(key) or _existing(conn, row[0], row[1], who)
+                        rowid = seen.get(key) or existing(conn, row[0], row[1], who)
                         if rowid is None:
                             rowid, next_id = next_id, next_id + 1
-                            _merge_stats(stats, row, 1)
+                            merge_stats(stats, row, 1)
                         else:
-                            _merge_stats(stats, row, 0)
+                            merge_stats(stats, row, 0)
                         seen[key] = rowid
                         span = max(span, row[5] - row[4])
                         rows.append((rowid, *row[:-1]))
@@ -213,7 +252,7 @@ class CatalogIndex:
                     conn.executemany("INSERT OR REPLACE INTO items_rtree VALUES "
                                      "(?,?,?,?,?,?,?,?,?)", rtree)
                     written += len(rows)
-                conn.executemany(_STATS_MERGE, [(*key, *value) for key, value in stats.items()])
+                conn.executemany(STATS_MERGE, [(*key, *value) for key, value in stats.items()])
                 conn.execute("INSERT INTO meta VALUES ('max_span', ?) ON CONFLICT (key) DO "
                              "UPDATE SET value = max(value, excluded.value)", (span,))
                 conn.execute("COMMIT")
@@ -232,7 +271,7 @@ class CatalogIndex:
         Args:
             item_id: the item id; None removes every item of ``collection``.
             collection: the collection; required when ``item_id`` is None.
-            owner: whose items; None = the public catalog.
+            owner: whose items (in the platform database); None = the public catalog.
 
         Returns:
             How many items were removed.
@@ -240,6 +279,8 @@ class CatalogIndex:
         if item_id is None and collection is None:
             raise ValueError("remove needs an item id or a collection")
         who, conn = _owner(owner), self._conn
+        if who:
+            return user_items.remove(who, item_id, collection=collection, **self._users)
         where, args = "owner = ?", [who]
         if item_id is not None:
             where, args = where + " AND id = ?", [*args, item_id]
@@ -255,7 +296,7 @@ class CatalogIndex:
                     conn.executemany(f"DELETE FROM {table} WHERE {column} = ?",
                                      [(rowid,) for rowid, _ in hits])
                 for name in {name for _, name in hits}:
-                    _recount(conn, name, who)
+                    recount(conn, name, who)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -273,13 +314,14 @@ class CatalogIndex:
 
         Decoding is most of a page's cost with real items (~20 KB each).
         """
-        page = itertools.islice(self._matches(query), query.offset, query.offset + query.limit)
-        rowids = list(page)
-        if not rowids:
-            return []
-        found = dict(self._conn.execute(f"SELECT rowid, body FROM bodies WHERE rowid IN "
-                                        f"({','.join(map(str, rowids))})").fetchall())
-        return [found[rowid] for rowid in rowids]
+        page = list(itertools.islice(self._matches(query), query.offset,
+                                     query.offset + query.limit))
+        rowids = [found for _, _, found in page if isinstance(found, int)]
+        bodies = dict(self._conn.execute(f"SELECT rowid, body FROM bodies WHERE rowid IN "
+                                         f"({','.join(map(str, rowids))})").fetchall()) \
+            if rowids else {}
+        # a public item by its rowid; a user's own item comes with its JSON
+        return [bodies[found] if isinstance(found, int) else found for _, _, found in page]
 
     def count(self, query: SearchQuery) -> int:
         """Return how many items match ``query`` in all (its limit and offset are ignored)."""
@@ -298,14 +340,18 @@ class CatalogIndex:
         The owner's own item comes before a public one with the same id; services use the
         owner to keep a user's items from pointing at files outside that user's folder.
         """
-        sql = ("SELECT b.body, i.owner FROM items i JOIN bodies b ON b.rowid = i.rowid "
-               "WHERE i.id = ? AND i.owner IN ('', ?)")
-        args: list[Any] = [item_id, _owner(owner)]
+        who = _owner(owner)
+        if who:
+            body = user_items.lookup(who, item_id, collection=collection, **self._users)
+            if body is not None:
+                return json.loads(body), who
+        sql = ("SELECT b.body FROM items i JOIN bodies b ON b.rowid = i.rowid "
+               "WHERE i.id = ? AND i.owner = ''")
+        args: list[Any] = [item_id]
         if collection is not None:
             sql, args = sql + " AND i.collection = ?", [*args, collection]
-        row = self._conn.execute(sql + " ORDER BY i.owner DESC, i.collection LIMIT 1",
-                                 args).fetchone()
-        return None if row is None else (json.loads(row[0]), row[1] or None)
+        row = self._conn.execute(sql + " ORDER BY i.collection LIMIT 1", args).fetchone()
+        return None if row is None else (json.loads(row[0]), None)
 
     def collections(self, owner: str | None = None) -> list[dict[str, Any]]:
         """Return the collections: id, item count and extent (public plus ``owner``'s own).
@@ -314,27 +360,39 @@ class CatalogIndex:
             STAC-Collection-like dicts ``{"id", "count", "extent": {"spatial": {"bbox"},
             "temporal": {"interval"}}}``, sorted by id.
         """
-        rows = self._conn.execute(
-            "SELECT collection, sum(count), min(minx), min(miny), max(maxx), max(maxy), "
-            "min(mint), max(maxt) FROM collection_stats WHERE owner IN ('', ?) AND count > 0 "
-            "GROUP BY collection ORDER BY collection", (_owner(owner),)).fetchall()
-        return [{"id": name, "count": count,
-                 "extent": {"spatial": {"bbox": [[x0, y0, x1, y1]]},
-                            "temporal": {"interval": [[_iso(t0), _iso(t1)]]}}}
-                for name, count, x0, y0, x1, y1, t0, t1 in rows]
+        who = _owner(owner)
+        public = self._conn.execute(
+            "SELECT collection, count, minx, miny, maxx, maxy, mint, maxt FROM collection_stats "
+            "WHERE owner = '' AND count > 0").fetchall()
+        return collection_dicts(public, user_items.collection_stats(who, **self._users)
+                                if who else [])
 
     def __len__(self) -> int:
-        return self._conn.execute("SELECT count(*) FROM items").fetchone()[0]
+        """How many public items the file holds (users' own items are not counted)."""
+        return self._conn.execute("SELECT count(*) FROM items WHERE owner = ''").fetchone()[0]
 
     def __bool__(self) -> bool:
         return True  # an empty index is still an index (``index or default`` must not skip it)
 
-    def _matches(self, query: SearchQuery) -> Iterator[int]:
-        """Yield the rowids of all matching items in sort order."""
+    def _matches(self, query: SearchQuery) -> Iterator[tuple[int, str, int | str]]:
+        """Yield the matches in sort order (newest first, then by id).
+
+        A public item as ``(dt, id, rowid)``, one of ``query.owner``'s own as
+        ``(dt, id, JSON)``.
+        """
+        public = self._public_matches(query)
+        if not _owner(query.owner):
+            return public
+        own = user_items.matches(query, **self._users)
+        return heapq.merge(public, own, key=lambda match: (-match[0], match[1])) if own \
+            else public
+
+    def _public_matches(self, query: SearchQuery) -> Iterator[tuple[int, str, int]]:
+        """Yield ``(dt, id, rowid)`` of all matching public items in sort order."""
         t0 = micros(query.start) if query.start else -_FAR
         t1 = micros(query.end) if query.end else _FAR
-        where = ["i.t0 <= ?", "i.t1 >= ?", "i.owner IN ('', ?)"]
-        args: list[Any] = [t1, t0, _owner(query.owner)]
+        where = ["i.t0 <= ?", "i.t1 >= ?", "i.owner = ''"]
+        args: list[Any] = [t1, t0]
         if query.max_cloud is not None:
             where.append("(i.cloud IS NULL OR i.cloud <= ?)")
             args.append(query.max_cloud)
@@ -348,11 +406,10 @@ class CatalogIndex:
         ordered = ["i.dt >= ?", "i.dt <= ?", *where]
         ordered_args = [t0 - span, t1 + span, *args]
         if query.geometry is None:
-            sql = (f"SELECT i.rowid FROM items i INDEXED BY items_by_time "
+            sql = (f"SELECT i.dt, i.id, i.rowid FROM items i INDEXED BY items_by_time "
                    f"WHERE {' AND '.join(ordered)} "
                    "ORDER BY i.dt DESC, i.id")
-            for (rowid,) in conn.execute(sql, ordered_args):
-                yield rowid
+            yield from conn.execute(sql, ordered_args)
             return
         area = shapely.from_wkb(shapely.to_wkb(query.geometry))  # prepared below: a copy
         x0, y0, x1, y1 = area.bounds
@@ -367,21 +424,21 @@ class CatalogIndex:
         if not rowids:
             return
         if len(rowids) <= _PROBE:
-            sql = (f"SELECT i.rowid, i.geom FROM items i NOT INDEXED WHERE i.rowid IN "
+            sql = (f"SELECT i.dt, i.id, i.rowid, i.geom FROM items i NOT INDEXED WHERE i.rowid IN "
                    f"({','.join(map(str, rowids))}) AND {' AND '.join(where)} "
                    "ORDER BY i.dt DESC, i.id")
             cursor = conn.execute(sql, args)
         else:
-            sql = (f"SELECT i.rowid, i.geom FROM items i INDEXED BY items_by_time "
+            sql = (f"SELECT i.dt, i.id, i.rowid, i.geom FROM items i INDEXED BY items_by_time "
                    f"WHERE {' AND '.join(box + ordered)} ORDER BY i.dt DESC, i.id")
             cursor = conn.execute(sql, [*box_args, *ordered_args])
         shapely.prepare(area)
         size = 64
         while rows := cursor.fetchmany(size):
-            geoms = shapely.from_wkb([geom for _, geom in rows])
-            for (rowid, _), hit in zip(rows, shapely.intersects(area, geoms), strict=True):
+            geoms = shapely.from_wkb([row[3] for row in rows])
+            for row, hit in zip(rows, shapely.intersects(area, geoms), strict=True):
                 if hit:
-                    yield rowid
+                    yield row[0], row[1], row[2]
             size = min(size * 4, 4096)
 
 
@@ -399,37 +456,3 @@ def _chunks(items: Iterable[Any]) -> Iterator[list[Any]]:
         yield chunk
 
 
-def _existing(conn: sqlite3.Connection, collection: str, name: str, owner: str) -> int | None:
-    row = conn.execute("SELECT rowid FROM items WHERE collection = ? AND id = ? AND owner = ?",
-                       (collection, name, owner)).fetchone()
-    return None if row is None else row[0]
-
-
-def _merge_stats(stats: dict[tuple[str, str], list[Any]], row: tuple[Any, ...],
-                 new: int) -> None:
-    """Fold one item row into the per-(collection, owner) count and extent."""
-    key = (row[0], row[2])
-    current = stats.get(key)
-    values = [new, row[7], row[8], row[9], row[10], row[4], row[5]]
-    if current is None:
-        stats[key] = values
-        return
-    current[0] += new
-    for index, pick in ((1, min), (2, min), (3, max), (4, max), (5, min), (6, max)):
-        current[index] = pick(current[index], values[index])
-
-
-def _recount(conn: sqlite3.Connection, collection: str, owner: str) -> None:
-    """Recompute one collection's count and extent after a removal."""
-    conn.execute("DELETE FROM collection_stats WHERE collection = ? AND owner = ?",
-                 (collection, owner))
-    conn.execute("INSERT INTO collection_stats SELECT collection, owner, count(*), min(minx), "
-                 "min(miny), max(maxx), max(maxy), min(t0), max(t1) FROM items "
-                 "WHERE collection = ? AND owner = ? GROUP BY collection, owner",
-                 (collection, owner))
-
-
-def _iso(micros: int | None) -> str | None:
-    if micros is None:
-        return None
-    return datetime.fromtimestamp(micros / _US, tz=UTC).isoformat().replace("+00:00", "Z")

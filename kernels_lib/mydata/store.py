@@ -1,52 +1,38 @@
 """The my-data ledger: one row per upload or result a user keeps, with its size on disk.
 
-The rows live in the platform database (table ``my_data``); the sum of a user's rows is the
-storage the quota counts. An upload first **reserves** its declared size inside one write
-transaction (so two uploads at once cannot both slip under the limit), then either becomes
-``ready`` with the bytes it really takes on disk, or is released; a failed upload therefore
-charges nothing. Reservations older than :data:`STALE_SECONDS` (a server killed mid-upload)
-no longer count. Deleting an item deletes its row, which frees its bytes.
+The rows live in the platform database (table ``my_data``, :mod:`terralab.mydata.tables`;
+SQLite or PostgreSQL); the sum of a user's rows is the storage the quota counts. An upload
+first **reserves** its declared size inside one write transaction that holds the owner's
+lock (SQLite: the database's write lock; PostgreSQL: an advisory lock per owner), so two
+uploads at once cannot both slip under the limit, then either becomes ``ready`` with the
+bytes it really takes on disk, or is released; a failed upload therefore charges nothing.
+Reservations older than :data:`STALE_SECONDS` (a server killed mid-upload) no longer count.
+Deleting an item deletes its row, which frees its bytes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import sqlite3
 import time
 from collections.abc import Iterable
-from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from terralab.mydata.errors import MyDataError, UploadError
 from terralab.mydata.quota import StoragePolicy, format_size
-from terralab.platform_db import connect, ensure_tables
+from terralab.mydata.tables import my_data
+from terralab.platform_sql import engine, is_postgres
 
 __all__ = ["STALE_SECONDS", "MyDataRecord", "StorageUsage", "commit", "delete_record",
            "get_record", "list_records", "release", "reserve", "storage_usage",
            "update_record"]
 
 STALE_SECONDS = 6 * 3600
-_DDL = """
-CREATE TABLE IF NOT EXISTS my_data (
-    owner TEXT NOT NULL,
-    id TEXT NOT NULL,
-    status TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    data_type TEXT NOT NULL,
-    title TEXT NOT NULL,
-    source_name TEXT NOT NULL,
-    folder TEXT NOT NULL,
-    bytes INTEGER NOT NULL,
-    created TEXT NOT NULL,
-    touched REAL NOT NULL,
-    flags TEXT NOT NULL DEFAULT '[]',
-    item TEXT,
-    PRIMARY KEY (owner, id)
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -110,24 +96,36 @@ class StorageUsage:
                 "text": f"{format_size(self.used)} of {format_size(self.limit)} used"}
 
 
-def _db(home: Path | None) -> sqlite3.Connection:
-    connection = connect(home)
-    ensure_tables(connection, "my_data", _DDL)
-    return connection
+def _lock_owner(db: sa.Connection, owner: str) -> None:
+    """Serialise the storage transactions of ``owner`` until this transaction ends.
+
+    On SQLite every transaction of the platform database already holds the write lock
+    (``BEGIN IMMEDIATE``). On PostgreSQL a transaction-scoped advisory lock keyed by the
+    owner does it: a sum over rows cannot be guarded by row locks, since the competing
+    reservation is a row that does not exist yet.
+    """
+    if is_postgres(db):
+        digest = hashlib.blake2b(f"terralab.my_data:{owner}".encode(), digest_size=8).digest()
+        db.execute(sa.select(sa.func.pg_advisory_xact_lock(
+            int.from_bytes(digest, "big", signed=True))))
 
 
-def _used(db: sqlite3.Connection, owner: str) -> int:
-    row = db.execute(
-        "SELECT COALESCE(SUM(bytes), 0) FROM my_data WHERE owner = ? AND "
-        "(status = 'ready' OR touched > ?)", (owner, time.time() - STALE_SECONDS)).fetchone()
-    return int(row[0])
+def _mine(owner: str, item_id: str) -> sa.ColumnElement[bool]:
+    return sa.and_(my_data.c.owner == owner, my_data.c.id == item_id)
+
+
+def _used(db: sa.Connection, owner: str) -> int:
+    live = sa.or_(my_data.c.status == "ready", my_data.c.touched > time.time() - STALE_SECONDS)
+    total = db.execute(sa.select(sa.func.coalesce(sa.func.sum(my_data.c.bytes), 0))
+                       .where(my_data.c.owner == owner, live)).scalar_one()
+    return int(total)
 
 
 def storage_usage(owner: str, *, policy: StoragePolicy | None = None,
                   groups: Iterable[str] = (), home: Path | None = None) -> StorageUsage:
     """Return ``owner``'s storage use and limit."""
     policy = policy or StoragePolicy.from_env()
-    with closing(_db(home)) as db:
+    with engine(home).connect() as db:
         return StorageUsage(used=_used(db, owner), limit=policy.limit_for(owner, groups))
 
 
@@ -143,30 +141,27 @@ def reserve(owner: str, item_id: str, size: int, *, kind: str, data_type: str, t
             groups: Iterable[str] = (), home: Path | None = None) -> None:
     """Reserve ``size`` bytes of ``owner``'s quota for a new item, or refuse.
 
+    The check and the reservation are one transaction that holds the owner's lock, so two
+    uploads at once cannot both slip under the limit.
+
     Raises:
         UploadError: ``rule="quota"`` when the quota has less than ``size`` bytes left.
     """
     policy = policy or StoragePolicy.from_env()
     limit = policy.limit_for(owner, groups)
-    with closing(_db(home)) as db:
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            usage = StorageUsage(used=_used(db, owner), limit=limit)
-            if size > usage.remaining:
-                raise UploadError(_quota_message(source_name, size, usage), rule="quota")
-            db.execute(
-                "DELETE FROM my_data WHERE owner = ? AND status = 'uploading' AND touched <= ?",
-                (owner, time.time() - STALE_SECONDS))
-            db.execute(
-                "INSERT INTO my_data (owner, id, status, kind, data_type, title, source_name, "
-                "folder, bytes, created, touched) VALUES (?, ?, 'uploading', ?, ?, ?, ?, ?, ?, "
-                "?, ?)",
-                (owner, item_id, kind, data_type, title, source_name, folder, size,
-                 datetime.now(UTC).isoformat(timespec="seconds"), time.time()))
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+    with engine(home).begin() as db:
+        _lock_owner(db, owner)
+        usage = StorageUsage(used=_used(db, owner), limit=limit)
+        if size > usage.remaining:
+            raise UploadError(_quota_message(source_name, size, usage), rule="quota")
+        now = time.time()
+        db.execute(my_data.delete().where(my_data.c.owner == owner,
+                                          my_data.c.status == "uploading",
+                                          my_data.c.touched <= now - STALE_SECONDS))
+        db.execute(my_data.insert().values(
+            owner=owner, id=item_id, status="uploading", kind=kind, data_type=data_type,
+            title=title, source_name=source_name, folder=folder, bytes=int(size),
+            created=datetime.now(UTC).isoformat(timespec="seconds"), touched=now))
 
 
 def commit(owner: str, item_id: str, size: int, item: dict[str, Any], *,
@@ -180,26 +175,20 @@ def commit(owner: str, item_id: str, size: int, item: dict[str, Any], *,
     """
     policy = policy or StoragePolicy.from_env()
     limit = policy.limit_for(owner, groups)
-    with closing(_db(home)) as db:
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            row = db.execute("SELECT bytes, source_name FROM my_data WHERE owner = ? AND id = ?",
-                             (owner, item_id)).fetchone()
-            if row is None:
-                raise MyDataError(f"no upload {item_id!r} in progress")
-            usage = StorageUsage(used=_used(db, owner) - int(row[0]), limit=limit)
-            if size > usage.remaining:
-                raise UploadError(_quota_message(row[1], size, usage), rule="quota")
-            props = item.get("properties", {})
-            db.execute("UPDATE my_data SET status = 'ready', bytes = ?, touched = ?, flags = ?, "
-                       "item = ?, title = ?, source_name = ? WHERE owner = ? AND id = ?",
-                       (size, time.time(), json.dumps(list(flags)), json.dumps(item),
-                        props.get("title") or row[1], props.get("terralab:source_name") or row[1],
-                        owner, item_id))
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+    with engine(home).begin() as db:
+        _lock_owner(db, owner)
+        row = db.execute(sa.select(my_data.c.bytes, my_data.c.source_name)
+                         .where(_mine(owner, item_id))).first()
+        if row is None:
+            raise MyDataError(f"no upload {item_id!r} in progress")
+        usage = StorageUsage(used=_used(db, owner) - int(row.bytes), limit=limit)
+        if size > usage.remaining:
+            raise UploadError(_quota_message(row.source_name, size, usage), rule="quota")
+        props = item.get("properties", {})
+        db.execute(my_data.update().where(_mine(owner, item_id)).values(
+            status="ready", bytes=int(size), touched=time.time(), flags=json.dumps(list(flags)),
+            item=json.dumps(item), title=props.get("title") or row.source_name,
+            source_name=props.get("terralab:source_name") or row.source_name))
     record = get_record(owner, item_id, home=home)
     assert record is not None
     return record
@@ -207,59 +196,65 @@ def commit(owner: str, item_id: str, size: int, item: dict[str, Any], *,
 
 def release(owner: str, item_id: str, *, home: Path | None = None) -> None:
     """Drop a reservation (a failed upload), freeing its bytes."""
-    with closing(_db(home)) as db, db:
-        db.execute("DELETE FROM my_data WHERE owner = ? AND id = ? AND status = 'uploading'",
-                   (owner, item_id))
+    with engine(home).begin() as db:
+        db.execute(my_data.delete().where(_mine(owner, item_id),
+                                          my_data.c.status == "uploading"))
 
 
-_COLUMNS = "id, owner, kind, data_type, title, source_name, folder, bytes, created, flags, item"
+_COLUMNS = (my_data.c.id, my_data.c.owner, my_data.c.kind, my_data.c.data_type,
+            my_data.c.title, my_data.c.source_name, my_data.c.folder, my_data.c.bytes,
+            my_data.c.created, my_data.c.flags, my_data.c.item)
 
 
-def _record(row: tuple) -> MyDataRecord:
-    return MyDataRecord(id=row[0], owner=row[1], kind=row[2], data_type=row[3], title=row[4],
-                        source_name=row[5], folder=row[6], bytes=int(row[7]), created=row[8],
-                        flags=tuple(json.loads(row[9] or "[]")),
-                        item=json.loads(row[10]) if row[10] else {})
+def _record(row: Any) -> MyDataRecord:
+    return MyDataRecord(id=row.id, owner=row.owner, kind=row.kind, data_type=row.data_type,
+                        title=row.title, source_name=row.source_name, folder=row.folder,
+                        bytes=int(row.bytes), created=row.created,
+                        flags=tuple(json.loads(row.flags or "[]")),
+                        item=json.loads(row.item) if row.item else {})
 
 
 def get_record(owner: str, item_id: str, *, home: Path | None = None) -> MyDataRecord | None:
     """Return ``owner``'s ready item ``item_id``, or None."""
-    with closing(_db(home)) as db:
-        row = db.execute(f"SELECT {_COLUMNS} FROM my_data WHERE owner = ? AND id = ? "
-                         "AND status = 'ready'", (owner, item_id)).fetchone()
+    with engine(home).connect() as db:
+        row = db.execute(sa.select(*_COLUMNS).where(_mine(owner, item_id),
+                                                    my_data.c.status == "ready")).first()
     return _record(row) if row else None
+
+
+def _containing(column: sa.ColumnElement[str], text: str) -> sa.ColumnElement[bool]:
+    """``column`` contains ``text``, ignoring case (``%`` and ``_`` are plain characters)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return sa.func.lower(column).like(sa.func.lower(sa.literal(f"%{escaped}%")), escape="\\")
 
 
 def list_records(owner: str, *, kind: str | None = None, data_type: str | None = None,
                  text: str | None = None, home: Path | None = None) -> list[MyDataRecord]:
     """Return ``owner``'s ready items, newest first, filtered by kind, type and title text."""
-    sql = f"SELECT {_COLUMNS} FROM my_data WHERE owner = ? AND status = 'ready'"
-    args: list[Any] = [owner]
+    query = sa.select(*_COLUMNS).where(my_data.c.owner == owner, my_data.c.status == "ready")
     if kind:
-        sql, args = sql + " AND kind = ?", [*args, kind]
+        query = query.where(my_data.c.kind == kind)
     if data_type:
-        sql, args = sql + " AND data_type = ?", [*args, data_type]
+        query = query.where(my_data.c.data_type == data_type)
     if text:
-        sql += " AND (instr(lower(title), lower(?)) > 0 OR instr(lower(source_name), lower(?)) > 0)"
-        args += [text, text]
-    with closing(_db(home)) as db:
-        rows = db.execute(sql + " ORDER BY created DESC, id DESC", args).fetchall()
+        query = query.where(sa.or_(_containing(my_data.c.title, text),
+                                   _containing(my_data.c.source_name, text)))
+    with engine(home).connect() as db:
+        rows = db.execute(query.order_by(my_data.c.created.desc(), my_data.c.id.desc())).all()
     return [_record(row) for row in rows]
 
 
 def update_record(owner: str, item_id: str, *, title: str, item: dict[str, Any],
                   home: Path | None = None) -> None:
     """Change an item's title (and its stored STAC item)."""
-    with closing(_db(home)) as db, db:
-        db.execute("UPDATE my_data SET title = ?, item = ?, touched = ? WHERE owner = ? AND "
-                   "id = ? AND status = 'ready'", (title, json.dumps(item), time.time(), owner,
-                                                   item_id))
+    with engine(home).begin() as db:
+        db.execute(my_data.update().where(_mine(owner, item_id), my_data.c.status == "ready")
+                   .values(title=title, item=json.dumps(item), touched=time.time()))
 
 
 def delete_record(owner: str, item_id: str, *, home: Path | None = None) -> int:
     """Delete an item's row; returns the bytes freed (0 if there was none)."""
-    with closing(_db(home)) as db, db:
-        row = db.execute("SELECT bytes FROM my_data WHERE owner = ? AND id = ?",
-                         (owner, item_id)).fetchone()
-        db.execute("DELETE FROM my_data WHERE owner = ? AND id = ?", (owner, item_id))
-    return int(row[0]) if row else 0
+    with engine(home).begin() as db:
+        found = db.execute(sa.select(my_data.c.bytes).where(_mine(owner, item_id))).scalar()
+        db.execute(my_data.delete().where(_mine(owner, item_id)))
+    return int(found) if found is not None else 0

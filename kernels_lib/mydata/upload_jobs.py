@@ -1,7 +1,9 @@
 """Uploads received by the hub service and published on the workers, kept in the database.
 
 In a hub an upload goes through these states (one row of the platform table
-``upload_waiting`` each, so that a restart of the service strands nothing):
+``upload_waiting`` each, :mod:`terralab.mydata.tables`, so that a restart of the service
+strands nothing; every change of state is one conditional ``UPDATE``, so two requests or
+workers never both take the same upload, on SQLite or PostgreSQL):
 
 ``announced``
     ``POST mydata/uploads``: :func:`~terralab.mydata.uploads.start_upload` reserved the size
@@ -30,21 +32,22 @@ publishing (cancelled while queued, lost workers) left behind.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+import sqlalchemy as sa
 
 from terralab.home import terralab_home
 from terralab.mydata import store
 from terralab.mydata.errors import MyDataError, UploadError
 from terralab.mydata.limits import UploadLimits
 from terralab.mydata.quota import StoragePolicy
+from terralab.mydata.tables import upload_waiting
 from terralab.mydata.uploads import PendingUpload, abort_upload, finish_upload
-from terralab.platform_db import connect, ensure_tables
+from terralab.platform_sql import engine
 
 __all__ = ["PUBLISH_TOOL", "REFUSAL_SECONDS", "WaitingUpload", "announce", "drop",
            "forget_abandoned", "mark_received", "publish_received", "release_interrupted",
@@ -53,20 +56,6 @@ __all__ = ["PUBLISH_TOOL", "REFUSAL_SECONDS", "WaitingUpload", "announce", "drop
 PUBLISH_TOOL = "publish_upload"
 REFUSAL_SECONDS = 24 * 3600
 """How long the refusal of an upload published on a worker stays readable."""
-
-_DDL = """
-CREATE TABLE IF NOT EXISTS upload_waiting (
-    owner TEXT NOT NULL,
-    id TEXT NOT NULL,
-    state TEXT NOT NULL,
-    upload TEXT NOT NULL,
-    job TEXT,
-    refusal TEXT,
-    touched REAL NOT NULL,
-    PRIMARY KEY (owner, id)
-);
-"""
-
 
 @dataclass(frozen=True)
 class WaitingUpload:
@@ -93,12 +82,6 @@ class WaitingUpload:
     refusal: dict[str, Any] | None = None
 
 
-def _db(home: Path) -> sqlite3.Connection:
-    connection = connect(home)
-    ensure_tables(connection, "upload_waiting", _DDL)
-    return connection
-
-
 def _encode(waiting: WaitingUpload) -> str:
     pending = waiting.pending
     return json.dumps({
@@ -109,7 +92,7 @@ def _encode(waiting: WaitingUpload) -> str:
         "bands": waiting.bands})
 
 
-def _decode(row: tuple, home: Path) -> WaitingUpload:
+def _decode(row: Any, home: Path) -> WaitingUpload:
     owner, item_id, state, upload, job, refusal = row
     data = json.loads(upload)
     limits = {key: tuple(value) if isinstance(value, list) else value
@@ -124,12 +107,16 @@ def _decode(row: tuple, home: Path) -> WaitingUpload:
                          refusal=json.loads(refusal) if refusal else None)
 
 
-_COLUMNS = "owner, id, state, upload, job, refusal"
+_COLUMNS = (upload_waiting.c.owner, upload_waiting.c.id, upload_waiting.c.state,
+            upload_waiting.c.upload, upload_waiting.c.job, upload_waiting.c.refusal)
 
 
-def _get(db: sqlite3.Connection, owner: str, item_id: str, home: Path) -> WaitingUpload | None:
-    row = db.execute(f"SELECT {_COLUMNS} FROM upload_waiting WHERE owner = ? AND id = ?",
-                     (owner, item_id)).fetchone()
+def _one(owner: str, item_id: str) -> sa.ColumnElement[bool]:
+    return sa.and_(upload_waiting.c.owner == owner, upload_waiting.c.id == item_id)
+
+
+def _get(db: sa.Connection, owner: str, item_id: str, home: Path) -> WaitingUpload | None:
+    row = db.execute(sa.select(*_COLUMNS).where(_one(owner, item_id))).first()
     return _decode(row, home) if row else None
 
 
@@ -138,10 +125,10 @@ def announce(pending: PendingUpload, limits: UploadLimits, *, title: str | None 
     """Record an upload just announced (its size already reserved)."""
     waiting = WaitingUpload(pending=pending, limits=limits, title=title, layer=layer,
                             bands=list(bands) if bands is not None else None)
-    with closing(_db(pending.home)) as db, db:
-        db.execute("INSERT INTO upload_waiting (owner, id, state, upload, touched) "
-                   "VALUES (?, ?, 'announced', ?, ?)",
-                   (pending.owner, pending.item_id, _encode(waiting), time.time()))
+    with engine(pending.home).begin() as db:
+        db.execute(upload_waiting.insert().values(
+            owner=pending.owner, id=pending.item_id, state="announced",
+            upload=_encode(waiting), touched=time.time()))
     return waiting
 
 
@@ -152,22 +139,21 @@ def take_for_body(owner: str, item_id: str, *, home: Path | None = None) -> Wait
         The upload, now ``receiving``; None when ``owner`` has no such upload waiting.
     """
     home = home or terralab_home()
-    with closing(_db(home)) as db, db:
-        taken = db.execute("UPDATE upload_waiting SET state = 'receiving', touched = ? "
-                           "WHERE owner = ? AND id = ? AND state = 'announced'",
-                           (time.time(), owner, item_id)).rowcount
+    with engine(home).begin() as db:
+        taken = db.execute(upload_waiting.update()
+                           .where(_one(owner, item_id), upload_waiting.c.state == "announced")
+                           .values(state="receiving", touched=time.time())).rowcount
         return _get(db, owner, item_id, home) if taken else None
 
 
-def _set(home: Path, owner: str, item_id: str, state: str, *, job: str | None = None,
+def _set(home: Path, owner: str, item_id: str, state: str, *,
          refusal: dict[str, Any] | None = None) -> int:
-    values = "state = ?, touched = ?" + (", job = ?" if job else "") + \
-        (", refusal = ?" if refusal else "")
-    args: list[Any] = [state, time.time(), *([job] if job else []),
-                       *([json.dumps(refusal)] if refusal else []), owner, item_id]
-    with closing(_db(home)) as db, db:
-        return db.execute(f"UPDATE upload_waiting SET {values} WHERE owner = ? AND id = ?",
-                          args).rowcount
+    values: dict[str, Any] = {"state": state, "touched": time.time()}
+    if refusal:
+        values["refusal"] = json.dumps(refusal)
+    with engine(home).begin() as db:
+        return db.execute(upload_waiting.update().where(_one(owner, item_id))
+                          .values(**values)).rowcount
 
 
 def mark_received(waiting: WaitingUpload) -> None:
@@ -178,18 +164,18 @@ def mark_received(waiting: WaitingUpload) -> None:
 def set_job(waiting: WaitingUpload, job_id: str) -> None:
     """Note the publish job of a received upload (unless a worker already took it)."""
     pending = waiting.pending
-    with closing(_db(pending.home)) as db, db:
-        db.execute("UPDATE upload_waiting SET job = ? WHERE owner = ? AND id = ? AND "
-                   "job IS NULL", (job_id, pending.owner, pending.item_id))
+    with engine(pending.home).begin() as db:
+        db.execute(upload_waiting.update()
+                   .where(_one(pending.owner, pending.item_id), upload_waiting.c.job.is_(None))
+                   .values(job=job_id))
 
 
 def drop(waiting: WaitingUpload) -> None:
     """Forget an upload: its staging folder, its reservation and its row."""
     pending = waiting.pending
     abort_upload(pending)
-    with closing(_db(pending.home)) as db, db:
-        db.execute("DELETE FROM upload_waiting WHERE owner = ? AND id = ?",
-                   (pending.owner, pending.item_id))
+    with engine(pending.home).begin() as db:
+        db.execute(upload_waiting.delete().where(_one(pending.owner, pending.item_id)))
 
 
 def _fail(waiting: WaitingUpload, refusal: dict[str, Any]) -> None:
@@ -224,14 +210,16 @@ def publish_received(owner: str, item_id: str, *, job_id: str | None = None,
     report = progress or (lambda percent, message: None)
     # a received upload for its own job (or any, in-process); or again for the same job
     # when a worker died while publishing it and the queue gives the job another attempt
-    where = (" AND ((state = 'received' AND (job IS NULL OR job = ?)) OR "
-             "(state = 'publishing' AND job = ?))" if job_id else " AND state = 'received'")
-    with closing(_db(home)) as db, db:
-        taken = db.execute(
-            f"UPDATE upload_waiting SET state = 'publishing', touched = ?"
-            f"{', job = ?' if job_id else ''} WHERE owner = ? AND id = ?{where}",
-            [time.time(), *([job_id] if job_id else []), owner, item_id,
-             *([job_id, job_id] if job_id else [])]).rowcount
+    state, job = upload_waiting.c.state, upload_waiting.c.job
+    if job_id:
+        where = sa.or_(sa.and_(state == "received", sa.or_(job.is_(None), job == job_id)),
+                       sa.and_(state == "publishing", job == job_id))
+        values: dict[str, Any] = {"state": "publishing", "touched": time.time(), "job": job_id}
+    else:
+        where, values = state == "received", {"state": "publishing", "touched": time.time()}
+    with engine(home).begin() as db:
+        taken = db.execute(upload_waiting.update().where(_one(owner, item_id), where)
+                           .values(**values)).rowcount
         waiting = _get(db, owner, item_id, home) if taken else None
     if waiting is None:
         raise MyDataError(f"no upload {item_id!r} of {owner} is waiting to be published")
@@ -246,8 +234,8 @@ def publish_received(owner: str, item_id: str, *, job_id: str | None = None,
         _fail(waiting, {"message": f"{waiting.pending.name} could not be published: "
                                    f"{error or type(error).__name__}", "rule": "publish"})
         raise
-    with closing(_db(home)) as db, db:
-        db.execute("DELETE FROM upload_waiting WHERE owner = ? AND id = ?", (owner, item_id))
+    with engine(home).begin() as db:
+        db.execute(upload_waiting.delete().where(_one(owner, item_id)))
     report(100, "published in my data")
     return record
 
@@ -262,7 +250,7 @@ def upload_status(owner: str, item_id: str, *, home: Path | None = None
         "rule"[, "layers"]}`` when it was refused; None for an unknown upload.
     """
     home = home or terralab_home()
-    with closing(_db(home)) as db:
+    with engine(home).connect() as db:
         waiting = _get(db, owner, item_id, home)
     if waiting is not None:
         answer: dict[str, Any] = {"id": item_id, "state": waiting.state, "job": waiting.job,
@@ -274,10 +262,9 @@ def upload_status(owner: str, item_id: str, *, home: Path | None = None
     return {"id": item_id, "state": "ready", "item": record.to_dict()}
 
 
-def _rows(home: Path, where: str, args: Sequence[Any] = ()) -> list[WaitingUpload]:
-    with closing(_db(home)) as db:
-        rows = db.execute(f"SELECT {_COLUMNS} FROM upload_waiting WHERE {where}",
-                          list(args)).fetchall()
+def _rows(home: Path, where: sa.ColumnElement[bool]) -> list[WaitingUpload]:
+    with engine(home).connect() as db:
+        rows = db.execute(sa.select(*_COLUMNS).where(where)).all()
     return [_decode(row, home) for row in rows]
 
 
@@ -292,8 +279,9 @@ def release_interrupted(home: Path | None = None) -> int:
         How many were released.
     """
     home = home or terralab_home()
-    stranded = _rows(home, "state IN ('announced', 'receiving') OR "
-                           "(state = 'received' AND job IS NULL)")
+    state = upload_waiting.c.state
+    stranded = _rows(home, sa.or_(state.in_(("announced", "receiving")),
+                                  sa.and_(state == "received", upload_waiting.c.job.is_(None))))
     for waiting in stranded:
         drop(waiting)
     return len(stranded)
@@ -302,8 +290,9 @@ def release_interrupted(home: Path | None = None) -> int:
 def forget_abandoned(home: Path | None = None) -> None:
     """Release announced uploads whose bytes never came (after ``store.STALE_SECONDS``)."""
     home = home or terralab_home()
-    for waiting in _rows(home, "state = 'announced' AND touched < ?",
-                         [time.time() - store.STALE_SECONDS]):
+    for waiting in _rows(home, sa.and_(
+            upload_waiting.c.state == "announced",
+            upload_waiting.c.touched < time.time() - store.STALE_SECONDS)):
         drop(waiting)
 
 
@@ -317,18 +306,19 @@ def settle(owner: str, *, job_outcome: Callable[[str], tuple[str, str | None]],
         home: the terralab data folder.
     """
     home = home or terralab_home()
-    for waiting in _rows(home, "owner = ? AND state IN ('received', 'publishing') AND "
-                               "job IS NOT NULL", [owner]):
+    mine = upload_waiting.c.owner == owner
+    for waiting in _rows(home, sa.and_(
+            mine, upload_waiting.c.state.in_(("received", "publishing")),
+            upload_waiting.c.job.is_not(None))):
         assert waiting.job is not None
         status, error = job_outcome(waiting.job)
         if status in ("failed", "cancelled"):
             why = "was cancelled" if status == "cancelled" else f"failed: {error or status}"
             _fail(waiting, {"message": f"publishing {waiting.pending.name} {why}",
                             "rule": "publish"})
-    old = [waiting.pending.item_id for waiting in _rows(
-        home, "owner = ? AND state = 'failed' AND touched < ?",
-        [owner, time.time() - REFUSAL_SECONDS])]
+    old = [waiting.pending.item_id for waiting in _rows(home, sa.and_(
+        mine, upload_waiting.c.state == "failed",
+        upload_waiting.c.touched < time.time() - REFUSAL_SECONDS))]
     if old:  # (reads only, as a rule: this runs before every storage answer)
-        with closing(_db(home)) as db, db:
-            db.executemany("DELETE FROM upload_waiting WHERE owner = ? AND id = ?",
-                           [(owner, item_id) for item_id in old])
+        with engine(home).begin() as db:
+            db.execute(upload_waiting.delete().where(mine, upload_waiting.c.id.in_(old)))
