@@ -21,6 +21,9 @@ after xarray's import (:mod:`terralab._xarray_hook`).
 
 from __future__ import annotations
 
+import importlib
+import sys
+import types
 from typing import Any
 
 from terralab._version import __version__
@@ -41,16 +44,27 @@ _MODULES = {"mydata": "terralab.client.mydata", "tools": "terralab.tools",
 register_accessor()  # da.tl, once xarray is imported
 
 
+class _Terralab(types.ModuleType):
+    """``terralab`` itself: ``tl.mydata`` and ``tl.projects`` are the client modules.
+
+    Importing a domain package (``terralab.mydata``, the store and its parts) sets it as an
+    attribute of ``terralab``; the calls a notebook means by ``tl.mydata`` are those of the
+    client layer (:mod:`terralab.client.mydata`), whatever was imported before.
+    """
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in _MODULES:
+            return importlib.import_module(_MODULES[name])
+        return super().__getattribute__(name)
+
+
 def __getattr__(name: str) -> Any:
-    """Load the catalog and my-data calls (and ``tl.mydata``) on first use."""
-    if name in _MODULES:
-        import importlib
-
-        return importlib.import_module(_MODULES[name])
+    """Load the catalog, my-data, queue and quota calls on first use."""
     if name in _LAZY:
-        import importlib
-
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'terralab' has no attribute {name!r}")
+
+
+sys.modules[__name__].__class__ = _Terralab
