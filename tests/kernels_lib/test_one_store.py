@@ -9,6 +9,7 @@ handlers call the same store functions.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from pathlib import Path
 
@@ -128,3 +129,49 @@ def test_all_platform_state_goes_to_postgresql(pg_home: Path, tmp_path: Path) ->
     with CatalogIndex(default_index_path(home)) as index:  # and no user's row in the index
         assert index._conn.execute("SELECT count(*) FROM items WHERE owner != ''").fetchone() \
             == (0,)
+
+
+def test_storage_reservations_race_free_on_postgresql(pg_home: Path) -> None:
+    """Eight uploads of 3 MB announced at once against 10 MB: exactly three are accepted."""
+    from terralab.mydata import store, upload_jobs
+    from terralab.mydata.errors import UploadError
+    from terralab.mydata.limits import UploadLimits
+    from terralab.mydata.quota import StoragePolicy
+    from terralab.mydata.uploads import abort_upload, start_upload
+
+    user, mb = f"race-{uuid.uuid4().hex[:8]}", 1024**2
+    policy = StoragePolicy(default=10 * mb)
+    results: list = []
+    barrier = threading.Barrier(8)
+
+    def announce(index: int) -> None:
+        barrier.wait()
+        try:
+            results.append(start_upload(user, f"c{index}.tif", 3 * mb, policy=policy,
+                                        home=pg_home))
+        except UploadError as error:
+            results.append(error)
+
+    threads = [threading.Thread(target=announce, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    accepted = [r for r in results if not isinstance(r, UploadError)]
+    assert len(accepted) == 3 and len(results) == 8
+    assert all(r.rule == "quota" for r in results if isinstance(r, UploadError))
+    assert store.storage_usage(user, policy=policy, home=pg_home).used == 9 * mb
+
+    waiting = upload_jobs.announce(accepted[0], UploadLimits())
+    taken: list = []
+    takers = [threading.Thread(target=lambda: taken.append(upload_jobs.take_for_body(
+        user, waiting.pending.item_id, home=pg_home))) for _ in range(4)]
+    for thread in takers:
+        thread.start()
+    for thread in takers:
+        thread.join()
+    assert sum(found is not None for found in taken) == 1  # one request gets the body
+    upload_jobs.drop(waiting)
+    for pending in accepted[1:]:
+        abort_upload(pending)
+    assert store.storage_usage(user, policy=policy, home=pg_home).used == 0
