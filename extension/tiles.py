@@ -37,6 +37,8 @@ from tornado.ioloop import IOLoop
 
 from terralab.home import terralab_home
 from terralab.identity import current_user
+from terralab.service.error_table import ERRORS
+from terralab.tiles.errors import TileAccessError, TileNotFound, TileParameterError
 
 __all__ = ["TileHandler", "TileInfoHandler", "TileState", "tile_routes"]
 
@@ -108,24 +110,12 @@ class _TileBase(APIHandler):
         return found
 
     async def run(self, work: Callable[[], Any]) -> Any:
-        """Run ``work`` in the tile threads and turn tile errors into HTTP errors."""
-        from terralab.tiles import (
-            TileAccessError,
-            TileNotFound,
-            TileOutside,
-            TileParameterError,
-        )
-
+        """Run ``work`` in the tile threads; a tile error is answered by the error table."""
         try:
             return await IOLoop.current().run_in_executor(self.state.executor, work)
-        except TileParameterError as error:
-            raise web.HTTPError(HTTPStatus.BAD_REQUEST, "%s", error) from None
-        except TileAccessError as error:
-            raise web.HTTPError(HTTPStatus.FORBIDDEN, "%s", error) from None
-        except TileOutside:
-            raise web.HTTPError(HTTPStatus.NOT_FOUND, "tile outside the image") from None
-        except TileNotFound as error:
-            raise web.HTTPError(HTTPStatus.NOT_FOUND, "%s", error) from None
+        except (TileParameterError, TileAccessError, TileNotFound) as error:
+            status, body = ERRORS.answer(error) or (HTTPStatus.INTERNAL_SERVER_ERROR, {})
+            raise web.HTTPError(status, "%s", body.get("message", error)) from None
 
     def resolver(self) -> Callable[[], Any]:
         """Return a function resolving the request's tile source (to call in a tile thread).

@@ -291,7 +291,7 @@ def _footprint(dataset: DatasetReader, crs: pyproj.CRS, steps: int = 16) -> Poly
     return Polygon(zip(lons.tolist(), lats.tolist(), strict=True))
 
 
-def _raise(problems: list[tuple[str, str]], label: str) -> None:
+def _refuse(problems: list[tuple[str, str]], label: str) -> None:
     """Raise one UploadError naming every problem; ``rule`` is the first one's."""
     if len(problems) == 1:
         rule, message = problems[0]
@@ -335,7 +335,7 @@ def inspect_raster(path: str | Path, limits: UploadLimits, *,
         problems.append(("size", f"{label} is {format_size(size)}; the largest raster upload "
                                  f"is {format_size(limits.max_bytes)}"))
     if driver is None:
-        _raise(problems, label)
+        _refuse(problems, label)
     kind = _sniff(path)
     if kind != driver:
         looks = f"it looks like {FORMAT_NAMES.get(kind, kind)}"
@@ -343,7 +343,7 @@ def inspect_raster(path: str | Path, limits: UploadLimits, *,
             looks = f"its first bytes are not {'a TIFF' if driver == 'GTiff' else 'an HFA'} header"
         problems.append(("driver", f"{label} is not {FORMAT_NAMES[driver]} ({looks}); terralab "
                                    f"takes GeoTIFF (.tif, .tiff) or Erdas Imagine (.img) rasters"))
-        _raise(problems, label)
+        _refuse(problems, label)
     header = _tiff_dimensions(path) if driver == "GTiff" else None
     if header is not None and (message := _pixels_problem(label, *header, limits)):
         problems.append(("pixels", message))
@@ -354,7 +354,7 @@ def inspect_raster(path: str | Path, limits: UploadLimits, *,
                 return _inspect_open(dataset, path, driver, label, limits, problems, header)
         except RasterioError as error:
             if problems:  # what the header says explains why GDAL refused it
-                _raise(problems, label)
+                _refuse(problems, label)
             detail = str(error).replace(str(path), display)
             raise UploadError(f"{label} cannot be read as {FORMAT_NAMES[driver]}: {detail}",
                               rule="driver") from None
@@ -391,7 +391,7 @@ def _inspect_open(dataset: DatasetReader, path: Path, driver: str, label: str,
         problems.append(("driver", f"{label} refers to other files "
                                    f"({', '.join(Path(f).name for f in others[:3])}); "
                                    "upload a self-contained file"))
-        _raise(problems, label)
+        _refuse(problems, label)
     block_rows, block_cols = dataset.block_shapes[0] if count else (0, 0)
     block_bytes = block_rows * block_cols * count * (np.dtype(dtypes[0]).itemsize if dtypes else 1)
     if block_bytes > _MAX_BLOCK_BYTES:
@@ -402,14 +402,14 @@ def _inspect_open(dataset: DatasetReader, path: Path, driver: str, label: str,
     georeference = _georeference_problem(label, dataset)
     if georeference:
         problems.append(("georeference", georeference))
-        _raise(problems, label)
+        _refuse(problems, label)
     datum: str | None = None
     try:
         parsed = pyproj.CRS.from_user_input(dataset.crs.to_wkt())
         crs_name = parsed.name or dataset.crs.to_string()
     except CRSError as error:
         problems.append(("crs", f"{label} has a coordinate system terralab cannot read: {error}"))
-        _raise(problems, label)
+        _refuse(problems, label)
     try:
         checked = check_crs(parsed, what=label, allow_web_mercator=limits.crs == "any")
         datum, crs_name = checked.datum, checked.name
@@ -417,7 +417,7 @@ def _inspect_open(dataset: DatasetReader, path: Path, driver: str, label: str,
         if limits.crs == "platform":
             problems.append(("crs", str(error)))
     if problems:
-        _raise(problems, label)
+        _refuse(problems, label)
     try:
         footprint = _footprint(dataset, parsed)
     except (ProjError, ValueError) as error:

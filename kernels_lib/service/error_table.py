@@ -12,14 +12,18 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+from terralab.areas.errors import AmbiguousAreaError, AreaError
+from terralab.catalog.asset_policy import HrefRefusedError
+from terralab.catalog.assets import AssetAccessError, AssetMissingError
 from terralab.mydata.errors import MyDataError, UploadError
 from terralab.projects.errors import ProjectError, ProjectNotFound
 from terralab.queue.errors import JobError, JobLimitReached, JobNotFound, QueueNotAllowed
 from terralab.quotas.checks import QuotaExceeded
 from terralab.service.endpoint import RequestError
 from terralab.service.errors import ErrorRule, ErrorTable
+from terralab.tiles.errors import TileAccessError, TileNotFound, TileOutside, TileParameterError
 
-__all__ = ["ERRORS", "NotFound"]
+__all__ = ["ERRORS", "MyDataNotFound", "NotFound"]
 
 
 class NotFound(LookupError):  # noqa: N818 (reads as what happened)
@@ -27,6 +31,14 @@ class NotFound(LookupError):  # noqa: N818 (reads as what happened)
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "not found"
+
+
+class MyDataNotFound(NotFound, MyDataError):  # noqa: N818 (a NotFound of my data)
+    """One of my items or uploads that does not exist for me (another user's is the same).
+
+    A :class:`~terralab.mydata.errors.MyDataError` too, as the store functions raise for an
+    unknown item, so a caller catching that sees it on both transports.
+    """
 
 
 def _quota(error: BaseException) -> dict[str, Any]:
@@ -64,6 +76,31 @@ def _upload_back(message: str, body: Mapping[str, Any]) -> UploadError:
                        layers=body.get("layers"))
 
 
+def _candidate(candidate: Any) -> dict[str, Any] | str:
+    """A JSON view of one candidate of an ambiguous area name."""
+    to_dict = getattr(candidate, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    fields = getattr(candidate, "__dataclass_fields__", None)
+    if fields:
+        return {k: getattr(candidate, k) for k in fields
+                if isinstance(getattr(candidate, k), str | int | float | None)}
+    return candidate if isinstance(candidate, dict) else str(candidate)
+
+
+def _candidates(error: BaseException) -> dict[str, Any]:
+    assert isinstance(error, AmbiguousAreaError)
+    return {"candidates": [_candidate(c) for c in error.candidates]}
+
+
+def _candidates_back(message: str, body: Mapping[str, Any]) -> AmbiguousAreaError:
+    return AmbiguousAreaError(message, body.get("candidates") or [])
+
+
+def _outside(message: str, body: Mapping[str, Any]) -> TileOutside:
+    return TileOutside(message)
+
+
 ERRORS = ErrorTable([
     # requests and rights
     ErrorRule(RequestError, HTTPStatus.BAD_REQUEST, "bad_request"),
@@ -81,8 +118,22 @@ ERRORS = ErrorTable([
     # projects
     ErrorRule(ProjectNotFound, HTTPStatus.NOT_FOUND, "project_not_found"),
     ErrorRule(ProjectError, HTTPStatus.BAD_REQUEST, "project_refused"),
+    # map tiles (the users' Jupyter servers answer them)
+    ErrorRule(TileParameterError, HTTPStatus.BAD_REQUEST, "tile_parameters"),
+    ErrorRule(TileAccessError, HTTPStatus.FORBIDDEN, "tile_forbidden"),
+    ErrorRule(TileOutside, HTTPStatus.NOT_FOUND, "tile_outside", rebuild=_outside),
+    ErrorRule(TileNotFound, HTTPStatus.NOT_FOUND, "tile_not_found"),
     # my data
+    ErrorRule(MyDataNotFound, HTTPStatus.NOT_FOUND, "mydata_not_found"),
     ErrorRule(UploadError, HTTPStatus.BAD_REQUEST, "upload_refused", details=_upload,
-              rebuild=_upload_back, status_for=_upload_status),
+              rebuild=_upload_back, status_for=_upload_status,
+              also=(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,)),
     ErrorRule(MyDataError, HTTPStatus.BAD_REQUEST, "mydata_refused"),
+    # the catalog: an item's file the caller may not read is as absent as a missing one
+    ErrorRule(AreaError, HTTPStatus.BAD_REQUEST, "area_refused"),
+    ErrorRule(AmbiguousAreaError, HTTPStatus.BAD_REQUEST, "area_ambiguous",
+              details=_candidates, rebuild=_candidates_back),
+    ErrorRule(AssetAccessError, HTTPStatus.NOT_FOUND, "asset_refused"),
+    ErrorRule(AssetMissingError, HTTPStatus.NOT_FOUND, "asset_missing"),
+    ErrorRule(HrefRefusedError, HTTPStatus.NOT_FOUND, "href_refused"),
 ])
