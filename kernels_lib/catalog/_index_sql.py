@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["SCHEMA", "STATS_MERGE", "USERS_ROWS", "collection_dicts", "drop_users_rows",
-           "existing", "merge_stats", "recount"]
+__all__ = ["SCHEMA", "STATS_MERGE", "collection_dicts", "existing", "merge_stats",
+           "move_users_rows", "recount"]
 
 _US = 1_000_000
 SCHEMA = """
@@ -36,7 +37,7 @@ ON CONFLICT (collection, owner) DO UPDATE SET count = count + excluded.count,
 """
 
 
-USERS_ROWS = """
+_USERS_ROWS = """
 SELECT i.collection, i.id, i.owner, i.dt, i.t0, i.t1, i.cloud, i.minx, i.miny, i.maxx, i.maxy,
     i.geom, b.body FROM items i JOIN bodies b ON b.rowid = i.rowid WHERE i.owner != ''
 """
@@ -86,12 +87,32 @@ def _iso(micros: int | None) -> str | None:
     return datetime.fromtimestamp(micros / _US, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
-def drop_users_rows(conn: sqlite3.Connection) -> None:
-    """Delete the users' rows (and their counts) of an index of an earlier release."""
-    for table, column in (("bodies", "rowid"), ("items_rtree", "rid"), ("items", "rowid")):
-        conn.execute(f"DELETE FROM {table} WHERE {column} IN "
-                     "(SELECT rowid FROM items WHERE owner != '')")
-    conn.execute("DELETE FROM collection_stats WHERE owner != ''")
+def move_users_rows(conn: sqlite3.Connection,
+                    put: Callable[[list[tuple[Any, ...]]], object]) -> int:
+    """Hand the users' rows of an index of an earlier release to ``put``, then drop them.
+
+    One write transaction of the index: its rows are read, given to ``put`` (which writes
+    them to the platform database, replacing rows of the same key) and deleted with their
+    counts, and the meta key ``users_items`` is set, so it happens once per file.
+
+    Returns:
+        How many rows were moved.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        rows = [] if conn.execute("SELECT 1 FROM meta WHERE key = 'users_items'").fetchone() \
+            else conn.execute(_USERS_ROWS).fetchall()
+        put(rows)
+        for table, column in (("bodies", "rowid"), ("items_rtree", "rid"), ("items", "rowid")):
+            conn.execute(f"DELETE FROM {table} WHERE {column} IN "
+                         "(SELECT rowid FROM items WHERE owner != '')")
+        conn.execute("DELETE FROM collection_stats WHERE owner != ''")
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('users_items', 'platform')")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return len(rows)
 
 
 def collection_dicts(*sources: list[tuple[Any, ...]]) -> list[dict[str, Any]]:

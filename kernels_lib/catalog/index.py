@@ -50,11 +50,10 @@ from terralab.catalog import user_items
 from terralab.catalog._index_sql import (
     SCHEMA,
     STATS_MERGE,
-    USERS_ROWS,
     collection_dicts,
-    drop_users_rows,
     existing,
     merge_stats,
+    move_users_rows,
     recount,
 )
 from terralab.catalog._item_rows import (
@@ -141,23 +140,11 @@ class CatalogIndex:
         Runs once per file (then the meta key ``users_items`` says so). A process that may
         not write the file (a read-only copy) leaves it as it is and sees public items only.
         """
-        conn = self._conn
-        if conn.execute("SELECT 1 FROM meta WHERE key = 'users_items'").fetchone():
+        if self._conn.execute("SELECT 1 FROM meta WHERE key = 'users_items'").fetchone() \
+                or not os.access(self.path, os.W_OK):
             return 0
         with self._write:
-            rows = conn.execute(USERS_ROWS).fetchall()
-            if not os.access(self.path, os.W_OK):  # a read-only copy: the service moves them
-                return 0
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                user_items.put(rows, **self._users)
-                drop_users_rows(conn)
-                conn.execute("INSERT OR REPLACE INTO meta VALUES ('users_items', 'platform')")
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        return len(rows)
+            return move_users_rows(self._conn, lambda rows: user_items.put(rows, **self._users))
 
     def _schema_version(self) -> tuple[Any] | None:
         """Return the ``(schema version,)`` row, or None for a file without the schema."""

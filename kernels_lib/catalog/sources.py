@@ -166,7 +166,8 @@ def get_source(name: str | None = None, *, home: Path | None = None) -> CatalogS
     kind = entry.get("type")
     if kind == "embedded":
         path = entry.get("path")
-        return EmbeddedSource(CatalogIndex(Path(path) if path else default_index_path(home)))
+        return EmbeddedSource(CatalogIndex(Path(path) if path else default_index_path(home),
+                                           home=home))
     if kind == "stac-api":
         if not entry.get("url"):
             raise ValueError(f"catalog source {name!r} (stac-api) needs a 'url'")
