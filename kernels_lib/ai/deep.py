@@ -14,6 +14,7 @@ confidence), optionally smoothed by the polygon optimisation.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -21,6 +22,7 @@ import xarray as xr
 
 from terralab.ai.checks import resolution_warning, two_dates
 from terralab.ai.engine import predict
+from terralab.ai.model_cache import pick_device
 from terralab.ai.polygons import polygons_follow
 from terralab.tools.base import RunContext, Tool, ToolOutput, ToolParams, param, raster_input
 from terralab.tools.inputs import InputError
@@ -86,6 +88,8 @@ class _Base(Tool):
 
         installed = find_model(self.info.name, params.model_version, home=context.home)
         card = installed.card
+        if context.device is None:  # a kernel: its GPU when it has one
+            context = replace(context, device=pick_device())
         network = context.model(self.info.name, card.version,
                                 lambda device: build_model(installed, device))
         return card, torch_predictor(network, context.device)

@@ -32,9 +32,9 @@ import time
 import uuid
 from pathlib import Path
 
+from terralab.ai.model_cache import ModelCache
 from terralab.home import terralab_home
 from terralab.queue import store
-from terralab.queue.model_cache import ModelCache
 from terralab.queue.queues import SHARED
 from terralab.queue.records import JobRecord
 from terralab.queue.worker_rows import (

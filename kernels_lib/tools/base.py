@@ -127,9 +127,11 @@ class RunContext:
         progress: ``progress(percent, message)``, reported into the job.
         restricted: file inputs must stay inside the user's folder (a shared worker).
         job_id: the queued job this run is (None for ``tl.run``).
-        models: the worker's model cache (:class:`terralab.queue.model_cache.ModelCache`),
+        models: the worker's model cache (:class:`terralab.ai.model_cache.ModelCache`),
             which keeps loaded models warm between jobs; None outside a worker.
-        device: where models run: ``"cuda"`` when the worker has a GPU, else ``"cpu"``.
+        device: where models run (a worker's: ``"cuda"`` when it has a GPU, else
+            ``"cpu"``); None when the caller did not choose: a tool that runs a model picks
+            one (:func:`terralab.ai.model_cache.pick_device`).
     """
 
     user: str
@@ -139,7 +141,7 @@ class RunContext:
     restricted: bool = False
     job_id: str | None = None
     models: Any = None
-    device: str = "cpu"
+    device: str | None = None
 
     def model(self, tool: str, version: str, loader: Callable[[str], Any]) -> Any:
         """Return the model ``(tool, version)``, loaded once per worker with ``loader(device)``.

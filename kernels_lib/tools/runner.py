@@ -100,7 +100,8 @@ def run_tool(name: str, /, *, user: str, home: Path | None = None, save: bool = 
         result_id: the id of the result in my data (a queued job's, so that a retry
             replaces it); default a new one.
         context: more fields of the :class:`RunContext` (a worker's ``job_id``, ``models``,
-            ``device``); AI tools run on CUDA when torch sees a GPU unless ``device`` says.
+            ``device``); without ``device`` an AI tool picks its own (CUDA when torch sees a
+            GPU, :func:`terralab.ai.model_cache.pick_device`).
         **params: the tool's parameters.
 
     Raises:
@@ -112,13 +113,8 @@ def run_tool(name: str, /, *, user: str, home: Path | None = None, save: bool = 
     scratch = home / "staging" / f"run-{user}-{uuid.uuid4().hex[:12]}"
     scratch.mkdir(parents=True, mode=0o700)
     report = progress or (lambda percent, message: None)
-    fields = dict(context or {})
-    if tool.info.kind == "ai" and "device" not in fields:
-        from terralab.queue.model_cache import pick_device
-
-        fields["device"] = pick_device()  # a kernel on a GPU machine uses its GPU too
     run_context = RunContext(user=user, home=home, scratch=scratch, progress=report,
-                             restricted=restricted, **fields)
+                             restricted=restricted, **(context or {}))
     keep = False
     try:
         output = tool.run(model, run_context)

@@ -17,8 +17,8 @@ from rasterio.transform import from_origin
 
 from terralab.ai.deep import torch_predictor
 from terralab.ai.engine import predict
+from terralab.ai.model_cache import ModelCache, pick_device
 from terralab.ai.models import import_model
-from terralab.queue.model_cache import ModelCache, pick_device
 from terralab.tools.runner import run_tool
 
 torch = pytest.importorskip("torch")

@@ -1,8 +1,10 @@
-"""Models kept warm in a worker: loaded once per (tool, version), on the worker's device.
+"""Where models run and which stay loaded: :func:`pick_device` and :class:`ModelCache`.
 
 Shared GPU workers run job after job; loading a model's weights for each would cost more
-than many inferences. A worker keeps the last few models it used (least recently used are
-dropped first) and picks CUDA when the machine has a GPU.
+than many inferences. A worker (:mod:`terralab.queue.worker`) keeps the last few models it
+used in a :class:`ModelCache` (least recently used are dropped first) on the device
+:func:`pick_device` chose: CUDA when the machine has a GPU. A deep tool run in a kernel
+(no cache, no device given) picks its device the same way.
 """
 
 from __future__ import annotations
