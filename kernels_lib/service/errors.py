@@ -52,6 +52,7 @@ class ErrorRule:
             ``error(message)``.
         status_for: the status of a given exception, where it depends on the exception
             (an upload over the quota is 413, other refused uploads 400); default ``status``.
+        also: the other statuses ``status_for`` may answer (for the OpenAPI document).
     """
 
     error: type[BaseException]
@@ -61,6 +62,7 @@ class ErrorRule:
     details: Details | None = None
     rebuild: Rebuild | None = None
     status_for: Callable[[BaseException], int] | None = None
+    also: tuple[int, ...] = ()
 
     def status_of(self, error: BaseException) -> int:
         """The HTTP status answering ``error``."""
@@ -150,5 +152,6 @@ class ErrorTable:
         found: dict[int, list[ErrorRule]] = {}
         for rule in self.rules:
             if any(issubclass(rule.error, kind) for kind in errors):
-                found.setdefault(int(rule.status), []).append(rule)
+                for status in (rule.status, *rule.also):
+                    found.setdefault(int(status), []).append(rule)
         return found
