@@ -16,7 +16,8 @@ Every xarray DataArray gets the accessor ``da.tl`` (:mod:`terralab.accessor`): t
 taking one raster as methods, chained on lazy data (``da.tl.index("ndvi")``,
 ``da.tl.reproject("EPSG:4490").tl.clip(area)``, ``da.tl.show(m)``). ``import terralab``
 registers it without importing xarray: at once when xarray is already imported, else right
-after xarray's import (:mod:`terralab._xarray_hook`).
+after xarray's import (:mod:`terralab._xarray_hook`). It also registers the callbacks through
+which lower layers tell higher ones (:mod:`terralab.wiring`), once per process.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 from terralab._version import __version__
 from terralab._xarray_hook import register_accessor
 from terralab.home import terralab_home
+from terralab.wiring import wire
 
 __all__ = ["Map", "__version__", "download", "job", "jobs", "my_data", "quota", "run",
            "search", "submit", "terralab_home", "upload"]
@@ -42,6 +44,7 @@ _MODULES = {"mydata": "terralab.client.mydata", "tools": "terralab.tools",
             "projects": "terralab.client.projects", "compute": "terralab.compute"}
 
 register_accessor()  # da.tl, once xarray is imported
+wire()  # the callbacks of lower layers (the queue's job events → projects)
 
 
 class _Terralab(types.ModuleType):

@@ -37,7 +37,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from terralab.platform_sql import engine, is_postgres
+from terralab.queue import events
 from terralab.queue.errors import JobError, JobLimitReached, JobNotFound
+from terralab.queue.events import JobEvent
 from terralab.queue.fair_order import jobs_ahead, ranked, waiting
 from terralab.queue.limits import job_limits
 from terralab.queue.queues import SHARED, QueueConfig
@@ -109,7 +111,8 @@ def submit(owner: str, tool: str, params: dict[str, Any], *, queue: str = SHARED
         tool: a registered tool name.
         params: its parameters (checked now with the tool's parameter model).
         queue: ``"shared"`` or a dedicated queue of one of the user's groups.
-        project: an analysis project of ``owner`` that records the run and its results.
+        project: an analysis project of ``owner`` that records the run and its results
+            (through the job events, :mod:`terralab.queue.events`).
         title: the result's name in my data.
         groups: the user's groups (dedicated queues, group quotas).
         admin: the user is an admin (may use every queue).
@@ -140,13 +143,7 @@ def submit(owner: str, tool: str, params: dict[str, Any], *, queue: str = SHARED
     kind = tool_class.info.kind
     if kind == "ai":
         check_ai(owner, groups, home=home)
-    if project is not None:
-        from terralab.projects.store import ProjectNotFound, get_project
-
-        try:
-            get_project(owner, project, home=home)
-        except ProjectNotFound:
-            raise JobError(f"no project {project!r} in your projects") from None
+    events.emit("submitting", JobEvent(owner, "", tool, project, home=home))
     now = time.time()
     job_id = uuid.uuid4().hex[:16]
     with engine(home).begin() as db:
@@ -157,10 +154,7 @@ def submit(owner: str, tool: str, params: dict[str, Any], *, queue: str = SHARED
             max_attempts=max_attempts or _max_attempts(), progress=0.0, message="queued",
             log=_line(f"submitted to queue {queue}", now), cancel_requested=False,
             submitted=now, results="[]", groups=json.dumps(sorted(groups))))
-    if project is not None:
-        from terralab.projects.store import add_run
-
-        add_run(owner, project, job_id, home=home)
+    events.emit("submitted", JobEvent(owner, job_id, tool, project, home=home))
     return get_job(job_id, with_standing=True, home=home)
 
 

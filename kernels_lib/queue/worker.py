@@ -34,7 +34,8 @@ from pathlib import Path
 
 from terralab.ai.model_cache import ModelCache
 from terralab.home import terralab_home
-from terralab.queue import store
+from terralab.queue import events, store
+from terralab.queue.events import JobEvent
 from terralab.queue.queues import SHARED
 from terralab.queue.records import JobRecord
 from terralab.queue.worker_rows import (
@@ -190,8 +191,8 @@ class Worker:
             ids = [record.id for record in result.records]
             if not store.finish(job.id, self.id, ids, home=self.home):
                 return "lost"
-            if job.project:
-                self._record_in_project(job, ids)
+            events.emit("finished", JobEvent(job.owner, job.id, job.tool, job.project,
+                                             tuple(ids), self.home))
             return "succeeded"
         except _Stop as stop:
             if stop.why == "cancelled":
@@ -211,14 +212,6 @@ class Worker:
             worker_beat(self.id, None, home=self.home)
             self.jobs_done += 1
             self.running = None
-
-    def _record_in_project(self, job: JobRecord, ids: list[str]) -> None:
-        from terralab.projects.store import ProjectNotFound, add_results
-
-        try:
-            add_results(job.owner, job.project, job.id, ids, home=self.home)
-        except ProjectNotFound:
-            log.info("job %s: project %s was deleted meanwhile", job.id, job.project)
 
     def _heartbeat(self, job: JobRecord, cancelled: threading.Event, lost: threading.Event,
                    done: threading.Event) -> None:

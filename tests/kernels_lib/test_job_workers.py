@@ -17,10 +17,12 @@ from contextlib import contextmanager
 from itertools import pairwise
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from terralab.mydata.store import list_records
 from terralab.platform_sql import engine
+from terralab.projects import store as projects
 from terralab.queue import store
 from terralab.queue.worker import result_id
 from terralab.queue.worker_rows import live_workers
@@ -88,6 +90,22 @@ def test_a_killed_worker_s_job_completes_elsewhere_once(platform):
         [result_id(done)]
     [charged] = _ledger(home, job.id)  # charged once, for the attempt that succeeded
     assert 4 <= charged <= 7
+
+
+@pytest.mark.parametrize("platform", ["sqlite"], indirect=True)
+def test_a_worker_process_adds_a_project_job_s_results_to_the_project(platform):
+    """The queue tells the projects through callbacks; the pool's workers have them too."""
+    home = Path(platform["TERRALAB_HOME"])
+    project = projects.create_project("alice", "Flood study", home=home)
+    with worker_pool(platform, workers=1, lease=10.0):
+        job = store.submit("alice", "test_quick_fill", {"value": 2}, project=project.id,
+                           home=home)
+        done = _wait(home, job.id, {"succeeded", "failed"}, 120)
+    assert done.status == "succeeded", done.error
+    saved = projects.get_project("alice", project.id, home=home)
+    assert list(saved.runs) == [job.id]
+    assert [r["items"] for r in saved.results] == [[result_id(job)]]
+    assert result_id(job) in [layer.ref for layer in saved.layers]
 
 
 def test_200_jobs_from_10_users_all_finish_fifo_within_each_user(platform):
