@@ -14,7 +14,8 @@ An existing ``platform.db`` moves to PostgreSQL with ``terralab db migrate --to 
 
 On SQLite every transaction starts with ``BEGIN IMMEDIATE`` (it takes the write lock at once
 and waits for it up to 30 s), so a read-then-write transaction of one process can never
-deadlock with another's; on PostgreSQL the queue claims rows with ``FOR UPDATE SKIP LOCKED``.
+deadlock with another's (connections opened with :func:`reading` only read, and begin
+DEFERRED); on PostgreSQL the queue claims rows with ``FOR UPDATE SKIP LOCKED``.
 Each feature declares its tables on :data:`metadata` and calls :func:`engine`, which creates
 every declared table not yet created (features may be imported in any order).
 
@@ -38,10 +39,12 @@ from sqlalchemy.engine import Engine
 from terralab.home import terralab_home
 
 __all__ = ["dispose_engines", "engine", "has_database", "insert_once", "is_postgres",
-           "metadata", "normalise_url", "platform_url", "sqlite_path", "upgrade_tables"]
+           "metadata", "normalise_url", "platform_url", "reading", "sqlite_path",
+           "upgrade_tables"]
 
 metadata = sa.MetaData()
 _engines: dict[str, Engine] = {}
+_READING = "terralab_reading"
 _lock = threading.Lock()
 
 
@@ -99,7 +102,8 @@ def _sqlite_engine(url: str) -> Engine:
 
     @sa.event.listens_for(created, "begin")
     def _begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        reads_only = connection.get_execution_options().get(_READING, False)
+        connection.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
 
     return created
 
@@ -164,6 +168,16 @@ def engine(home: Path | None = None, *, url: str | None = None) -> Engine:
         created.info_tables = len(metadata.tables)  # type: ignore[attr-defined]
         _engines[url] = created
         return created
+
+
+def reading(bind: Engine) -> sa.Connection:
+    """Open a connection of ``bind`` that only reads (use it in a ``with`` block).
+
+    On SQLite its transactions begin DEFERRED: they read a WAL snapshot without taking the
+    write lock, so readers (a catalog search, a my-data list) neither wait for nor hold up
+    the writers. Never write through it (the write could fail with "database is locked").
+    """
+    return bind.connect().execution_options(**{_READING: True})
 
 
 def is_postgres(bind: Engine | sa.Connection) -> bool:

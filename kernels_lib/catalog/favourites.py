@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from terralab.platform_sql import engine, insert_once, metadata
+from terralab.platform_sql import engine, insert_once, metadata, reading
 
 __all__ = ["add_favourite", "favourites", "list_favourites", "remove_favourite"]
 
@@ -61,7 +61,7 @@ def list_favourites(user: str, *, home: Path | None = None) -> list[dict[str, An
     """
     query = (sa.select(favourites.c.added, favourites.c.item).where(favourites.c.user == user)
              .order_by(favourites.c.added.desc(), favourites.c.item_id))
-    with engine(home).connect() as db:
+    with reading(engine(home)) as db:
         rows = db.execute(query).all()
     items = []
     for added, text in rows:

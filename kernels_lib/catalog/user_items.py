@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from terralab.catalog._item_rows import micros
 from terralab.catalog.query import SearchQuery
-from terralab.platform_sql import engine, has_database, is_postgres, metadata
+from terralab.platform_sql import engine, has_database, is_postgres, metadata, reading
 
 __all__ = ["Match", "catalog_user_items", "collection_stats", "lookup", "matches",
            "put", "remove"]
@@ -141,7 +141,7 @@ def matches(query: SearchQuery, *, home: Path | None = None,
         x0, y0, x1, y1 = area.bounds
         select = select.where(table.c.minx <= x1, table.c.maxx >= x0, table.c.miny <= y1,
                               table.c.maxy >= y0)
-    with database.connect() as db:
+    with reading(database) as db:
         rows = db.execute(select).all()
     if area is not None and rows:
         shapely.prepare(area)
@@ -162,7 +162,7 @@ def lookup(owner: str, item_id: str, *, collection: str | None = None,
                                                                 table.c.id == item_id)
     if collection is not None:
         select = select.where(table.c.collection == collection)
-    with database.connect() as db:
+    with reading(database) as db:
         rows = db.execute(select).all()
     return min(rows, key=lambda row: row.collection).body if rows else None
 
@@ -179,5 +179,5 @@ def collection_stats(owner: str, *, home: Path | None = None,
                         sa.func.max(table.c.maxy), sa.func.min(table.c.t0),
                         sa.func.max(table.c.t1))
               .where(table.c.owner == owner).group_by(table.c.collection))
-    with database.connect() as db:
+    with reading(database) as db:
         return [tuple(row) for row in db.execute(select).all()]

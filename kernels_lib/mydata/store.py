@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from terralab.mydata.errors import MyDataError, UploadError
 from terralab.mydata.quota import StoragePolicy, format_size
 from terralab.mydata.tables import my_data
-from terralab.platform_sql import engine, is_postgres
+from terralab.platform_sql import engine, is_postgres, reading
 
 __all__ = ["STALE_SECONDS", "MyDataRecord", "StorageUsage", "commit", "delete_record",
            "get_record", "list_records", "release", "reserve", "storage_usage",
@@ -125,7 +125,7 @@ def storage_usage(owner: str, *, policy: StoragePolicy | None = None,
                   groups: Iterable[str] = (), home: Path | None = None) -> StorageUsage:
     """Return ``owner``'s storage use and limit."""
     policy = policy or StoragePolicy.from_env()
-    with engine(home).connect() as db:
+    with reading(engine(home)) as db:
         return StorageUsage(used=_used(db, owner), limit=policy.limit_for(owner, groups))
 
 
@@ -216,7 +216,7 @@ def _record(row: Any) -> MyDataRecord:
 
 def get_record(owner: str, item_id: str, *, home: Path | None = None) -> MyDataRecord | None:
     """Return ``owner``'s ready item ``item_id``, or None."""
-    with engine(home).connect() as db:
+    with reading(engine(home)) as db:
         row = db.execute(sa.select(*_COLUMNS).where(_mine(owner, item_id),
                                                     my_data.c.status == "ready")).first()
     return _record(row) if row else None
@@ -239,7 +239,7 @@ def list_records(owner: str, *, kind: str | None = None, data_type: str | None =
     if text:
         query = query.where(sa.or_(_containing(my_data.c.title, text),
                                    _containing(my_data.c.source_name, text)))
-    with engine(home).connect() as db:
+    with reading(engine(home)) as db:
         rows = db.execute(query.order_by(my_data.c.created.desc(), my_data.c.id.desc())).all()
     return [_record(row) for row in rows]
 

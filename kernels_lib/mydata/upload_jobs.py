@@ -47,7 +47,7 @@ from terralab.mydata.limits import UploadLimits
 from terralab.mydata.quota import StoragePolicy
 from terralab.mydata.tables import upload_waiting
 from terralab.mydata.uploads import PendingUpload, abort_upload, finish_upload
-from terralab.platform_sql import engine
+from terralab.platform_sql import engine, reading
 
 __all__ = ["PUBLISH_TOOL", "REFUSAL_SECONDS", "WaitingUpload", "announce", "drop",
            "forget_abandoned", "mark_received", "publish_received", "release_interrupted",
@@ -250,7 +250,7 @@ def upload_status(owner: str, item_id: str, *, home: Path | None = None
         "rule"[, "layers"]}`` when it was refused; None for an unknown upload.
     """
     home = home or terralab_home()
-    with engine(home).connect() as db:
+    with reading(engine(home)) as db:
         waiting = _get(db, owner, item_id, home)
     if waiting is not None:
         answer: dict[str, Any] = {"id": item_id, "state": waiting.state, "job": waiting.job,
@@ -263,7 +263,7 @@ def upload_status(owner: str, item_id: str, *, home: Path | None = None
 
 
 def _rows(home: Path, where: sa.ColumnElement[bool]) -> list[WaitingUpload]:
-    with engine(home).connect() as db:
+    with reading(engine(home)) as db:
         rows = db.execute(sa.select(*_COLUMNS).where(where)).all()
     return [_decode(row, home) for row in rows]
 

@@ -175,3 +175,28 @@ def test_storage_reservations_race_free_on_postgresql(pg_home: Path) -> None:
     for pending in accepted[1:]:
         abort_upload(pending)
     assert store.storage_usage(user, policy=policy, home=pg_home).used == 0
+
+
+def test_readers_do_not_wait_for_a_writer_on_sqlite(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """My data, favourites and a user's search read a snapshot while a writer holds the lock."""
+    from terralab.catalog.query import SearchQuery
+    from terralab.mydata import store
+
+    monkeypatch.delenv("TERRALAB_PLATFORM_DB_URL", raising=False)
+    home = tmp_path / "home"
+    index = CatalogIndex(default_index_path(home))
+    index.add_items([{"type": "Feature", "stac_version": "1.0.0", "id": "mine",
+                      "collection": "my-data", "geometry": box(0, 0, 1, 1).__geo_interface__,
+                      "bbox": [0, 0, 1, 1], "properties": {"datetime": "2024-05-01T00:00:00Z"},
+                      "links": [], "assets": {}}], owner="alice")
+    try:
+        with engine(home).begin() as writer:  # holds SQLite's write lock (BEGIN IMMEDIATE)
+            writer.execute(sa.text("SELECT 1"))
+            assert store.list_records("alice", home=home) == []
+            assert store.storage_usage("alice", home=home).used == 0
+            assert list_favourites("alice", home=home) == []
+            assert [e["id"] for e in index.search(SearchQuery(owner="alice"))] == ["mine"]
+    finally:
+        index.close()
+        dispose_engines()
