@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from rasterio.transform import from_origin
 from shapely.geometry import box
 
-from terralab.catalog import download
+from terralab.catalog.downloads import download
 from terralab.catalog.favourites import add_favourite, list_favourites
 from terralab.catalog.index import CatalogIndex, default_index_path
 from terralab.catalog.search import search
