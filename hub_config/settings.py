@@ -240,7 +240,8 @@ class TerralabHub(AuthSettings, CatalogSettings, DaskSettings, QueueSettings, Qu
     def _policy_env(self, changes: dict | None = None) -> dict[str, str]:
         """The service's environment for the quota and upload settings (checked)."""
         from terralab.mydata.limits import UploadLimits
-        from terralab.mydata.quota import StoragePolicy, parse_size
+        from terralab.quotas.policy import StoragePolicy
+        from terralab.sizes import parse_size
 
         values = {"storage_quota": self.storage_quota, "upload_limits": self.upload_limits,
                   "storage_quota_users": self.storage_quota_users,

@@ -17,9 +17,9 @@ from terralab.mydata import library, store
 from terralab.mydata.errors import MyDataError, UploadError
 from terralab.mydata.items import COLLECTION
 from terralab.mydata.limits import UploadLimits
-from terralab.mydata.quota import StoragePolicy
 from terralab.mydata.remote import MyDataService
 from terralab.mydata.store import MyDataRecord, StorageUsage
+from terralab.quotas.policy import StoragePolicy
 from terralab.service.http_client import service_client
 from terralab.service.local import transport
 

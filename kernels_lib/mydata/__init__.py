@@ -13,7 +13,7 @@ In a notebook::
 Uploads follow the platform's rules (:mod:`terralab.mydata.limits`), are published by
 :mod:`terralab.mydata.uploads` (in a hub: checked by the hub service, published on the
 workers as a queued job, :mod:`terralab.mydata.upload_jobs`) and charged against the
-storage quota (:mod:`terralab.mydata.quota`, :mod:`terralab.mydata.store`).
+storage quota (:mod:`terralab.quotas.policy`, :mod:`terralab.mydata.store`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from __future__ import annotations
 from terralab.mydata.errors import MyDataError, UploadError
 from terralab.mydata.items import COLLECTION
 from terralab.mydata.limits import UploadLimits
-from terralab.mydata.quota import StoragePolicy
 from terralab.mydata.store import MyDataRecord, StorageUsage
+from terralab.quotas.policy import StoragePolicy
 
 __all__ = ["COLLECTION", "MyDataError", "MyDataRecord", "StoragePolicy", "StorageUsage",
            "UploadError", "UploadLimits"]

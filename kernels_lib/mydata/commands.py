@@ -13,8 +13,8 @@ from pathlib import Path
 import click
 
 from terralab.mydata.errors import MyDataError, UploadError
-from terralab.mydata.quota import format_size
 from terralab.mydata.store import MyDataRecord
+from terralab.sizes import format_size
 
 __all__ = ["mydata_group", "upload_command"]
 

@@ -31,8 +31,8 @@ from terralab.home import terralab_home, user_dir
 from terralab.mydata import store
 from terralab.mydata.errors import UploadError
 from terralab.mydata.items import COLLECTION
-from terralab.mydata.quota import StoragePolicy
 from terralab.mydata.uploads import _give_to_owner, new_item_id
+from terralab.quotas.policy import StoragePolicy
 
 __all__ = ["MEDIA_TYPES", "THUMBNAIL_SIDE", "publish_media"]
 

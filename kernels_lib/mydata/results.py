@@ -16,10 +16,10 @@ from pathlib import Path
 
 from terralab.home import terralab_home, user_dir
 from terralab.mydata.limits import UploadLimits
-from terralab.mydata.quota import StoragePolicy
 from terralab.mydata.store import MyDataRecord
 from terralab.mydata.store import delete_record as store_delete
 from terralab.mydata.uploads import abort_upload, finish_upload, start_upload
+from terralab.quotas.policy import StoragePolicy
 
 __all__ = ["RESULT_LIMITS", "discard_result", "publish_result"]
 

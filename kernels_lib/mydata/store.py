@@ -24,9 +24,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from terralab.mydata.errors import MyDataError, UploadError
-from terralab.mydata.quota import StoragePolicy, format_size
 from terralab.mydata.tables import my_data
 from terralab.platform_sql import engine, is_postgres, reading
+from terralab.quotas.policy import StoragePolicy
+from terralab.sizes import format_size
 
 __all__ = ["STALE_SECONDS", "MyDataRecord", "StorageUsage", "commit", "delete_record",
            "get_record", "list_records", "release", "reserve", "storage_usage",

@@ -44,10 +44,10 @@ from terralab.home import terralab_home
 from terralab.mydata import store
 from terralab.mydata.errors import MyDataError, UploadError
 from terralab.mydata.limits import UploadLimits
-from terralab.mydata.quota import StoragePolicy
 from terralab.mydata.tables import upload_waiting
 from terralab.mydata.uploads import PendingUpload, abort_upload, finish_upload
 from terralab.platform_sql import engine, reading
+from terralab.quotas.policy import StoragePolicy
 
 __all__ = ["PUBLISH_TOOL", "REFUSAL_SECONDS", "WaitingUpload", "announce", "drop",
            "forget_abandoned", "mark_received", "publish_received", "release_interrupted",

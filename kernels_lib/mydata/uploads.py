@@ -37,7 +37,8 @@ from terralab.mydata import store
 from terralab.mydata.errors import UploadError
 from terralab.mydata.items import build_item
 from terralab.mydata.limits import UploadLimits
-from terralab.mydata.quota import StoragePolicy, format_size
+from terralab.quotas.policy import StoragePolicy
+from terralab.sizes import format_size
 
 __all__ = ["RASTER_SUFFIXES", "VECTOR_SUFFIXES", "PendingUpload", "abort_upload",
            "check_upload", "data_type_of", "finish_upload", "start_upload", "upload_file"]

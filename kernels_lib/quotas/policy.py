@@ -1,19 +1,22 @@
 """The quota limits: AI analysis time, download bytes and storage bytes per user (PRODUCT.md §6).
 
-Each limit has a default and per-user and per-group values. The rule is the same for all
-three (and the same as :class:`terralab.mydata.quota.StoragePolicy`): a user's own value wins,
-else the largest value of the user's groups, else the default.
+One type, :class:`Limit`, holds each quota's limits: a default and per-user and per-group
+values. The rule is the same for all three: a user's own value wins, else the largest value
+of the user's groups, else the default. :class:`StoragePolicy` is the storage quota's
+:class:`Limit` (300 GB by default), which my data checks before keeping bytes.
 
-A deployment sets them as traitlets of the hub (``c.TerralabHub.ai_quota`` …, see
-:mod:`terralab.hub.quota_settings`), which the hub passes to its service and workers as
-environment variables; without a hub the same variables configure the in-process platform:
+A deployment sets them as traitlets of the hub (``c.TerralabHub.ai_quota``,
+``storage_quota`` …, see :mod:`terralab.hub.quota_settings` and :mod:`terralab.hub.settings`),
+which the hub passes to its service and workers as environment variables; without a hub the
+same variables configure the in-process platform:
 
 - ``TERRALAB_AI_QUOTA``: AI analysis time per month, ``"10h"`` (default), ``"90min"``,
   ``"1h30min"`` or a number of seconds; ``TERRALAB_AI_QUOTA_USERS`` / ``_GROUPS``: JSON
   objects ``{"alice": "20h", …}``;
 - ``TERRALAB_DOWNLOAD_QUOTA``: download bytes per month, ``"100GB"`` (default);
   ``TERRALAB_DOWNLOAD_QUOTA_USERS`` / ``_GROUPS`` likewise;
-- ``TERRALAB_STORAGE_QUOTA`` and its ``_USERS`` / ``_GROUPS`` (:mod:`terralab.mydata.quota`).
+- ``TERRALAB_STORAGE_QUOTA``: bytes a user may keep in my data, ``"300GB"`` (default),
+  ``"10 MB"`` or a number of bytes; ``TERRALAB_STORAGE_QUOTA_USERS`` / ``_GROUPS`` likewise.
 
 Sizes use binary units (1 GB = 1024³ bytes; :mod:`terralab.sizes`).
 """
@@ -25,23 +28,26 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
-from terralab.mydata.quota import StoragePolicy, env_limits
 from terralab.sizes import parse_size
 
 __all__ = [
     "DEFAULT_AI_SECONDS",
     "DEFAULT_DOWNLOAD_BYTES",
+    "DEFAULT_STORAGE_QUOTA",
     "Limit",
     "QuotaLimits",
     "QuotaPolicy",
+    "StoragePolicy",
+    "env_limits",
     "format_duration",
     "parse_duration",
 ]
 
 DEFAULT_AI_SECONDS = 10 * 3600
 DEFAULT_DOWNLOAD_BYTES = 100 * 1024**3
+DEFAULT_STORAGE_QUOTA = 300 * 1024**3
 
 _SECONDS = {"": 1, "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
             "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
@@ -112,6 +118,65 @@ class Limit:
         found = [self.groups[name] for name in groups if name in self.groups]
         return max(found) if found else self.default
 
+    @classmethod
+    def read_env(cls, env: Mapping[str, str], name: str, default: int,
+                 parse: Callable[[Any], int] = parse_size, example: str = '"1TB"') -> Self:
+        """Read the default from variable ``name``, the others from ``name_USERS|_GROUPS``.
+
+        Args:
+            env: the environment.
+            name: the quota's variable, e.g. ``TERRALAB_AI_QUOTA``.
+            default: the default when ``name`` is unset or empty.
+            parse: turns one value into a number (sizes by default; durations for AI time).
+            example: a value for the error messages.
+
+        Raises:
+            ValueError: naming the variable that holds a bad value.
+        """
+        text = env.get(name, "").strip()
+        if text:
+            try:
+                default = parse(text)
+            except ValueError as error:
+                raise ValueError(f"${name}: {error}") from None
+        return cls(default=default, users=env_limits(env, f"{name}_USERS", parse, example),
+                   groups=env_limits(env, f"{name}_GROUPS", parse, example))
+
+    def env(self, name: str) -> dict[str, str]:
+        """Return the variables ``name``, ``name_USERS`` and ``name_GROUPS`` of this limit.
+
+        :meth:`read_env` reads them back.
+        """
+        return {name: str(self.default), f"{name}_USERS": json.dumps(dict(self.users)),
+                f"{name}_GROUPS": json.dumps(dict(self.groups))}
+
+
+@dataclass(frozen=True)
+class StoragePolicy(Limit):
+    """The storage quota: bytes a user may keep in my data (default 300 GB).
+
+    Attributes:
+        default: the limit of a user with no value of their own or of a group.
+        users: limits by user name.
+        groups: limits by group name; a user in several groups gets the largest.
+    """
+
+    default: int = DEFAULT_STORAGE_QUOTA
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> StoragePolicy:
+        """Read the policy from the ``TERRALAB_STORAGE_QUOTA*`` variables.
+
+        Raises:
+            ValueError: naming the variable that holds a bad value.
+        """
+        return cls.read_env(os.environ if environ is None else environ,
+                            "TERRALAB_STORAGE_QUOTA", DEFAULT_STORAGE_QUOTA)
+
+    def to_env(self) -> dict[str, str]:
+        """Return the environment variables that :meth:`from_env` reads back."""
+        return self.env("TERRALAB_STORAGE_QUOTA")
+
 
 @dataclass(frozen=True)
 class QuotaLimits:
@@ -120,10 +185,6 @@ class QuotaLimits:
     ai_seconds: int
     download_bytes: int
     storage_bytes: int
-
-
-def _storage_limit(storage: StoragePolicy) -> Limit:
-    return Limit(storage.default, dict(storage.users), dict(storage.groups))
 
 
 @dataclass(frozen=True)
@@ -145,7 +206,7 @@ class QuotaPolicy:
         groups = tuple(groups)
         return QuotaLimits(ai_seconds=self.ai.limit_for(user, groups),
                            download_bytes=self.download.limit_for(user, groups),
-                           storage_bytes=_storage_limit(self.storage).limit_for(user, groups))
+                           storage_bytes=self.storage.limit_for(user, groups))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> QuotaPolicy:
@@ -155,31 +216,40 @@ class QuotaPolicy:
             ValueError: naming the variable that holds a bad value.
         """
         env = os.environ if environ is None else environ
-        return cls(ai=_limit(env, "TERRALAB_AI_QUOTA", DEFAULT_AI_SECONDS, parse_duration,
-                             '"20h"'),
-                   download=_limit(env, "TERRALAB_DOWNLOAD_QUOTA", DEFAULT_DOWNLOAD_BYTES,
-                                   parse_size, '"1TB"'),
+        return cls(ai=Limit.read_env(env, "TERRALAB_AI_QUOTA", DEFAULT_AI_SECONDS,
+                                     parse_duration, '"20h"'),
+                   download=Limit.read_env(env, "TERRALAB_DOWNLOAD_QUOTA",
+                                           DEFAULT_DOWNLOAD_BYTES),
                    storage=StoragePolicy.from_env(env))
 
     def to_env(self) -> dict[str, str]:
         """Return the environment variables that :meth:`from_env` reads back."""
-        env: dict[str, str] = {}
-        for name, limit in (("TERRALAB_AI_QUOTA", self.ai),
-                            ("TERRALAB_DOWNLOAD_QUOTA", self.download)):
-            env[name] = str(limit.default)
-            env[f"{name}_USERS"] = json.dumps(dict(limit.users))
-            env[f"{name}_GROUPS"] = json.dumps(dict(limit.groups))
-        return env | self.storage.to_env()
+        return (self.ai.env("TERRALAB_AI_QUOTA") | self.download.env("TERRALAB_DOWNLOAD_QUOTA")
+                | self.storage.to_env())
 
 
-def _limit(env: Mapping[str, str], name: str, default: int, parse: Callable[[Any], int],
-           example: str) -> Limit:
-    """Read one quota's default from ``name`` and its overrides from ``name_USERS|_GROUPS``."""
+
+def env_limits(env: Mapping[str, str], name: str, parse: Callable[[Any], int] = parse_size,
+               example: str = '"1TB"') -> dict[str, int]:
+    """Parse a JSON object of per-user or per-group limits from variable ``name``.
+
+    Args:
+        env: the environment.
+        name: the variable, e.g. ``TERRALAB_STORAGE_QUOTA_USERS``.
+        parse: turns one value into a number (sizes by default; durations for AI time).
+        example: a value for the error message.
+
+    Raises:
+        ValueError: naming the variable, with an example of the expected form.
+    """
     text = env.get(name, "").strip()
-    if text:
-        try:
-            default = parse(text)
-        except ValueError as error:
-            raise ValueError(f"${name}: {error}") from None
-    return Limit(default, env_limits(env, f"{name}_USERS", parse, example),
-                 env_limits(env, f"{name}_GROUPS", parse, example))
+    if not text:
+        return {}
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        return {str(key): parse(value) for key, value in data.items()}
+    except ValueError as error:
+        raise ValueError(f'${name} must be a JSON object like {{"alice": {example}}}: '
+                         f"{error}") from None

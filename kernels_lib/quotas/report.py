@@ -1,4 +1,9 @@
-"""What a user has used of each quota this month: :class:`QuotaReport` and :func:`quota_report`."""
+"""What a user has used of each quota this month: :class:`QuotaReport` and :func:`quota_report`.
+
+The AI time and the downloads come from the quota ledger; the storage in use is measured by
+my data, above the quotas, so the caller passes it (the quota endpoint,
+:mod:`terralab.service.endpoints.quotas`, asks :func:`terralab.mydata.store.storage_usage`).
+"""
 
 from __future__ import annotations
 
@@ -122,29 +127,28 @@ class QuotaReport:
         return cls(**values)
 
 
-def quota_report(user: str, groups: Iterable[str] = (), *, home: Path | None = None,
-                 now: datetime | None = None, policy: QuotaPolicy | None = None) -> QuotaReport:
+def quota_report(user: str, groups: Iterable[str] = (), *, storage_used: int,
+                 home: Path | None = None, now: datetime | None = None,
+                 policy: QuotaPolicy | None = None) -> QuotaReport:
     """Return ``user``'s quota report for the month that holds ``now``.
 
     Args:
         user: the user (recorded as registered now when seen for the first time).
         groups: the user's groups (group quotas).
+        storage_used: the bytes ``user`` keeps in my data now (measured by the caller).
         home: the terralab data folder.
         now: the moment whose month to report (default: now).
         policy: the limits (default: :meth:`QuotaPolicy.from_env`).
     """
-    from terralab.mydata.store import storage_usage
-
     policy = policy or QuotaPolicy.from_env()
     groups = tuple(groups)
     limits = policy.limits_for(user, groups)
     registered = registered_on(user, home=home)
     start, reset = quota_cycle(registered, now)
-    storage = storage_usage(user, policy=policy.storage, groups=groups, home=home)
     return QuotaReport(
         user=user, registered=registered, cycle_start=start, resets=reset,
         ai_seconds_used=used(user, AI_SECONDS, start, reset, home=home),
         ai_seconds_limit=limits.ai_seconds,
         download_bytes_used=used(user, DOWNLOAD_BYTES, start, reset, home=home),
         download_bytes_limit=limits.download_bytes,
-        storage_bytes_used=storage.used, storage_bytes_limit=storage.limit)
+        storage_bytes_used=int(storage_used), storage_bytes_limit=limits.storage_bytes)

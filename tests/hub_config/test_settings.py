@@ -69,7 +69,7 @@ def test_storage_quota_and_upload_limits_reach_the_service(tmp_path):
     from traitlets import TraitError
 
     from terralab.mydata.limits import UploadLimits
-    from terralab.mydata.quota import StoragePolicy
+    from terralab.quotas.policy import StoragePolicy
 
     c = _apply(tmp_path, TerralabHub__storage_quota="10MB",
                TerralabHub__storage_quota_users={"alice": "1GB"},

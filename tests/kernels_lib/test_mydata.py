@@ -22,8 +22,9 @@ from terralab.mydata.library import (
     rename_item,
 )
 from terralab.mydata.limits import UploadLimits
-from terralab.mydata.quota import StoragePolicy, format_size, parse_size
 from terralab.mydata.uploads import start_upload, upload_file
+from terralab.quotas.policy import StoragePolicy
+from terralab.sizes import format_size, parse_size
 
 MB = 1024**2
 

@@ -26,6 +26,7 @@ from terralab.catalog.index import CatalogIndex, default_index_path
 from terralab.catalog.search import search
 from terralab.catalog.user_items import catalog_user_items
 from terralab.mydata.library import list_items
+from terralab.mydata.store import storage_usage
 from terralab.mydata.uploads import upload_file
 from terralab.platform_migrate import platform_tables
 from terralab.platform_sql import dispose_engines, engine
@@ -110,7 +111,7 @@ def test_all_platform_state_goes_to_postgresql(pg_home: Path, tmp_path: Path) ->
     files = download(public, tmp_path / "downloads", user=user, home=home)
     assert [path.name for path in files] == ["scene.tif"]
 
-    report = quota_report(user, home=home)
+    report = quota_report(user, home=home, storage_used=storage_usage(user, home=home).used)
     assert report.storage_bytes_used == record.bytes > 0
     assert report.download_bytes_used == files[0].stat().st_size > 0
 
@@ -136,8 +137,8 @@ def test_storage_reservations_race_free_on_postgresql(pg_home: Path) -> None:
     from terralab.mydata import store, upload_jobs
     from terralab.mydata.errors import UploadError
     from terralab.mydata.limits import UploadLimits
-    from terralab.mydata.quota import StoragePolicy
     from terralab.mydata.uploads import abort_upload, start_upload
+    from terralab.quotas.policy import StoragePolicy
 
     user, mb = f"race-{uuid.uuid4().hex[:8]}", 1024**2
     policy = StoragePolicy(default=10 * mb)

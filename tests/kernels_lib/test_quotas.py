@@ -13,7 +13,6 @@ from click.testing import CliRunner
 
 from terralab.catalog.downloads import download, downloaded_bytes, record_download
 from terralab.client.quotas import quota
-from terralab.mydata.quota import StoragePolicy
 from terralab.platform_sql import dispose_engines, engine
 from terralab.quotas import (
     AI_SECONDS,
@@ -33,7 +32,7 @@ from terralab.quotas import (
 from terralab.quotas.accounts import stored_registration
 from terralab.quotas.commands import quota_group
 from terralab.quotas.ledger import quota_ledger
-from terralab.quotas.policy import format_duration, parse_duration
+from terralab.quotas.policy import StoragePolicy, format_duration, parse_duration
 
 GB = 1024**3
 
@@ -201,11 +200,11 @@ def test_ai_usage_counts_only_this_months_charges(home: Path) -> None:
                             ("first", utc(2026, 3, 10), 100), ("last", utc(2026, 4, 9, 23), 20),
                             ("next", utc(2026, 4, 10), 3)]:
         charge(None, kind=AI_SECONDS, key=key, owner="alice", amount=amount, at=at)
-    report = quota_report("alice", now=utc(2026, 3, 20), policy=QuotaPolicy())
+    report = quota_report("alice", now=utc(2026, 3, 20), policy=QuotaPolicy(), storage_used=0)
     assert (report.cycle_start, report.resets) == (utc(2026, 3, 10), utc(2026, 4, 10))
     assert report.ai_seconds_used == 120 and report.ai_seconds_limit == 36000
-    assert quota_report("alice", now=utc(2026, 4, 10, 1)).ai_seconds_used == 3
-    assert quota_report("alice", now=utc(2026, 3, 1)).ai_seconds_used == 1000
+    assert quota_report("alice", now=utc(2026, 4, 10, 1), storage_used=0).ai_seconds_used == 3
+    assert quota_report("alice", now=utc(2026, 3, 1), storage_used=0).ai_seconds_used == 1000
 
 
 # -- the checks -------------------------------------------------------------------------------
@@ -282,7 +281,7 @@ def test_report_round_trip_and_text(home: Path) -> None:
     registered_on("alice", created="2026-01-31T08:00:00Z")
     charge(None, kind=AI_SECONDS, key="j", owner="alice", amount=4800, at=utc(2026, 2, 28, 5))
     charge(None, kind=DOWNLOAD_BYTES, key="d", owner="alice", amount=GB, at=utc(2026, 3, 1))
-    report = quota_report("alice", ["lab"], now=utc(2026, 3, 2),
+    report = quota_report("alice", ["lab"], now=utc(2026, 3, 2), storage_used=0,
                           policy=QuotaPolicy(download=Limit(10 * GB, groups={"lab": 20 * GB})))
     assert (report.cycle_start, report.resets) == (utc(2026, 2, 28), utc(2026, 3, 31))
     assert report.ai_seconds_used == 4800 and report.ai_seconds_left == 36000 - 4800
@@ -335,7 +334,7 @@ def test_ledger_on_postgresql(postgres_url: str, monkeypatch: pytest.MonkeyPatch
             assert charge(db, kind=AI_SECONDS, key="pg-job", owner="pg-alice", amount=1) is False
             assert charge(db, kind=DOWNLOAD_BYTES, key="pg-d", owner="pg-alice",
                           amount=5 * 1024**4, at=utc(2026, 3, 1)) is True
-        report = quota_report("pg-alice", now=utc(2026, 3, 1))
+        report = quota_report("pg-alice", now=utc(2026, 3, 1), storage_used=0)
         assert (report.cycle_start, report.resets) == (utc(2026, 2, 28), utc(2026, 3, 31))
         assert report.ai_seconds_used == 3600 and report.download_bytes_used == 5 * 1024**4
         with pytest.raises(QuotaExceeded, match="resets on 2026-03-31"):

@@ -21,8 +21,8 @@ from terralab.catalog.query import SearchQuery
 from terralab.mydata.errors import UploadError
 from terralab.mydata.library import list_items
 from terralab.mydata.media import publish_media
-from terralab.mydata.quota import StoragePolicy
 from terralab.mydata.store import storage_usage
+from terralab.quotas.policy import StoragePolicy
 from terralab.tools.inputs import InputError
 from terralab.tools.processing._animation_frames import date_in_name
 from terralab.tools.runner import ToolParameterError, run_tool

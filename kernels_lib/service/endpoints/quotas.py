@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from terralab.mydata.store import storage_usage
 from terralab.quotas.accounts import registered_on, stored_registration
 from terralab.quotas.report import quota_report
 from terralab.service.endpoint import CallContext, Endpoint
@@ -75,7 +76,9 @@ def _quota(context: CallContext, request: QuotaQuery) -> Any:
                 raise NotFound(f"no user {name!r} is known")
             model = {"name": name, "groups": []}
     registration(context, {**model, "name": name})
-    return quota_report(name, tuple(model.get("groups") or ()), home=context.home)
+    groups = tuple(model.get("groups") or ())
+    used = storage_usage(name, groups=groups, home=context.home).used
+    return quota_report(name, groups, storage_used=used, home=context.home)
 
 
 declare(Endpoint("quotas.report", "GET", "quota",
