@@ -24,7 +24,15 @@ from jupyterhub.utils import url_path_join
 from tornado import web
 
 from terralab.hub.api_handler import APIHandler
-from terralab.service.endpoint import BinaryAnswer, CallContext, Caller, Endpoint, Redirect, dump
+from terralab.service.endpoint import (
+    Answer,
+    BinaryAnswer,
+    CallContext,
+    Caller,
+    Endpoint,
+    Redirect,
+    dump,
+)
 from terralab.service.error_table import ERRORS
 from terralab.service.registry import EndpointRegistry, endpoints
 
@@ -116,6 +124,9 @@ class DeclaredHandler(APIHandler):
             for name, value in result.headers.items():
                 self.set_header(name, value)
             self.finish(result.content)
+            return
+        if isinstance(result, Answer):
+            self.write_json(dump(result.body), result.status)
             return
         if result is None and found.status == HTTPStatus.NO_CONTENT:
             self.set_status(HTTPStatus.NO_CONTENT)

@@ -25,7 +25,7 @@ from tornado import ioloop, web
 
 from terralab.home import terralab_home
 from terralab.hub.api_handler import APIHandler
-from terralab.hub.catalog_handlers import CatalogState, catalog_routes
+from terralab.hub.catalog_handlers import CatalogState, catalog_raw_handlers
 from terralab.hub.declared_handlers import declared_routes
 from terralab.hub.jobs_handlers import jobs_routes
 from terralab.hub.mydata_handlers import mydata_routes
@@ -61,8 +61,7 @@ def make_app(prefix: str = "/services/terralab/", home: Path | None = None) -> w
     return web.Application(
         [
             (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
-            *declared_routes(prefix, home, {"catalog": state}),
-            *catalog_routes(prefix, home, state),
+            *declared_routes(prefix, home, {"catalog": state}, raw=catalog_raw_handlers(state)),
             *mydata_routes(prefix, state),
             *upload_routes(prefix, state),
             *jobs_routes(prefix, state),

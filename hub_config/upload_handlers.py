@@ -29,8 +29,8 @@ from typing import Any
 
 from tornado import ioloop, web
 
-from terralab.hub.catalog_handlers import CatalogState
 from terralab.hub.mydata_handlers import MyDataHandler, publish_job_outcome, user_groups
+from terralab.service.endpoints.catalog import CatalogState
 
 __all__ = ["HEADER_CHECK_THREADS", "release_interrupted_uploads", "upload_routes"]
 

@@ -210,7 +210,7 @@ class SearchPanel(VBox):
 
     def search(self) -> Any:
         """Run the search the form describes; returns the SearchResult, or None on errors."""
-        from terralab.catalog import search
+        from terralab.client.catalog import search
 
         self.message.value = "searching…"
         try:
@@ -302,7 +302,7 @@ class SearchPanel(VBox):
 
     def favourite(self, item: Any) -> str:
         """Mark the item as one of my favourites (through the hub service inside a hub)."""
-        from terralab.catalog.remote import service_client
+        from terralab.client.catalog import service_client
 
         data = _as_dict(item)
         client = service_client() if self.home is None else None

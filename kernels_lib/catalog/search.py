@@ -1,8 +1,10 @@
 """``tl.search``: find catalog items by area, dates, collection and cloud cover.
 
 The same function serves notebooks, the ``terralab search`` command and the hub service's
-``POST /catalog/search``; only the source that answers changes with the configuration
-(:func:`terralab.catalog.sources.get_source`).
+``POST catalog/search``; only the source that answers changes with the configuration
+(:func:`terralab.catalog.sources.get_source`). Inside a terralab hub, ``tl.search``
+(:func:`terralab.client.catalog.search`) builds the same query with :func:`search_query`
+and sends it to the hub service.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from terralab.catalog.query import SearchQuery
 from terralab.catalog.results import SearchResult
 
-__all__ = ["parse_time", "search"]
+__all__ = ["parse_time", "search", "search_query"]
 
 _PARTIAL = re.compile(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?$")
 
@@ -103,8 +105,7 @@ def search(area: Any = None, start: str | date | datetime | None = None,
             :func:`terralab.catalog.sources.get_source`), or a source object.
         user: whose own items (uploads, results) to include besides the public ones
             (default: :func:`terralab.identity.current_user`).
-        home: the terralab data folder. Inside a terralab hub, without ``source`` and
-            ``home``, the search goes to the hub service (:mod:`terralab.catalog.remote`).
+        home: the terralab data folder.
 
     Returns:
         The items, newest first, as a :class:`SearchResult`.
@@ -115,9 +116,30 @@ def search(area: Any = None, start: str | date | datetime | None = None,
             the candidates of an ambiguous name.
         ValueError: for bad dates, cloud cover or limits.
     """
-    from terralab.areas import resolve_area
-    from terralab.catalog.remote import service_client
     from terralab.catalog.sources import get_source
+
+    query, resolved = search_query(area, start, end, collections, max_cloud, limit,
+                                   place=place, admin=admin, geometry=geometry, file=file,
+                                   offset=offset, user=user)
+    catalog = get_source(source, home=home) if source is None or isinstance(source, str) \
+        else source
+    return SearchResult(catalog.search(query), area=resolved, query=query, source=catalog.name)
+
+
+def search_query(area: Any = None, start: str | date | datetime | None = None,
+                 end: str | date | datetime | None = None,
+                 collections: str | Iterable[str] | None = None,
+                 max_cloud: float | None = None, limit: int = 100, *,
+                 place: str | None = None, admin: str | None = None, geometry: Any = None,
+                 file: str | Path | None = None, offset: int = 0,
+                 user: str | None = None) -> tuple[SearchQuery, Any]:
+    """Return the query :func:`search` runs for its arguments, and the area resolved.
+
+    Raises:
+        terralab.areas.AreaError: for an area that cannot be resolved.
+        ValueError: for bad dates, cloud cover or limits.
+    """
+    from terralab.areas import resolve_area
     from terralab.identity import current_user
 
     resolved = None
@@ -133,26 +155,4 @@ def search(area: Any = None, start: str | date | datetime | None = None,
         offset=int(offset),
         owner=user or current_user(),
     )
-    client = service_client() if source is None and home is None else None
-    if client is not None:
-        return _search_through_service(client, query, resolved)
-    catalog = get_source(source, home=home) if source is None or isinstance(source, str) \
-        else source
-    return SearchResult(catalog.search(query), area=resolved, query=query, source=catalog.name)
-
-
-def _search_through_service(client: Any, query: SearchQuery, area: Any) -> SearchResult:
-    """Answer ``query`` through the terralab hub service (inside a hub user's server)."""
-    from shapely.geometry import mapping
-
-    body: dict[str, Any] = {
-        "start": query.start.isoformat() if query.start else None,
-        "end": query.end.isoformat() if query.end else None,
-        "collections": list(query.collections) if query.collections else None,
-        "max_cloud": query.max_cloud, "limit": query.limit, "offset": query.offset,
-    }
-    if query.geometry is not None:
-        body["geometry"] = mapping(query.geometry)
-    payload = client.search(body)
-    return SearchResult(payload["features"], area=area, query=query,
-                        source=f"hub service ({payload.get('context', {}).get('source')})")
+    return query, resolved

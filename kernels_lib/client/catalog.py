@@ -1,25 +1,126 @@
 """The catalog calls of ``import terralab as tl``: search, favourites and downloads.
 
-``tl.search`` (:func:`terralab.catalog.search.search`) and the favourites answer from the
-catalog; :func:`download` sends an item's assets into a folder. Inside a terralab hub the
-hub service sends the files and counts the bytes against the download quota.
+Inside a terralab hub (``TERRALAB_SERVICE_URL`` and ``JUPYTERHUB_API_TOKEN`` set by the
+spawner) :func:`search` and :func:`download` go to the trusted hub service, which applies
+the user's rights and counts their download bytes; each call is a declared endpoint of
+:mod:`terralab.service.endpoints.catalog` (:class:`CatalogClient`). Without a hub (a plain
+notebook, a script, the tests) the same calls run in this process.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from terralab.catalog.downloads import chosen_assets
+from terralab.catalog.disposition import attachment_name
+from terralab.catalog.downloads import chosen_assets, write_whole
 from terralab.catalog.downloads import download as _download
 from terralab.catalog.favourites import add_favourite, list_favourites, remove_favourite
 from terralab.catalog.query import SearchQuery
-from terralab.catalog.remote import service_client
 from terralab.catalog.results import SearchResult
-from terralab.catalog.search import search
+from terralab.catalog.search import search as _search
+from terralab.catalog.search import search_query
+from terralab.service.http_client import ServiceClient, ServiceError
 
-__all__ = ["SearchQuery", "SearchResult", "add_favourite", "download", "list_favourites",
-           "remove_favourite", "search"]
+__all__ = ["CatalogClient", "SearchQuery", "SearchResult", "ServiceError", "add_favourite",
+           "download", "list_favourites", "remove_favourite", "search", "service_client"]
+
+
+class CatalogClient(ServiceClient):
+    """The hub service's client with the catalog calls (search, favourites, downloads)."""
+
+    def search(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``catalog.search``; returns the FeatureCollection (with ``context``)."""
+        return self.request("catalog.search", **body)
+
+    def search_query(self, query: SearchQuery, area: Any = None) -> SearchResult:
+        """Answer ``query`` (made by :func:`~terralab.catalog.search.search_query`)."""
+        from shapely.geometry import mapping
+
+        body: dict[str, Any] = {
+            "start": query.start.isoformat() if query.start else None,
+            "end": query.end.isoformat() if query.end else None,
+            "collections": list(query.collections) if query.collections else None,
+            "max_cloud": query.max_cloud, "limit": query.limit, "offset": query.offset,
+        }
+        if query.geometry is not None:
+            body["geometry"] = mapping(query.geometry)
+        payload = self.search(body)
+        return SearchResult(payload["features"], area=area, query=query,
+                            source=f"hub service ({payload.get('context', {}).get('source')})")
+
+    def favourites(self) -> list[dict[str, Any]]:
+        """``catalog.favourites``: my favourite items."""
+        return self.request("catalog.favourites")["features"]
+
+    def add_favourite(self, item_id: str, collection: str | None = None) -> bool:
+        """``catalog.add_favourite``; True when newly added."""
+        return bool(self.request("catalog.add_favourite", item_id=item_id,
+                                 collection=collection)["added"])
+
+    def remove_favourite(self, item_id: str, collection: str | None = None) -> None:
+        """``catalog.remove_favourite``."""
+        self.request("catalog.remove_favourite", item_id=item_id, collection=collection)
+
+    def download(self, item_id: str, asset: str, dest: Path, *, collection: str | None = None,
+                 bbox: tuple[float, float, float, float] | None = None) -> Path:
+        """``catalog.download``: stream one asset into the folder ``dest`` (``.part`` first)."""
+        values: dict[str, Any] = {"item_id": item_id, "asset": asset, "collection": collection}
+        if bbox:
+            values["bbox"] = ",".join(str(v) for v in bbox)
+        response = self.send("catalog.download", values, stream=True)
+        name = attachment_name(response.headers.get("Content-Disposition", ""),
+                               f"{item_id}_{asset}")
+        target = Path(dest) / name
+        try:
+            write_whole(target, response.iter_content(1 << 20))
+        finally:
+            response.close()
+        return target
+
+
+def service_client() -> CatalogClient | None:
+    """Return a catalog client of the hub service inside a terralab hub, else None."""
+    url = os.environ.get("TERRALAB_SERVICE_URL")
+    token = os.environ.get("JUPYTERHUB_API_TOKEN")
+    if url and token:
+        return CatalogClient(url, token)
+    return None
+
+
+def search(area: Any = None, start: str | date | datetime | None = None,
+           end: str | date | datetime | None = None,
+           collections: str | Iterable[str] | None = None, max_cloud: float | None = None,
+           limit: int = 100, *, place: str | None = None, admin: str | None = None,
+           geometry: Any = None, file: str | Path | None = None, offset: int = 0,
+           source: Any = None, user: str | None = None,
+           home: Path | None = None) -> SearchResult:
+    """Search the catalog (``tl.search``); the arguments are those of the local search.
+
+    See :func:`terralab.catalog.search.search` for each argument.
+    Inside a terralab hub, without ``source`` and ``home``, the area is resolved here and
+    the search goes to the hub service, which shows the public catalog and the caller's
+    own items.
+
+    Returns:
+        The items, newest first, as a :class:`SearchResult`.
+
+    Raises:
+        terralab.areas.AreaError: for an area that cannot be resolved.
+        ValueError: for bad dates, cloud cover or limits.
+    """
+    client = service_client() if source is None and home is None else None
+    if client is None:
+        return _search(area, start, end, collections, max_cloud, limit, place=place,
+                       admin=admin, geometry=geometry, file=file, offset=offset,
+                       source=source, user=user, home=home)
+    query, resolved = search_query(area, start, end, collections, max_cloud, limit,
+                                   place=place, admin=admin, geometry=geometry, file=file,
+                                   offset=offset, user=user)
+    return client.search_query(query, resolved)
 
 
 def download(item: Any, dest: str | Path = ".", *, assets: list[str] | None = None,

@@ -20,8 +20,8 @@ def quota_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def show_command(user: str | None, as_json: bool) -> None:
     """Show this month's use and limits, and when the monthly quotas reset."""
-    from terralab.catalog.remote import ServiceError
     from terralab.client.quotas import quota
+    from terralab.service.errors import ServiceError
 
     try:
         report = quota(user)

@@ -25,8 +25,8 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-__all__ = ["BinaryAnswer", "CallContext", "Caller", "Endpoint", "Redirect", "RequestError", "dump",
-           "path_fields"]
+__all__ = ["Answer", "BinaryAnswer", "CallContext", "Caller", "Endpoint", "Redirect",
+           "RequestError", "dump", "path_fields"]
 
 _PARAM = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -95,6 +95,19 @@ class BinaryAnswer:
 
 
 @dataclass(frozen=True)
+class Answer:
+    """An operation's JSON answer with a success status of its own.
+
+    For an endpoint whose success has more than one status (``PUT`` answers 201 when it
+    added, 200 when the thing was there already): ``status`` is the endpoint's ``status``
+    or one of its ``other_statuses``.
+    """
+
+    body: Any
+    status: int
+
+
+@dataclass(frozen=True)
 class Redirect:
     """An operation's answer that sends the caller elsewhere (302), e.g. a remote preview."""
 
@@ -124,6 +137,8 @@ class Endpoint:
         request: the request model (path, query and body fields); None: no fields.
         response: the model of the JSON answer (None: not JSON, e.g. a file).
         status: the status of a success.
+        other_statuses: the other statuses of a success (the operation answers an
+            :class:`Answer` naming one, or a :class:`Redirect` for 302).
         errors: the exception types it may raise (their statuses come from the error table).
         query: fields of a ``POST``/``PUT``/``PATCH`` that travel in the query string.
         body_field: the field that is the whole JSON body.
@@ -145,6 +160,7 @@ class Endpoint:
     request: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200
+    other_statuses: tuple[int, ...] = ()
     errors: tuple[type[BaseException], ...] = ()
     query: tuple[str, ...] = ()
     body_field: str | None = None
@@ -278,6 +294,8 @@ def _query_value(value: Any) -> Any:
 
 def dump(result: Any) -> Any:
     """The JSON form of an operation's result (models, objects with ``to_dict``, lists)."""
+    if isinstance(result, Answer):
+        return dump(result.body)
     if isinstance(result, BaseModel):
         return result.model_dump(mode="json")
     if hasattr(result, "to_dict") and not isinstance(result, dict):

@@ -97,6 +97,11 @@ def _responses(found: Endpoint, schemas: _Schemas) -> dict[str, Any]:
         success["content"] = {found.media_type: {"schema": {"type": "string",
                                                              "format": "binary"}}}
     responses: dict[str, Any] = {str(int(found.status)): success}
+    for status in found.other_statuses:
+        other = {**success, "description": HTTPStatus(status).phrase}
+        if 300 <= status < 400:  # a redirect: the answer is elsewhere
+            other.pop("content", None)
+        responses[str(int(status))] = other
     errors = {*found.errors, found.refusal}
     if not found.public:
         responses["401"] = {"description": "no hub login or API token"}

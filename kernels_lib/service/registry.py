@@ -18,6 +18,7 @@ __all__ = ["DOMAINS", "EndpointRegistry", "declare", "endpoint", "endpoints"]
 #: The modules that declare the platform's endpoints, one per domain.
 DOMAINS = (
     "terralab.service.endpoints.basics",
+    "terralab.service.endpoints.catalog",
     "terralab.service.endpoints.mydata",
     "terralab.service.endpoints.projects",
     "terralab.service.endpoints.quotas",

@@ -13,9 +13,9 @@ import requests
 from rasterio.io import MemoryFile
 from rasterio.windows import Window
 
-from terralab.catalog.remote import ServiceClient
 from terralab.mydata.errors import MyDataError, UploadError
 from terralab.mydata.remote import MyDataService
+from terralab.service.http_client import ServiceClient
 
 pytestmark = pytest.mark.hub
 

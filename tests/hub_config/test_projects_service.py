@@ -9,9 +9,9 @@ import pytest
 import requests
 
 import terralab.client.projects as projects
-from terralab.catalog.remote import ServiceClient
 from terralab.client.projects import ProjectsService
 from terralab.projects import Project, ProjectError, ProjectNotFound
+from terralab.service.http_client import ServiceClient
 
 pytestmark = pytest.mark.hub
 

@@ -8,9 +8,9 @@ import pytest
 import requests
 
 from terralab.catalog.downloads import downloaded_bytes
-from terralab.catalog.remote import ServiceClient
 from terralab.client.quotas import QuotaService
 from terralab.quotas import DOWNLOAD_BYTES, QuotaReport, charge
+from terralab.service.http_client import ServiceClient
 
 pytestmark = pytest.mark.hub
 
@@ -82,7 +82,7 @@ def test_a_used_up_download_quota_refuses_before_the_first_byte(hub) -> None:
     assert "Content-Disposition" not in refused.headers
     assert downloaded_bytes(USER, home=hub.home) == 100 * 1024**3
     # the client library raises the same error as in-process, with the reset date
-    from terralab.catalog.remote import ServiceClient as Client
+    from terralab.client.catalog import CatalogClient as Client
     from terralab.quotas import QuotaExceeded
 
     client = Client(f"{hub.url}/services/terralab/", token(hub, USER))

@@ -20,8 +20,8 @@ from rasterio.transform import from_origin
 
 from terralab.catalog.disposition import attachment_name
 from terralab.catalog.downloads import downloaded_bytes
-from terralab.catalog.remote import ServiceClient
 from terralab.mydata.remote import MyDataService
+from terralab.service.http_client import ServiceClient
 
 LONG_TITLE = "湖州市土地利用遥感监测成果" * 7  # 91 characters, 273 bytes of UTF-8
 MB = 1024**2
