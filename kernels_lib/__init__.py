@@ -5,7 +5,7 @@ without a hub the platform runs in-process against a local ``TERRALAB_HOME``.
 
 ``tl.search`` and ``tl.download`` (see :mod:`terralab.client.catalog`), ``tl.upload`` and
 ``tl.my_data`` (see :mod:`terralab.client.mydata`, also reachable as ``tl.mydata``),
-``tl.run`` (see :mod:`terralab.tools`, also ``tl.tools``), the queue's ``tl.submit``,
+``tl.run`` and ``tl.tools`` (see :mod:`terralab.client.tools`), the queue's ``tl.submit``,
 ``tl.jobs`` and ``tl.job`` (:mod:`terralab.client.queue`), ``tl.quota()``
 (:mod:`terralab.client.quotas`), ``tl.projects`` (:mod:`terralab.client.projects`) and
 ``tl.compute`` (Dask, :mod:`terralab.compute`)
@@ -37,10 +37,10 @@ __all__ = ["Map", "__version__", "download", "job", "jobs", "my_data", "quota", 
 
 _LAZY = {"search": "terralab.client.catalog", "download": "terralab.client.catalog",
          "upload": "terralab.client.mydata", "my_data": "terralab.client.mydata",
-         "run": "terralab.tools", "submit": "terralab.client.queue",
+         "run": "terralab.client.tools", "submit": "terralab.client.queue",
          "jobs": "terralab.client.queue", "job": "terralab.client.queue",
          "quota": "terralab.client.quotas", "Map": "terralab.widgets"}
-_MODULES = {"mydata": "terralab.client.mydata", "tools": "terralab.tools",
+_MODULES = {"mydata": "terralab.client.mydata", "tools": "terralab.client.tools",
             "projects": "terralab.client.projects", "compute": "terralab.compute"}
 
 register_accessor()  # da.tl, once xarray is imported
@@ -48,7 +48,7 @@ wire()  # the callbacks of lower layers (the queue's job events → projects)
 
 
 class _Terralab(types.ModuleType):
-    """``terralab`` itself: ``tl.mydata`` and ``tl.projects`` are the client modules.
+    """``terralab`` itself: ``tl.mydata``, ``tl.projects`` and ``tl.tools`` are client modules.
 
     Importing a domain package (``terralab.mydata``, the store and its parts) sets it as an
     attribute of ``terralab``; the calls a notebook means by ``tl.mydata`` are those of the

@@ -189,7 +189,7 @@ def _method(data: xr.DataArray, tool: type[Tool]) -> Any:
     def method(*args: Any, **kwargs: Any) -> Any:
         import rioxarray  # noqa: F401 (the .rio accessor the runner reads the CRS with)
 
-        from terralab.tools import run
+        from terralab.client.tools import run
 
         params = dict(signature.bind(*args, **kwargs).arguments)
         save = bool(params.pop("save", False)) if takes_own else False

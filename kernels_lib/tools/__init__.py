@@ -1,13 +1,9 @@
 """terralab's tools: one registry for every AI and processing tool (DESIGN.md).
 
-In a notebook::
-
-    import terralab as tl
-    tl.tools.list_tools()                         # names, titles, kinds
-    result = tl.run("ndvi", image="deqing-s2-20240601")
-    result.record                                 # saved in my data as a result
-    lazy = tl.run("ndvi", image=..., save=False).data     # a lazy DataArray, nothing written
-    tl.tools.ndvi(image=...)                      # the same call, by attribute
+In a notebook ``tl.run("ndvi", image=…)``, ``tl.tools.list_tools()`` and
+``tl.tools.ndvi(image=…)`` are the client layer's calls (:mod:`terralab.client.tools`),
+which send an AI tool inside a hub to the shared queue; :func:`run` here is the in-process
+path they take otherwise (and what a script without a hub may call directly).
 
 From a shell: ``terralab tools list`` and ``terralab run ndvi --param image=…``. A tool is one
 module holding one :class:`Tool` subclass (:mod:`terralab.tools.base`); plug-ins register
@@ -18,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from terralab.identity import current_user
 from terralab.tools.base import (
     RunContext,
     Tool,
@@ -30,7 +27,7 @@ from terralab.tools.base import (
 )
 from terralab.tools.inputs import InputError
 from terralab.tools.registry import ToolRegistry, default_registry
-from terralab.tools.runner import RunResult, ToolParameterError
+from terralab.tools.runner import RunResult, ToolParameterError, run_tool
 
 __all__ = ["InputError", "RunContext", "RunResult", "Tool", "ToolInfo", "ToolOutput",
            "ToolParameterError", "ToolParams", "ToolRegistry", "get", "list_tools", "param",
@@ -54,13 +51,11 @@ def list_tools(kind: str | None = None) -> list[ToolInfo]:
 
 
 def run(name: str, /, *, save: bool = True, title: str | None = None, **params: Any) -> RunResult:
-    """Run tool ``name`` with ``params`` for the current user; the result goes to my data.
+    """Run tool ``name`` with ``params`` in this process for the current user.
 
-    Inside a terralab hub an AI tool does not run in this process: it runs as a job of the
-    shared queue that this call waits for (:func:`terralab.client.queue.run_queued`), so the hub
-    checks and charges its AI time (a kernel cannot be trusted to charge itself); its result
-    is then always saved in my data. Processing tools, and every tool without a hub, run
-    here.
+    The result goes to the user's data under the local ``TERRALAB_HOME``. Notebooks call
+    ``tl.run`` (:func:`terralab.client.tools.run`), which inside a hub sends AI tools to
+    the shared queue instead.
 
     Args:
         name: a registered tool (:func:`list_tools`).
@@ -68,23 +63,4 @@ def run(name: str, /, *, save: bool = True, title: str | None = None, **params: 
         title: the result's name in my data.
         **params: the tool's parameters (``terralab tools show NAME`` lists them).
     """
-    from terralab.client.queue import in_hub, run_queued
-    from terralab.identity import current_user
-    from terralab.tools.runner import run_tool
-
-    if get(name).info.kind == "ai" and in_hub():
-        return run_queued(name, title=title, **params)
     return run_tool(name, user=current_user(), save=save, title=title, **params)
-
-
-def __getattr__(name: str) -> Any:
-    """``tl.tools.<tool name>(**params)``: the tool as a function."""
-    registry = default_registry()
-    if name in registry:
-        def call(**params: Any) -> RunResult:
-            return run(name, **params)
-
-        call.__name__ = name
-        call.__doc__ = f"{registry[name].info.title}: run the {name!r} tool (see tl.run)."
-        return call
-    raise AttributeError(f"module 'terralab.tools' has no attribute {name!r}")

@@ -62,10 +62,11 @@ def show_command(name: str) -> None:
 def run_command(name: str, pairs: tuple[str, ...], title: str | None, as_json: bool) -> None:
     """Run a tool; its result is saved in my data."""
     from terralab.ai.models import ModelError
+    from terralab.client.tools import run  # inside a hub an AI tool is queued
     from terralab.mydata.errors import MyDataError
     from terralab.queue.errors import JobError
     from terralab.quotas.checks import QuotaExceeded
-    from terralab.tools import InputError, ToolParameterError, run
+    from terralab.tools import InputError, ToolParameterError
 
     params = {}
     for pair in pairs:
