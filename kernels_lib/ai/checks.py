@@ -12,7 +12,7 @@ import numpy as np
 import xarray as xr
 from rasterio.crs import CRS
 
-from terralab.tools._grid import Grid, on_grid, open_source
+from terralab.tools.grid import Grid, on_grid, open_source
 from terralab.tools.inputs import InputError
 
 __all__ = ["check_band_count", "pixel_size_m", "resolution_warning", "two_dates"]

@@ -22,7 +22,7 @@ import xarray as xr
 
 from terralab.ai.spectral_rules import BANDS, CLOUD_FLAG, FILL_FLAG
 from terralab.raster_open import open_checked
-from terralab.tools._grid import Grid
+from terralab.tools.grid import Grid
 from terralab.tools.inputs import InputError, resolve_raster
 
 __all__ = ["SpectralImage", "open_spectral", "quality_mask"]
@@ -63,7 +63,7 @@ def quality_mask(product: Any, values: np.ndarray) -> np.ndarray:
 def _on_grid(band: xr.DataArray, grid: Grid, resampling: str, chunk: int) -> xr.DataArray:
     if not Grid.of(band).differences(grid):
         return band
-    from terralab.tools._warp import warp
+    from terralab.tools.warp import warp
 
     return warp(band, grid, resampling=resampling, chunks=chunk).isel(band=0, drop=True)
 

@@ -19,9 +19,9 @@ from rasterio.warp import reproject as gdal_reproject
 from rasterio.warp import transform as gdal_transform
 
 from terralab.tools import ToolParameterError
-from terralab.tools._warp import Grid, default_grid, parse_crs, warp
 from terralab.tools.registry import default_registry
 from terralab.tools.runner import run_tool
+from terralab.tools.warp import Grid, default_grid, parse_crs, warp
 
 pytestmark = pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
 

@@ -171,7 +171,7 @@ def test_a_file_swapped_for_a_vrt_after_its_check_is_refused_when_read(home: Pat
     from rasterio.crs import CRS
 
     from terralab.raster_open import RasterRefusedError
-    from terralab.tools._warp import default_grid, warp
+    from terralab.tools.warp import default_grid, warp
 
     bob = _bob_upload(home)
     mine = _geotiff(user_dir("fa-alice", home=home) / "mine.tif", 5)

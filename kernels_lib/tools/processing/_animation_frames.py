@@ -29,7 +29,7 @@ from rasterio.warp import reproject
 
 from terralab.mydata.items import COLLECTION
 from terralab.raster_open import open_checked
-from terralab.tools._grid import Grid
+from terralab.tools.grid import Grid
 from terralab.tools.inputs import InputError, RasterSource
 
 __all__ = ["FrameSource", "Grid", "band_samples", "colour_table", "colourise", "date_in_name",

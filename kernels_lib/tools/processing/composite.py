@@ -17,8 +17,8 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
-from terralab.tools._grid import check_nodata, on_grid, open_source
 from terralab.tools.base import RunContext, Tool, ToolInfo, ToolOutput, ToolParams, param
+from terralab.tools.grid import check_nodata, on_grid, open_source
 from terralab.tools.inputs import InputError
 
 __all__ = ["BandComposite"]

@@ -24,7 +24,8 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
-from terralab.tools._grid import (
+from terralab.tools.base import RunContext, Tool, ToolInfo, ToolOutput, ToolParams, param
+from terralab.tools.grid import (
     Layer,
     Source,
     check_nodata,
@@ -32,7 +33,6 @@ from terralab.tools._grid import (
     open_source,
     union_grid,
 )
-from terralab.tools.base import RunContext, Tool, ToolInfo, ToolOutput, ToolParams, param
 from terralab.tools.inputs import InputError
 
 __all__ = ["Mosaic"]

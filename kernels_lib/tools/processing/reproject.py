@@ -8,7 +8,7 @@ Beijing 1954 (e.g. EPSG:2437, EPSG:21460) projected CRSs, Web Mercator (EPSG:385
 
 The output grid is the one ``gdalwarp`` picks: square pixels, about as many as the input has,
 or ``resolution`` in the target CRS's units (degrees for a geographic CRS such as EPSG:4490).
-Warping is lazy and block by block (:mod:`terralab.tools._warp`): memory follows the chunk
+Warping is lazy and block by block (:mod:`terralab.tools.warp`): memory follows the chunk
 size. The input's nodata value is kept and pixels outside the input are nodata; an integer
 image without a nodata value gets ``nodata`` (default 0, what gdalwarp writes outside).
 """
@@ -19,13 +19,6 @@ from typing import Any
 
 from pydantic import field_validator
 
-from terralab.tools._warp import (
-    ResamplingName,
-    default_grid,
-    open_source,
-    parse_crs,
-    warp,
-)
 from terralab.tools.base import (
     RunContext,
     Tool,
@@ -34,6 +27,13 @@ from terralab.tools.base import (
     ToolParams,
     param,
     raster_input,
+)
+from terralab.tools.warp import (
+    ResamplingName,
+    default_grid,
+    open_source,
+    parse_crs,
+    warp,
 )
 
 __all__ = ["Reproject"]

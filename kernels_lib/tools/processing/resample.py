@@ -8,7 +8,7 @@ than half a new pixel. Methods are GDAL's: ``nearest``, ``bilinear``, ``cubic``,
 ``cubic_spline``, ``lanczos`` and, over the input pixels each output pixel covers,
 ``average``, ``mode`` (most frequent), ``min``, ``max``, ``med`` (median), ``q1``, ``q3``,
 ``sum`` and ``rms``. Nodata pixels are left out; the output keeps the input's dtype and
-nodata value. Warping is lazy and block by block (:mod:`terralab.tools._warp`).
+nodata value. Warping is lazy and block by block (:mod:`terralab.tools.warp`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import xarray as xr
 from affine import Affine
 from pydantic import model_validator
 
-from terralab.tools._warp import Grid, ResamplingName, open_source, warp
 from terralab.tools.base import (
     RunContext,
     Tool,
@@ -29,6 +28,7 @@ from terralab.tools.base import (
     param,
     raster_input,
 )
+from terralab.tools.warp import Grid, ResamplingName, open_source, warp
 
 __all__ = ["Resample", "resample_grid"]
 

@@ -28,7 +28,7 @@ from rasterio.enums import Resampling
 from rasterio.errors import CRSError
 
 from terralab.raster_open import open_checked
-from terralab.tools._grid import Grid
+from terralab.tools.grid import Grid
 
 __all__ = ["RESAMPLING_METHODS", "Grid", "ResamplingName", "default_grid", "open_source",
            "output_nodata", "parse_crs", "warp"]
