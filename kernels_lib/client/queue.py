@@ -2,8 +2,12 @@
 
 One code path, two transports: inside a terralab hub (``TERRALAB_SERVICE_URL`` and
 ``JUPYTERHUB_API_TOKEN`` set by the spawner) the hub service queues the job for the shared
-workers; without a hub the job goes into the local platform database and a worker thread
-of this process runs it (:mod:`terralab.queue.local`).
+workers through its declared endpoints (:mod:`terralab.service.endpoints.jobs`,
+:class:`JobsService`); a refusal comes back as the same exception the queue raises (the
+error table). Without a hub the job goes into the local platform database and a worker
+thread of this process runs it (:class:`terralab.queue.local.LocalJobs`): that path keeps
+the local user's own rights (their jobs, the shared queue) rather than the in-process
+transport's admin rights, and starts the worker thread the queue needs.
 
 ``tl.run`` of an AI tool inside a hub comes here too (:func:`run_queued`): a user's kernel
 cannot be trusted to charge its own AI time, so there the run is a job of the shared queue
@@ -17,12 +21,59 @@ import json
 from pathlib import Path
 from typing import Any
 
+from terralab.client.mydata import my_data
 from terralab.queue.errors import JobError
 from terralab.queue.handle import Job
+from terralab.queue.local import LocalJobs
 from terralab.queue.queues import SHARED
+from terralab.queue.records import JobRecord
 from terralab.service.http_client import service_client
+from terralab.service.local import Transport
 
-__all__ = ["cancel", "in_hub", "job", "jobs", "run_queued", "submit", "transport"]
+__all__ = ["JobsService", "cancel", "in_hub", "job", "jobs", "run_queued", "submit",
+           "transport"]
+
+
+class JobsService:
+    """The queue calls over the hub service's declared endpoints (mirrors ``LocalJobs``).
+
+    Args:
+        service: the hub service's client (or any transport of the declared endpoints).
+    """
+
+    def __init__(self, service: Transport) -> None:
+        self.service = service
+
+    def submit(self, tool: str, params: dict[str, Any], *, queue: str, project: str | None,
+               title: str | None) -> JobRecord:
+        """Queue a run of ``tool``."""
+        return JobRecord.from_dict(self.service.request(
+            "jobs.submit", tool=tool, params=params, queue=queue, project=project,
+            title=title))
+
+    def get(self, job_id: str) -> JobRecord:
+        """One of the caller's jobs, with its place in the queue."""
+        return JobRecord.from_dict(self.service.request("jobs.get", job_id=job_id))
+
+    def list(self, *, status: str | None = None, everybody: bool = False,
+             limit: int = 50) -> list[JobRecord]:
+        """The caller's jobs, newest first (``everybody``: all users', for admins)."""
+        values: dict[str, Any] = {"limit": limit}
+        if status:
+            values["status"] = status
+        if everybody:
+            values["all"] = True
+        return [JobRecord.from_dict(data) for data in
+                self.service.request("jobs.list", **values)["jobs"]]
+
+    def cancel(self, job_id: str) -> JobRecord:
+        """Cancel one of the caller's jobs."""
+        return JobRecord.from_dict(self.service.request("jobs.cancel", job_id=job_id))
+
+    def results(self, ids: list[str]) -> list[Any]:
+        """The my-data records of a job's results."""
+        found = {record.id: record for record in my_data(kind="result")}
+        return [found[item_id] for item_id in ids if item_id in found]
 
 
 def in_hub() -> bool:
@@ -30,16 +81,10 @@ def in_hub() -> bool:
     return service_client() is not None
 
 
-def transport() -> Any:
-    """The queue transport of this process: the hub service, else in-process."""
+def transport() -> JobsService | LocalJobs:
+    """The queue calls of this process: the hub service's, else in-process."""
     client = service_client()
-    if client is not None:
-        from terralab.queue.remote import JobsService
-
-        return JobsService(client)
-    from terralab.queue.local import LocalJobs
-
-    return LocalJobs()
+    return JobsService(client) if client is not None else LocalJobs()
 
 
 def submit(tool: str, /, *, queue: str = SHARED, project: Any = None, title: str | None = None,

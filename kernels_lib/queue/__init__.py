@@ -10,8 +10,7 @@ an AI job's owner's quota is checked at submit and again at claim.
 - ``tl.submit(tool, **params) -> Job`` (``.status``, ``.progress``, ``.standing``,
   ``.wait()``, ``.result``, ``.cancel()``), ``tl.jobs()``, ``tl.job(id)``;
 - CLI: ``terralab jobs list|show|cancel``, ``terralab workers``;
-- the hub service: ``POST jobs``, ``GET jobs``, ``GET jobs/{id}``, ``POST jobs/{id}/cancel``,
-  ``GET tools``, ``GET queue``.
+- the hub service: the endpoints declared in :mod:`terralab.service.endpoints.jobs`.
 """
 
 from __future__ import annotations

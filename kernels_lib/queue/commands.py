@@ -35,7 +35,7 @@ def list_command(status: str | None, everybody: bool, limit: int, as_json: bool)
 
     try:
         records = transport().list(status=status, everybody=everybody, limit=limit)
-    except JobError as error:
+    except (JobError, PermissionError) as error:  # --all is for admins only
         raise click.ClickException(str(error)) from None
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in records], indent=2))

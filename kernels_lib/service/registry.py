@@ -19,6 +19,7 @@ __all__ = ["DOMAINS", "EndpointRegistry", "declare", "endpoint", "endpoints"]
 DOMAINS = (
     "terralab.service.endpoints.basics",
     "terralab.service.endpoints.catalog",
+    "terralab.service.endpoints.jobs",
     "terralab.service.endpoints.mydata",
     "terralab.service.endpoints.projects",
     "terralab.service.endpoints.quotas",

@@ -8,8 +8,8 @@ import time
 import pytest
 import requests
 
+from terralab.client.queue import JobsService
 from terralab.queue.handle import Job
-from terralab.queue.remote import JobsService
 from terralab.service.http_client import ServiceClient
 from tests.hub_config.test_mydata_service import api, auth, token
 
