@@ -1,148 +1,84 @@
-"""The my-data endpoints of the terralab hub service (PRODUCT.md §2).
+"""The hand-written my-data handlers of the terralab hub service (PRODUCT.md §2).
 
-The service is where uploads are checked, published and charged, because a user's own
-server is not trusted with their quota. Every endpoint needs a hub login or API token and
-acts only on the caller's own items; another user's item id is simply not found (404).
-
-- Uploads (``POST mydata/uploads``, ``PUT|GET|DELETE mydata/uploads/{id}``): see
-  :mod:`terralab.hub.upload_handlers`.
-- ``GET mydata/items[?kind=upload|result|favourite&data_type=&q=]``: ``{"items": […]}``.
-- ``GET|PATCH|DELETE mydata/items/{id}``: one item; ``{"title": …}`` renames; delete frees
-  its storage (``{"deleted": id, "freed": bytes}``).
-- ``GET mydata/items/{id}/download[?format=cog|geotiff|gpkg|geojson|shapefile]``: the data
-  file (or an export of it), streamed and metered; refused (429) before the first byte when
-  the monthly download quota is used up.
-- ``GET mydata/items/{id}/thumbnail``: its preview PNG.
-- ``GET mydata/storage``: ``{"used", "limit", "remaining", "text"}``.
+The my-data endpoints are declared once in :mod:`terralab.service.endpoints.mydata`; their
+routes and handlers come from :mod:`terralab.hub.declared_handlers`. The download streams
+its file (or an export of it) and meters the bytes sent, so its handler is written here
+(:class:`MyDownloadHandler`, given to :func:`~terralab.hub.declared_handlers.declared_routes`
+by :func:`mydata_raw_handlers`); its route, client path and OpenAPI entry still come from
+the declaration ``mydata.download``. :class:`MyDataHandler` is also the base of the upload
+handler (:mod:`terralab.hub.upload_handlers`). Every refusal is answered from the error
+table; another user's item is not found (404), like an unknown one.
 """
 
 from __future__ import annotations
 
-import json
+import shutil
+import tempfile
 from functools import partial
-from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from tornado import web
 
 from terralab.catalog.disposition import content_disposition
-from terralab.hub.catalog_handlers import (
-    CatalogHandler,
-    CatalogState,
-    DownloadHandler,
-    ThumbnailHandler,
-)
+from terralab.catalog.downloads import CHUNK
+from terralab.hub.catalog_handlers import CatalogHandler, DownloadHandler
+from terralab.hub.quota_handlers import refuse_download
+from terralab.mydata.errors import MyDataError
+from terralab.mydata.library import download_item, download_stem
+from terralab.service.endpoint import CallContext, Caller, dump
+from terralab.service.endpoints.catalog import CatalogState
+from terralab.service.endpoints.mydata import own_record
+from terralab.service.error_table import MyDataNotFound
+from terralab.service.registry import endpoint
 
-__all__ = ["MyDataHandler", "mydata_routes", "publish_job_outcome", "user_groups"]
-
-
-def user_groups(user: dict[str, Any]) -> tuple[str, ...]:
-    """The hub groups of an authenticated caller."""
-    return tuple(user.get("groups") or ())
-
-
-def publish_job_outcome(home: Any, job_id: str) -> tuple[str, str | None]:
-    """A publish job's status and error, for :func:`terralab.mydata.upload_jobs.settle`."""
-    from terralab.queue import store as queue_store
-    from terralab.queue.errors import JobNotFound
-
-    try:
-        job = queue_store.get_job(job_id, home=home)
-    except JobNotFound:
-        return "failed", "its job is gone"
-    return job.status, job.error
+__all__ = ["MyDataHandler", "MyDownloadHandler", "mydata_raw_handlers"]
 
 
 class MyDataHandler(CatalogHandler):
-    """Shared parts: the caller's own records, errors as JSON with their rule."""
+    """Shared parts: the caller's own records, declared operations, refusals from the table."""
 
-    def write_refusal(self, error: Exception, status: int = HTTPStatus.BAD_REQUEST) -> None:
-        """Answer a refused upload or my-data call with its message and rule."""
-        body: dict[str, Any] = {"status": status, "message": str(error)}
-        rule = getattr(error, "rule", None)
-        if rule:
-            body["rule"] = rule
-            if rule in ("quota", "size"):
-                status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
-                body["status"] = status
-        if getattr(error, "layers", None):
-            body["layers"] = error.layers  # type: ignore[attr-defined]
-        self.set_status(status)
-        self.finish(json.dumps(body))
+    def context(self) -> CallContext:
+        """The context of a declared operation run for the authenticated caller."""
+        return CallContext(caller=Caller.from_model(self.require_user()),
+                           home=Path(self.home), resources={"catalog": self.state})
+
+    def stop(self, error: Exception) -> NoReturn:
+        """Answer ``error`` with its status and body from the error table, and end here.
+
+        Raises:
+            tornado.web.Finish: always (the answer is written).
+            Exception: ``error`` itself when no rule covers it (a defect: a 500).
+        """
+        self.refuse(error)
+        raise web.Finish()
+
+    async def run_declared(self, name: str, **values: Any) -> None:
+        """Run the declared operation ``name`` for the caller; answer as it is declared."""
+        found = endpoint(name)
+        assert found.call is not None
+        try:
+            request = found.validate(values)
+            result = await self.blocking(found.call, self.context(), request)
+        except Exception as error:
+            self.stop(error)
+        self.set_status(found.status)
+        if result is None:
+            self.finish()
+        else:
+            self.write_json(dump(result), found.status)
 
     async def find_item(self, user: str, item_id: str) -> tuple[dict[str, Any], str | None]:
         """Return the caller's own upload or result as (item, owner), or answer 404."""
-        from terralab.mydata.store import get_record
-
-        record = await self.blocking(partial(get_record, user, item_id, home=self.home))
-        if record is None:
-            raise web.HTTPError(HTTPStatus.NOT_FOUND, f"you have no item {item_id!r}")
+        try:
+            record = await self.blocking(partial(own_record, user, item_id, Path(self.home)))
+        except MyDataNotFound as error:
+            self.stop(error)
         return record.item, user
 
 
-class ItemsHandler(MyDataHandler):
-    """``GET mydata/items``."""
-
-    async def get(self) -> None:
-        """List the caller's items, filtered."""
-        from terralab.mydata.errors import MyDataError
-        from terralab.mydata.library import list_items
-
-        user = self.require_user()["name"]
-        try:
-            records = await self.blocking(partial(
-                list_items, user, kind=self.get_query_argument("kind", None) or None,
-                data_type=self.get_query_argument("data_type", None) or None,
-                text=self.get_query_argument("q", None) or None, home=self.home))
-        except MyDataError as error:
-            self.write_refusal(error)
-            return
-        self.write_json({"items": [record.to_dict() for record in records]})
-
-
-class ItemHandler(MyDataHandler):
-    """``GET|PATCH|DELETE mydata/items/{id}``."""
-
-    async def get(self, item_id: str) -> None:
-        """Answer one of the caller's items."""
-        user = self.require_user()["name"]
-        item, _ = await self.find_item(user, item_id)
-        from terralab.mydata.store import get_record
-
-        record = await self.blocking(partial(get_record, user, item_id, home=self.home))
-        self.write_json(record.to_dict() if record else item)
-
-    async def patch(self, item_id: str) -> None:
-        """Rename an item: body ``{"title": "…"}``."""
-        from terralab.mydata.errors import MyDataError
-        from terralab.mydata.library import rename_item
-
-        user = self.require_user()["name"]
-        await self.find_item(user, item_id)
-        title = self.body_json().get("title")
-        if not isinstance(title, str):
-            raise web.HTTPError(HTTPStatus.BAD_REQUEST, 'send {"title": "new name"}')
-        try:
-            record = await self.blocking(partial(rename_item, user, item_id, title,
-                                                 home=self.home))
-        except MyDataError as error:
-            self.write_refusal(error)
-            return
-        self.write_json(record.to_dict())
-
-    async def delete(self, item_id: str) -> None:
-        """Delete an item and free its storage."""
-        from terralab.mydata.library import delete_item
-
-        user = self.require_user()["name"]
-        await self.find_item(user, item_id)
-        freed = await self.blocking(partial(delete_item, user, item_id, home=self.home))
-        self.write_json({"deleted": item_id, "freed": freed})
-
-
 class MyDownloadHandler(MyDataHandler, DownloadHandler):
-    """``GET mydata/items/{id}/download[?format=]``: the data file, metered.
+    """``GET mydata/items/{item_id}/download[?format=]`` (declared as ``mydata.download``).
 
     ``format``: rasters ``cog`` / ``geotiff``; vectors ``gpkg``, ``geojson``, ``shapefile``.
     """
@@ -155,14 +91,6 @@ class MyDownloadHandler(MyDataHandler, DownloadHandler):
         if not fmt:
             await super().get(item_id)
             return
-        import shutil
-        import tempfile
-
-        from terralab.catalog.downloads import CHUNK
-        from terralab.hub.quota_handlers import refuse_download
-        from terralab.mydata.errors import MyDataError
-        from terralab.mydata.library import download_item
-
         caller = self.require_user()
         user = caller["name"]
         item, _ = await self.find_item(user, item_id)
@@ -174,7 +102,7 @@ class MyDownloadHandler(MyDataHandler, DownloadHandler):
                 [path] = await self.blocking(partial(download_item, user, item_id, scratch,
                                                      format=fmt, home=self.home, charge=False))
             except MyDataError as error:
-                self.write_refusal(error)
+                self.refuse(error)
                 return
             self.set_header("Content-Type", "application/octet-stream")
             self.set_header("Cache-Control", "no-store")
@@ -193,41 +121,11 @@ class MyDownloadHandler(MyDataHandler, DownloadHandler):
 
     def download_name(self, item: dict[str, Any], filename: str) -> str:
         """Name the file after the item's title (``Field, June.tif``), as ``tl`` does."""
-        from terralab.mydata.library import download_stem
-
         title = (item.get("properties") or {}).get("title") or item["id"]
         return download_stem(title, item["id"]) + Path(filename).suffix
 
 
-class MyThumbnailHandler(MyDataHandler, ThumbnailHandler):
-    """``GET mydata/items/{id}/thumbnail``."""
-
-
-class StorageHandler(MyDataHandler):
-    """``GET mydata/storage``."""
-
-    async def get(self) -> None:
-        """Answer the caller's storage use and limit."""
-        from terralab.mydata.store import storage_usage
-        from terralab.mydata.upload_jobs import settle
-
-        user = self.require_user()
-        await self.blocking(partial(settle, user["name"], home=self.home,
-                                    job_outcome=partial(publish_job_outcome, self.home)))
-        usage = await self.blocking(partial(storage_usage, user["name"],
-                                            groups=user_groups(user), home=self.home))
-        self.write_json(usage.to_dict())
-
-
-def mydata_routes(prefix: str, state: CatalogState) -> list[tuple[str, type, dict[str, Any]]]:
-    """Return the my-data routes under the service ``prefix``."""
-    base = prefix.rstrip("/") + "/mydata"
-    item = r"/items/([^/]+)"
-    args = {"state": state}
-    return [
-        (base + "/items", ItemsHandler, args),
-        (base + item, ItemHandler, args),
-        (base + item + "/download", MyDownloadHandler, args),
-        (base + item + "/thumbnail", MyThumbnailHandler, args),
-        (base + "/storage", StorageHandler, args),
-    ]
+def mydata_raw_handlers(state: CatalogState) -> dict[str, tuple[type[web.RequestHandler],
+                                                                dict[str, Any]]]:
+    """The hand-written handlers of the declared my-data endpoints, by endpoint name."""
+    return {"mydata.download": (MyDownloadHandler, {"state": state})}

@@ -7,9 +7,10 @@ OAuth cookie of a browser.
 
 Its endpoints are declared once in :mod:`terralab.service.endpoints` (one module per
 domain); their routes and handlers come from :mod:`terralab.hub.declared_handlers`, and
-``GET openapi.json`` lists them all. The endpoints still written by hand live in
-:mod:`terralab.hub.catalog_handlers`, :mod:`terralab.hub.upload_handlers` and
-:mod:`terralab.hub.mydata_handlers`.
+``GET openapi.json`` lists them all. The handlers still written by hand (streamed
+downloads and uploads) live in :mod:`terralab.hub.catalog_handlers`,
+:mod:`terralab.hub.mydata_handlers` and :mod:`terralab.hub.upload_handlers`; their routes
+come from their declarations too.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from terralab.home import terralab_home
 from terralab.hub.api_handler import APIHandler
 from terralab.hub.catalog_handlers import CatalogState, catalog_raw_handlers
 from terralab.hub.declared_handlers import declared_routes
-from terralab.hub.mydata_handlers import mydata_routes
-from terralab.hub.upload_handlers import release_interrupted_uploads, upload_routes
+from terralab.hub.mydata_handlers import mydata_raw_handlers
+from terralab.hub.upload_handlers import release_interrupted_uploads, upload_raw_handlers
 
 __all__ = ["APIHandler", "main", "make_app"]
 
@@ -60,9 +61,9 @@ def make_app(prefix: str = "/services/terralab/", home: Path | None = None) -> w
     return web.Application(
         [
             (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
-            *declared_routes(prefix, home, {"catalog": state}, raw=catalog_raw_handlers(state)),
-            *mydata_routes(prefix, state),
-            *upload_routes(prefix, state),
+            *declared_routes(prefix, home, {"catalog": state}, raw={
+                **catalog_raw_handlers(state), **mydata_raw_handlers(state),
+                **upload_raw_handlers(state)}),
         ],
         cookie_secret=cookie_secret(home),
         # the _xsrf cookie the service sets at login gets the same SameSite as its login cookie

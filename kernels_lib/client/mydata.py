@@ -2,35 +2,170 @@
 
 Inside a terralab hub (``TERRALAB_SERVICE_URL`` and ``JUPYTERHUB_API_TOKEN`` set by the
 spawner) every call goes to the hub service, which owns quotas and publishing. Without a hub
-(a plain notebook, a script, the tests) the same calls run in this process against the
-local ``TERRALAB_HOME``, for the user :func:`terralab.identity.current_user` names.
+(a plain notebook, a script, the tests) the same declared operations run in this process
+against the local ``TERRALAB_HOME``, for the user :func:`terralab.identity.current_user`
+names (:func:`terralab.service.local.transport` chooses). :class:`MyDataService` holds the
+calls; the two streamed ones (an upload's bytes, a download) stream over HTTP through their
+declarations and call the store functions in-process.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
+from terralab.catalog.disposition import attachment_name
+from terralab.catalog.downloads import write_whole
 from terralab.identity import current_user
 from terralab.mydata import library, store
 from terralab.mydata.errors import MyDataError, UploadError
 from terralab.mydata.items import COLLECTION
 from terralab.mydata.limits import UploadLimits
-from terralab.mydata.remote import MyDataService
 from terralab.mydata.store import MyDataRecord, StorageUsage
 from terralab.quotas.policy import StoragePolicy
-from terralab.service.http_client import service_client
-from terralab.service.local import transport
+from terralab.service.http_client import ServiceClient
+from terralab.service.local import LocalService, Transport, transport
+from terralab.service.registry import endpoint
 
-__all__ = ["COLLECTION", "MyDataError", "MyDataRecord", "StoragePolicy", "StorageUsage",
-           "UploadError", "UploadLimits", "delete", "download", "edit", "my_data", "rename",
-           "statistics", "storage", "upload"]
+__all__ = ["COLLECTION", "MyDataError", "MyDataRecord", "MyDataService", "StoragePolicy",
+           "StorageUsage", "UploadError", "UploadLimits", "delete", "download", "edit",
+           "my_data", "rename", "statistics", "storage", "upload"]
 
 
-def _service() -> MyDataService | None:
-    client = service_client()
-    return MyDataService(client) if client is not None else None
+class MyDataService:
+    """The my-data calls over one transport (the hub service, or this process).
+
+    Args:
+        client: the transport (default: :func:`terralab.service.local.transport`'s choice).
+    """
+
+    def __init__(self, client: Transport | None = None) -> None:
+        self.client = client if client is not None else transport()
+
+    def _local(self) -> tuple[str, Path | None]:
+        """The owner and data folder of an in-process call."""
+        local = self.client if isinstance(self.client, LocalService) else LocalService()
+        return local.user or current_user(), local.home
+
+    def upload(self, path: Path, *, name: str | None = None, title: str | None = None,
+               layer: str | None = None, bands: list[str] | None = None,
+               timeout: float | None = None) -> MyDataRecord:
+        """Upload ``path`` and wait until it is published; return the new item.
+
+        Through the hub: ``mydata.announce_upload`` (name and size: a file over the quota
+        is refused before it is sent), ``mydata.send_upload`` (the file, streamed), then
+        :meth:`wait_published` for the workers' publish job. In-process: published here.
+
+        Args:
+            path: the file.
+            name: the name to record (default the file's).
+            title: the name to show.
+            layer: the GeoPackage layer.
+            bands: a raster's band names.
+            timeout: seconds to wait for the publishing at most (None: as long as it takes).
+
+        Raises:
+            UploadError: the file breaks a rule (nothing is kept, no quota charged).
+            TimeoutError: still publishing after ``timeout`` seconds (it goes on).
+        """
+        if not isinstance(self.client, ServiceClient):
+            from terralab.mydata.uploads import upload_file
+
+            owner, home = self._local()
+            return upload_file(path, owner=owner, name=name, title=title, layer=layer,
+                               bands=bands, home=home)
+        size = path.stat().st_size
+        announce = {"name": name or path.name, "size": size, "title": title, "layer": layer,
+                    "bands": bands}
+        announced = self.client.request(
+            "mydata.announce_upload",
+            **{key: value for key, value in announce.items() if value is not None})
+        send = endpoint("mydata.send_upload")
+        with path.open("rb") as handle:
+            response = self.client.call(
+                send.method, send.url({"upload_id": announced["id"]}), data=handle,
+                timeout=3600, headers={"Content-Length": str(size),
+                                       "Content-Type": "application/octet-stream"})
+        body = response.json()
+        if response.status_code != send.status:  # a service that published it at once
+            return MyDataRecord.from_dict(body)
+        return self.wait_published(body["id"], timeout=timeout)
+
+    def wait_published(self, upload: str, *, timeout: float | None = None) -> MyDataRecord:
+        """Poll ``mydata.upload_status`` until the upload is published or refused.
+
+        Args:
+            upload: the upload's id, or the ``status`` path the service answered its PUT.
+            timeout: seconds to wait at most (None: as long as it takes).
+        """
+        upload_id = unquote(upload.rstrip("/").rsplit("/", 1)[-1])
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pause = 0.2
+        while True:
+            state = self.client.request("mydata.upload_status", upload_id=upload_id)
+            if state["state"] == "ready":
+                return MyDataRecord.from_dict(state["item"])
+            if state["state"] == "failed":
+                raise UploadError(state.get("message") or "the upload was refused",
+                                  rule=state.get("rule") or "publish",
+                                  layers=state.get("layers"))
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"upload {state.get('name') or upload_id} is still "
+                                   f"{state['state']} after {timeout:g} s (job "
+                                   f"{state.get('job')})")
+            time.sleep(pause)
+            pause = min(2.0, pause * 1.5)
+
+    def list(self, *, kind: str | None = None, data_type: str | None = None,
+             q: str | None = None) -> list[MyDataRecord]:
+        """``mydata.list``: my items, newest first (``q``: a text in their names)."""
+        filters = {"kind": kind, "data_type": data_type, "q": q}
+        answer = self.client.request(
+            "mydata.list", **{key: value for key, value in filters.items() if value is not None})
+        return [MyDataRecord.from_dict(item) for item in answer["items"]]
+
+    def get(self, item_id: str) -> MyDataRecord:
+        """``mydata.get``: one of my items."""
+        return MyDataRecord.from_dict(self.client.request("mydata.get", item_id=item_id))
+
+    def rename(self, item_id: str, title: str) -> MyDataRecord:
+        """``mydata.rename``."""
+        return MyDataRecord.from_dict(self.client.request("mydata.rename", item_id=item_id,
+                                                          title=title))
+
+    def delete(self, item_id: str) -> int:
+        """``mydata.delete``; returns the bytes freed."""
+        return int(self.client.request("mydata.delete", item_id=item_id)["freed"])
+
+    def storage(self) -> StorageUsage:
+        """``mydata.storage``."""
+        answer = self.client.request("mydata.storage")
+        return StorageUsage(used=int(answer["used"]), limit=int(answer["limit"]))
+
+    def download(self, item_id: str, dest: Path, *, format: str | None = None) -> list[Path]:
+        """``mydata.download`` into the folder ``dest`` (metered)."""
+        if not isinstance(self.client, ServiceClient):
+            owner, home = self._local()
+            return library.download_item(owner, item_id, dest, format=format, home=home)
+        values: dict[str, Any] = {"item_id": item_id}
+        if format:
+            values["format"] = format
+        response = self.client.send("mydata.download", values, stream=True)
+        name = attachment_name(response.headers.get("Content-Disposition", ""), item_id)
+        dest.mkdir(parents=True, exist_ok=True)
+        target = dest / name
+        try:
+            write_whole(target, response.iter_content(1 << 20))
+        finally:
+            response.close()
+        return [target]
+
+
+def _service() -> MyDataService:
+    return MyDataService(transport())
 
 
 def upload(path: str | Path, *, title: str | None = None, layer: str | None = None,
@@ -60,12 +195,7 @@ def upload(path: str | Path, *, title: str | None = None, layer: str | None = No
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {str(path)!r}")
     names = bands.split(",") if isinstance(bands, str) else bands
-    service = _service()
-    if service is not None:
-        return service.upload(path, title=title, layer=layer, bands=names)
-    from terralab.mydata.uploads import upload_file
-
-    return upload_file(path, owner=current_user(), title=title, layer=layer, bands=names)
+    return _service().upload(path, title=title, layer=layer, bands=names)
 
 
 def my_data(kind: str | None = None, *, data_type: str | None = None,
@@ -77,26 +207,17 @@ def my_data(kind: str | None = None, *, data_type: str | None = None,
         data_type: ``"raster"`` or ``"vector"``.
         text: only items whose name contains this text.
     """
-    service = _service()
-    if service is not None:
-        return service.list(kind=kind, data_type=data_type, q=text)
-    return library.list_items(current_user(), kind=kind, data_type=data_type, text=text)
+    return _service().list(kind=kind, data_type=data_type, q=text)
 
 
 def rename(item_id: str, title: str) -> store.MyDataRecord:
     """Give one of my items a new name."""
-    service = _service()
-    if service is not None:
-        return service.rename(item_id, title)
-    return library.rename_item(current_user(), item_id, title)
+    return _service().rename(item_id, title)
 
 
 def delete(item_id: str) -> int:
     """Delete one of my uploads or results; returns the bytes of quota freed."""
-    service = _service()
-    if service is not None:
-        return service.delete(item_id)
-    return library.delete_item(current_user(), item_id)
+    return _service().delete(item_id)
 
 
 def download(item_id: str, dest: str | Path = ".", *, format: str | None = None) -> list[Path]:
@@ -108,18 +229,12 @@ def download(item_id: str, dest: str | Path = ".", *, format: str | None = None)
         format: rasters ``cog`` / ``geotiff``; vectors ``gpkg``, ``geojson`` or ``shapefile``
             (zipped); default the stored file (a COG or a GeoPackage).
     """
-    service = _service()
-    if service is not None:
-        return service.download(item_id, Path(dest), format=format)
-    return library.download_item(current_user(), item_id, dest, format=format)
+    return _service().download(item_id, Path(dest), format=format)
 
 
 def storage() -> store.StorageUsage:
     """My storage: bytes used, the quota and what is left."""
-    service = _service()
-    if service is not None:
-        return service.storage()
-    return store.storage_usage(current_user())
+    return _service().storage()
 
 
 def edit(item_id: str) -> Any:

@@ -66,9 +66,16 @@ def _upload(error: BaseException) -> dict[str, Any]:
     return {"rule": error.rule, **({"layers": error.layers} if error.layers else {})}
 
 
+# a refused upload's status by its rule (400 for the others): over the size limit or the
+# quota 413; a received upload whose publish job my job limit (429) or the queue (503)
+# cannot take
+_UPLOAD_STATUSES = {"quota": HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                    "size": HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                    "jobs": HTTPStatus.TOO_MANY_REQUESTS, "queue": HTTPStatus.SERVICE_UNAVAILABLE}
+
+
 def _upload_status(error: BaseException) -> int:
-    too_big = getattr(error, "rule", None) in ("quota", "size")
-    return HTTPStatus.REQUEST_ENTITY_TOO_LARGE if too_big else HTTPStatus.BAD_REQUEST
+    return _UPLOAD_STATUSES.get(getattr(error, "rule", None), HTTPStatus.BAD_REQUEST)
 
 
 def _upload_back(message: str, body: Mapping[str, Any]) -> UploadError:
@@ -127,7 +134,7 @@ ERRORS = ErrorTable([
     ErrorRule(MyDataNotFound, HTTPStatus.NOT_FOUND, "mydata_not_found"),
     ErrorRule(UploadError, HTTPStatus.BAD_REQUEST, "upload_refused", details=_upload,
               rebuild=_upload_back, status_for=_upload_status,
-              also=(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,)),
+              also=tuple(sorted(set(_UPLOAD_STATUSES.values())))),
     ErrorRule(MyDataError, HTTPStatus.BAD_REQUEST, "mydata_refused"),
     # the catalog: an item's file the caller may not read is as absent as a missing one
     ErrorRule(AreaError, HTTPStatus.BAD_REQUEST, "area_refused"),

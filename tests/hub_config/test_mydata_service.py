@@ -13,8 +13,8 @@ import requests
 from rasterio.io import MemoryFile
 from rasterio.windows import Window
 
+from terralab.client.mydata import MyDataService
 from terralab.mydata.errors import MyDataError, UploadError
-from terralab.mydata.remote import MyDataService
 from terralab.service.http_client import ServiceClient
 
 pytestmark = pytest.mark.hub

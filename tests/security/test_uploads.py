@@ -17,7 +17,7 @@ import requests
 from rasterio.crs import CRS
 from rasterio.transform import from_origin
 
-from terralab.mydata.remote import MyDataService
+from terralab.client.mydata import MyDataService
 from terralab.quotas.ledger import AI_SECONDS
 from terralab.quotas.ledger import used as used_quota
 from terralab.service.http_client import ServiceClient

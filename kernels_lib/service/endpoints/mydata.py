@@ -1,27 +1,198 @@
-"""The my-data endpoints declared once (PRODUCT.md §2).
+"""The my-data endpoints declared once (PRODUCT.md §2): items, storage and uploads.
 
-Every operation acts on the caller's own uploads and results; another user's item id is
-simply not found (404), exactly like an unknown one, for admins too.
+Every operation acts on the caller's own uploads and results; another user's item or upload
+id is simply not found (404, :class:`~terralab.service.error_table.MyDataNotFound`), exactly
+like an unknown one, for admins too. Refusals are :class:`~terralab.mydata.errors.MyDataError`
+(400) and :class:`~terralab.mydata.errors.UploadError` (its ``rule``; 413 over the size limit
+or the storage quota), raised alike on both transports.
 
-- ``GET mydata/items/{item_id}/statistics[?bands=1&bands=3&bins=64]``: band statistics and
-  a histogram of a raster item, for the no-code pages' legends
-  (:func:`terralab.mydata.statistics.record_statistics`).
+The streamed endpoints are declared ``raw``: the download
+(:class:`terralab.hub.mydata_handlers.MyDownloadHandler`) and ``mydata/uploads/{upload_id}``,
+whose ``PUT`` streams the file (:class:`terralab.hub.upload_handlers.UploadHandler`; its
+``GET`` and ``DELETE`` run the operations declared here). An upload is announced first
+(``POST mydata/uploads``: its type, size and the quota are checked and the size reserved
+before a byte is sent), then sent (``PUT``, 202 and its publish job), then polled (``GET``).
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from http import HTTPStatus
+from pathlib import Path
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from terralab.mydata.errors import MyDataError
+from terralab.mydata import library
+from terralab.mydata.errors import MyDataError, UploadError
+from terralab.mydata.limits import UploadLimits
 from terralab.mydata.statistics import DEFAULT_BINS, MAX_BINS, MIN_BINS, record_statistics
-from terralab.mydata.store import get_record
-from terralab.service.endpoint import CallContext, Endpoint
-from terralab.service.error_table import NotFound
+from terralab.mydata.store import MyDataRecord, get_record, storage_usage
+from terralab.mydata.upload_jobs import (
+    announce,
+    drop,
+    forget_abandoned,
+    settle,
+    take_for_body,
+    upload_status,
+)
+from terralab.mydata.uploads import abort_upload, start_upload
+from terralab.queue import store as queue_store
+from terralab.queue.errors import JobNotFound
+from terralab.quotas.checks import QuotaExceeded
+from terralab.service.endpoint import (
+    BinaryAnswer,
+    CallContext,
+    Endpoint,
+    Redirect,
+    RequestError,
+)
+from terralab.service.endpoints.catalog import thumbnail_answer
+from terralab.service.error_table import MyDataNotFound, NotFound
 from terralab.service.registry import declare
 
-__all__ = ["BandStatistics", "Histogram", "ItemStatistics", "StatisticsQuery"]
+__all__ = ["BandStatistics", "Histogram", "ItemList", "ItemStatistics", "MyDataItem",
+           "NewUpload", "StatisticsQuery", "Storage", "UploadAnnounced", "UploadReceived",
+           "UploadState", "own_record", "publish_job_outcome"]
+
+_ERRORS = (MyDataNotFound, MyDataError)
+
+
+class MyDataItem(BaseModel):
+    """One of my uploads or results (or a favourite, in a list of them)."""
+
+    id: str
+    owner: str
+    kind: str = Field(description='"upload", "result" or "favourite"')
+    data_type: str = Field(description='"raster", "vector" or "media"')
+    title: str
+    source_name: str = Field(description="the uploaded file's name, or the tool of a result")
+    folder: str
+    bytes: int = Field(description="what it takes on disk (what the quota counts)")
+    created: str
+    flags: list[str]
+    item: dict[str, Any] = Field(description="its STAC item")
+
+
+class ItemList(BaseModel):
+    """``GET mydata/items``: newest first."""
+
+    items: list[MyDataItem]
+
+
+class ItemsQuery(BaseModel):
+    """``GET mydata/items``: the filters."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: str | None = Field(None, description='"upload", "result" or "favourite" (default: '
+                                               "uploads and results)")
+    data_type: str | None = Field(None, description='"raster", "vector" or "media"')
+    q: str | None = Field(None, description="only items whose name contains this text")
+
+
+class ItemRef(BaseModel):
+    """One of my items by id."""
+
+    model_config = ConfigDict(extra="forbid")
+    item_id: str
+
+
+class ItemToDelete(BaseModel):
+    """``DELETE mydata/items/{item_id}``: a body sent with it is ignored."""
+
+    model_config = ConfigDict(extra="allow")
+    item_id: str
+
+
+class Rename(ItemRef):
+    """``PATCH mydata/items/{item_id}``."""
+
+    title: str = Field(description="the new name (1 to 200 characters)")
+
+
+class Deleted(BaseModel):
+    """``DELETE mydata/items/{item_id}``: its storage is free at once."""
+
+    deleted: str
+    freed: int = Field(description="the bytes freed")
+
+
+class DownloadQuery(ItemRef):
+    """``GET mydata/items/{item_id}/download``."""
+
+    format: str | None = Field(None, description="rasters cog / geotiff; vectors gpkg, "
+                                                 "geojson or shapefile (zipped); default the "
+                                                 "stored file")
+
+
+class ThumbnailQuery(ItemRef):
+    """``GET mydata/items/{item_id}/thumbnail``."""
+
+    size: int = Field(256, description="the quicklook's long side in pixels, where it is "
+                                       "drawn (its stored preview otherwise)")
+
+
+class Storage(BaseModel):
+    """``GET mydata/storage``: bytes used (with uploads in progress), the quota, what is left."""
+
+    used: int
+    limit: int
+    remaining: int
+    text: str
+
+
+class NewUpload(BaseModel):
+    """``POST mydata/uploads``: the file's name and size, before any byte is sent."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(description="the file's name (its type comes from the extension)")
+    size: int = Field(ge=0, description="its size in bytes (the PUT sends exactly this)")
+    title: str | None = Field(None, description="the name to show")
+    layer: str | None = Field(None, description="the layer of a GeoPackage with several")
+    bands: list[str] | None = Field(None, description="what a raster's bands hold")
+
+
+class UploadAnnounced(BaseModel):
+    """``POST mydata/uploads``: the upload's id and where to ``PUT`` its bytes."""
+
+    id: str
+    name: str
+    size: int
+    put: str = Field(description="the path of its PUT, relative to the service")
+
+
+class UploadRef(BaseModel):
+    """One of my uploads by id."""
+
+    model_config = ConfigDict(extra="forbid")
+    upload_id: str
+
+
+class UploadReceived(BaseModel):
+    """``PUT mydata/uploads/{upload_id}``: received and checked; publishing is a queued job."""
+
+    id: str
+    name: str
+    state: str
+    job: dict[str, Any] = Field(description="the publish job (as GET jobs/{id} answers it)")
+    status: str = Field(description="the path of GET mydata/uploads/{upload_id}")
+
+
+class UploadState(BaseModel):
+    """``GET mydata/uploads/{upload_id}``: where the upload stands.
+
+    ``received`` / ``publishing`` (with its ``job``), ``ready`` (with the ``item``) or
+    ``failed`` (with the refusal's ``message``, ``rule`` and ``layers``; nothing kept).
+    """
+
+    model_config = ConfigDict(extra="allow")
+    id: str
+    state: str
+    name: str | None = None
+    job: str | None = None
+    item: MyDataItem | None = None
+    message: str | None = None
+    rule: str | None = None
+    layers: list[str] | None = None
 
 
 class StatisticsQuery(BaseModel):
@@ -74,17 +245,169 @@ class ItemStatistics(BaseModel):
 
 def _statistics(context: CallContext, request: StatisticsQuery) -> ItemStatistics:
     record = get_record(context.caller.name, request.item_id, home=context.home)
-    if record is None:
+    if record is None:  # answered "not_found", as this endpoint was first declared
         raise NotFound(f"you have no item {request.item_id!r} in your data")
     answer = record_statistics(record, bands=request.bands, bins=request.bins,
                                home=context.home)
     return ItemStatistics.model_validate(answer)
 
 
-declare(Endpoint("mydata.statistics", "GET", "mydata/items/{item_id}/statistics",
-                 "Band statistics and histograms of one of my rasters (for legends)",
-                 call=_statistics, request=StatisticsQuery, response=ItemStatistics,
-                 errors=(NotFound, MyDataError),
-                 description="Computed from an overview at least 1024 pixels on its long "
-                             "side when the COG has one (approximate), else from every "
-                             "pixel, window by window. A vector item is refused (400)."))
+def own_record(owner: str, item_id: str, home: Path) -> MyDataRecord:
+    """``owner``'s upload or result ``item_id``.
+
+    Raises:
+        MyDataNotFound: the owner has no such item (another user's is not found either).
+    """
+    record = get_record(owner, item_id, home=home)
+    if record is None:
+        raise MyDataNotFound(f"you have no item {item_id!r} in your data")
+    return record
+
+
+def publish_job_outcome(home: Path, job_id: str) -> tuple[str, str | None]:
+    """A publish job's status and error, for :func:`terralab.mydata.upload_jobs.settle`."""
+    try:
+        job = queue_store.get_job(job_id, home=home)
+    except JobNotFound:
+        return "failed", "its job is gone"
+    return job.status, job.error
+
+
+def _settle(context: CallContext) -> None:
+    settle(context.caller.name, home=context.home,
+           job_outcome=lambda job_id: publish_job_outcome(context.home, job_id))
+
+
+def _list(context: CallContext, request: ItemsQuery) -> dict[str, Any]:
+    records = library.list_items(context.caller.name, kind=request.kind or None,
+                                 data_type=request.data_type or None, text=request.q or None,
+                                 home=context.home)
+    return {"items": [record.to_dict() for record in records]}
+
+
+def _get(context: CallContext, request: ItemRef) -> dict[str, Any]:
+    return own_record(context.caller.name, request.item_id, context.home).to_dict()
+
+
+def _rename(context: CallContext, request: Rename) -> dict[str, Any]:
+    own_record(context.caller.name, request.item_id, context.home)
+    return library.rename_item(context.caller.name, request.item_id, request.title,
+                               home=context.home).to_dict()
+
+
+def _delete(context: CallContext, request: ItemToDelete) -> Deleted:
+    own_record(context.caller.name, request.item_id, context.home)
+    freed = library.delete_item(context.caller.name, request.item_id, home=context.home)
+    return Deleted(deleted=request.item_id, freed=freed)
+
+
+def _thumbnail(context: CallContext, request: ThumbnailQuery) -> BinaryAnswer | Redirect:
+    record = own_record(context.caller.name, request.item_id, context.home)
+    return thumbnail_answer(record.item, context.caller.name, request.size, context.home)
+
+
+def _storage(context: CallContext, request: None) -> dict[str, Any]:
+    _settle(context)
+    return storage_usage(context.caller.name, groups=context.caller.groups,
+                         home=context.home).to_dict()
+
+
+def _announce(context: CallContext, request: NewUpload) -> UploadAnnounced:
+    limits = UploadLimits.from_env()
+    forget_abandoned(context.home)
+    pending = start_upload(context.caller.name, request.name, request.size, limits=limits,
+                           groups=context.caller.groups, home=context.home)
+    try:
+        announce(pending, limits, title=request.title, layer=request.layer,
+                 bands=request.bands)
+    except BaseException:
+        abort_upload(pending)
+        raise
+    return UploadAnnounced(id=pending.item_id, name=pending.name, size=request.size,
+                           put=_SEND.url({"upload_id": pending.item_id}))
+
+
+def status_path(upload_id: str) -> str:
+    """The path of ``GET mydata/uploads/{upload_id}`` (relative to the service)."""
+    return _STATE.url({"upload_id": upload_id})
+
+
+def _state(context: CallContext, request: UploadRef) -> dict[str, Any]:
+    _settle(context)
+    status = upload_status(context.caller.name, request.upload_id, home=context.home)
+    if status is None:
+        raise MyDataNotFound(f"you have no upload {request.upload_id!r}")
+    return status
+
+
+def _cancel(context: CallContext, request: UploadRef) -> None:
+    user, home = context.caller.name, context.home
+    waiting = take_for_body(user, request.upload_id, home=home)
+    if waiting is not None:  # announced, no byte sent yet
+        drop(waiting)
+        return
+    status = upload_status(user, request.upload_id, home=home)
+    if not status or not status.get("job") or status["state"] not in ("received",
+                                                                      "publishing"):
+        raise MyDataNotFound(f"no upload {request.upload_id!r} is waiting; announce it "
+                             "first with POST mydata/uploads")
+    queue_store.cancel(status["job"], owner=user, home=home)
+    _settle(context)
+
+
+_ITEM = "mydata/items/{item_id}"
+_UPLOAD = "mydata/uploads/{upload_id}"
+
+
+def _declare(name: str, method: str, path: str, summary: str, **options: Any) -> Endpoint:
+    options.setdefault("errors", _ERRORS)
+    options.setdefault("refusal", MyDataError)
+    return declare(Endpoint(f"mydata.{name}", method, path, summary, **options))
+
+
+_declare("list", "GET", "mydata/items", "My uploads and results (or favourites), newest first",
+         call=_list, request=ItemsQuery, response=ItemList)
+_declare("get", "GET", _ITEM, "One of my items", call=_get, request=ItemRef,
+         response=MyDataItem)
+_declare("rename", "PATCH", _ITEM, "Give one of my items a new name", call=_rename,
+         request=Rename, response=MyDataItem)
+_declare("delete", "DELETE", _ITEM, "Delete one of my items and free its storage",
+         call=_delete, request=ItemToDelete, response=Deleted)
+_declare("download", "GET", _ITEM + "/download",
+         "The data file of one of my items (or an export of it), counted as my download",
+         request=DownloadQuery, raw=True, media_type="application/octet-stream",
+         errors=(*_ERRORS, QuotaExceeded),
+         description="Streamed, named after the item's title. A download over my monthly "
+                     "download quota is refused before its first byte (429).")
+_declare("thumbnail", "GET", _ITEM + "/thumbnail", "The preview PNG of one of my items",
+         call=_thumbnail, request=ThumbnailQuery, media_type="image/png",
+         other_statuses=(HTTPStatus.FOUND,))
+_declare("statistics", "GET", _ITEM + "/statistics",
+         "Band statistics and histograms of one of my rasters (for legends)",
+         call=_statistics, request=StatisticsQuery, response=ItemStatistics,
+         errors=(NotFound, MyDataError), refusal=RequestError,
+         description="Computed from an overview at least 1024 pixels on its long side when "
+                     "the COG has one (approximate), else from every pixel, window by "
+                     "window. A vector item is refused (400).")
+_declare("storage", "GET", "mydata/storage", "My storage: used, the quota and what is left",
+         call=_storage, response=Storage)
+_declare("announce_upload", "POST", "mydata/uploads",
+         "Announce an upload: its type, size and my storage quota are checked first",
+         call=_announce, request=NewUpload, response=UploadAnnounced,
+         status=HTTPStatus.CREATED, errors=(MyDataError, UploadError),
+         description="The size is reserved in my quota until the bytes come (PUT) or the "
+                     "upload is cancelled; a file too large or over the quota is refused "
+                     "(413) before a byte is sent.")
+_SEND = _declare(
+    "send_upload", "PUT", _UPLOAD, "Send the bytes of an announced upload (streamed)",
+    request=UploadRef, raw=True, response=UploadReceived, status=HTTPStatus.ACCEPTED,
+    errors=(*_ERRORS, UploadError),
+    description="The body is the file, exactly the announced size (Content-Length). Its "
+                "header is checked at once (400 with the rule; nothing kept); publishing "
+                "is queued for the workers as a job of kind publish (429 when my job limit "
+                "is reached, 503 when the queue cannot take it).")
+_STATE = _declare("upload_status", "GET", _UPLOAD, "Where one of my uploads stands",
+                  call=_state, raw=True, request=UploadRef, response=UploadState)
+_declare("cancel_upload", "DELETE", _UPLOAD,
+         "Cancel an upload: an announced one at once, a queued one with its publish job",
+         call=_cancel, raw=True, request=UploadRef, status=HTTPStatus.NO_CONTENT)
