@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from terralab._version import __version__
-from terralab.ai.commands import ai_group, models_group
+from terralab.ai.commands import models_group
 from terralab.catalog.commands import catalog, search_command
 from terralab.home import terralab_home
 from terralab.mydata.commands import mydata_group, upload_command
@@ -68,7 +68,6 @@ cli.add_command(workers_command)
 cli.add_command(projects_group)
 cli.add_command(quota_group)
 cli.add_command(models_group)
-cli.add_command(ai_group)
 cli.add_command(db_group)
 
 

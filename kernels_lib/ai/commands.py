@@ -1,4 +1,4 @@
-"""``terralab models list|import|export`` and ``terralab ai evaluate``."""
+"""``terralab models list|import|export``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-__all__ = ["ai_group", "models_group"]
+__all__ = ["models_group"]
 
 
 @click.group("models")
@@ -63,24 +63,3 @@ def export_command(tool: str, version: str | None, dest: Path) -> None:
     except ModelError as error:
         raise click.ClickException(str(error)) from None
     click.echo(str(target))
-
-
-@click.group("ai")
-def ai_group() -> None:
-    """AI interpretation: quality reports."""
-
-
-@ai_group.command("evaluate")
-@click.argument("tools", nargs=-1)
-@click.option("--real-data", type=click.Path(path_type=Path), default=None,
-              help="The real samples folder (default: ../shared/data/real of the checkout).")
-@click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="The report (default: docs/ai-quality.md of the checkout).")
-def evaluate_command(tools: tuple[str, ...], real_data: Path | None, out: Path | None) -> None:
-    """Measure the AI tools on labelled data and write the quality report."""
-    from terralab.ai.evaluate import evaluate, write_report
-
-    rows = evaluate(list(tools) or None, real_data=real_data,
-                    progress=lambda text: click.echo(text, err=True))
-    target = write_report(rows, out)
-    click.echo(f"{len(rows)} measurements → {target}")

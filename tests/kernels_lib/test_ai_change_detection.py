@@ -1,7 +1,7 @@
 """General change detection (IR-MAD / CVA): demo and real pairs, errors, tiles, CLI, queue.
 
 LEVIR-CD PNGs are not georeferenced: they are put on a made-up grid (EPSG:32650, 0.5 m
-pixels) by :func:`terralab.ai.quality.change_detection.local_grid`.
+pixels) by :func:`terralab.ai.datasets.local_grid`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from click.testing import CliRunner
 from scipy.stats import chi2
 
 from terralab.ai.chunk_stats import chunk_histogram
+from terralab.ai.datasets import levir_pairs, local_grid
 from terralab.ai.irmad import calibrate, irmad_fit
-from terralab.ai.quality.change_detection import levir_pairs, local_grid, scores
+from terralab.ai.metrics import change_scores
 from terralab.tools.inputs import InputError
 from terralab.tools.runner import ToolParameterError, run_tool
 
@@ -44,7 +45,8 @@ def _demo_file(home: Path, item: str, name: str) -> Path:
 
 def _f1(mask: np.ndarray, truth: np.ndarray) -> float:
     found = mask == 1
-    return scores((found & truth).sum(), (found & ~truth).sum(), (~found & truth).sum())["f1"]
+    counts = (found & truth).sum(), (found & ~truth).sum(), (~found & truth).sum()
+    return change_scores(*counts)["f1"]
 
 
 def _mixed_pair(seed: int, size: int = 192) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -139,9 +141,9 @@ def test_levir_quality_floors_and_the_made_up_grid(real_data, tmp_path):
     # honest floors (measured F1: CVA 0.31, IR-MAD 0.065; flagging everything scores 0.32):
     # LEVIR labels building changes only, the tool flags every change, and these small
     # tiles changed almost everywhere, which IR-MAD's no-change model does not expect
-    assert scores(*counts["cva"])["f1"] >= 0.28
-    assert scores(*counts["cva"])["precision"] >= 0.22  # above the 0.19 base rate
-    assert scores(*counts["irmad"])["f1"] >= 0.05
+    assert change_scores(*counts["cva"])["f1"] >= 0.28
+    assert change_scores(*counts["cva"])["precision"] >= 0.22  # above the 0.19 base rate
+    assert change_scores(*counts["irmad"])["f1"] >= 0.05
 
 
 def test_real_unlabelled_pairs_stay_on_their_grid(real_data, tmp_path):

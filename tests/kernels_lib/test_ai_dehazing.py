@@ -14,7 +14,8 @@ import rioxarray
 from click.testing import CliRunner
 from rasterio.transform import from_origin
 
-from terralab.ai.quality.dehazing import add_haze, psnr, ssim
+from terralab.ai.datasets import add_haze
+from terralab.ai.metrics import psnr, ssim
 from terralab.ai.tools.dehazing import atmospheric_light, dark_channel
 from terralab.tools.inputs import InputError
 from terralab.tools.runner import ToolParameterError, run_tool

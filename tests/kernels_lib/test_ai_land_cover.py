@@ -11,7 +11,7 @@ import pytest
 import rasterio
 from click.testing import CliRunner
 
-from terralab.ai.quality.land_cover import confusion, merge, summary
+from terralab.ai.metrics import confusion, merge, summary
 from terralab.ai.spectral_rules import OUTPUT_CODES, classify
 from terralab.demo.truth import item_ids, scene_landcover
 from terralab.products import open_band

@@ -148,17 +148,3 @@ def test_two_date_deep_tools_check_their_inputs(home, tmp_path, real_data):
     with pytest.raises(InputError, match="not on one grid"):
         run_tool("building_change", user="alice", home=home, before=str(naip[0]),
                  after=str(naip[1]))
-
-
-def test_the_quality_report_lists_unmeasured_deep_tools_honestly(home, tmp_path):
-    from terralab.ai.evaluate import evaluate, write_report
-
-    rows = evaluate(["building_extraction", "dam_extraction"])
-    assert [r["value"] for r in rows] == [None, None]
-    assert all("no model installed" in r["notes"] for r in rows)
-    report = write_report(rows, tmp_path / "docs" / "ai-quality.md")
-    text = report.read_text()
-    assert "## building_extraction" in text and "not measured" in text
-    assert json.loads(report.with_suffix(".json").read_text()) == rows
-    with pytest.raises(ValueError, match="not AI tools: index"):
-        evaluate(["index"])

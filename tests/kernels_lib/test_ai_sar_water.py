@@ -15,7 +15,7 @@ import xarray as xr
 from click.testing import CliRunner
 from rasterio.transform import from_origin
 
-from terralab.ai.quality.sar_water import water_scores
+from terralab.ai.metrics import water_scores
 from terralab.ai.tools._sar_threshold import tile_histograms
 from terralab.ai.tools._speckle import lee, refined_lee
 from terralab.ai.tools.sar_water import remove_small_patches

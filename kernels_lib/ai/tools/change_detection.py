@@ -22,7 +22,7 @@ Steps, all lazy and chunk by chunk (memory follows ``chunk``, whatever the image
    follow once the mask is written (pieces under ``min_area_m2`` dropped).
 
 Both methods flag every kind of change (vegetation, soil, shadows, season), not only
-buildings; see ``terralab ai evaluate`` for the measured quality.
+buildings; see docs/ai-quality.md for the measured quality.
 """
 
 from __future__ import annotations

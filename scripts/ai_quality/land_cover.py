@@ -18,49 +18,13 @@ from typing import Any
 
 import numpy as np
 
+from terralab.ai.metrics import UNKNOWN, confusion, merge, summary
 from terralab.landcover import CLASSES
 
-__all__ = ["MERGED_CLASSES", "TOOL", "confusion", "evaluate", "merge", "summary"]
+__all__ = ["TOOL", "evaluate"]
 
 TOOL = "land_cover"
-MERGED_CLASSES = (1, 2, 3, 4, 8, 9)
-"""The codes the baseline can tell apart (cropland, forest, grass, built-up, bare, water)."""
 _NAMES = {c.code: c.name for c in CLASSES}
-_UNKNOWN = 10
-
-
-def merge(codes: np.ndarray) -> np.ndarray:
-    """Truth codes on the baseline's classes: road, structure → building; excavated → bare."""
-    out = codes.copy()
-    out[np.isin(out, (5, 6))] = 4
-    out[out == 7] = 8
-    return out
-
-
-def confusion(truth: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-    """The 11×11 confusion matrix (rows truth, columns predicted) of the scored pixels.
-
-    Scored: truth and prediction both hold a class, and the prediction is not cloud/snow.
-    """
-    scored = (truth > 0) & (predicted > 0) & (predicted != _UNKNOWN)
-    matrix = np.zeros((11, 11), dtype="int64")
-    np.add.at(matrix, (truth[scored].astype(int), predicted[scored].astype(int)), 1)
-    return matrix
-
-
-def summary(matrix: np.ndarray) -> dict[str, float]:
-    """Overall accuracy and the IoU of each merged class of a merged confusion matrix."""
-    total = matrix.sum()
-    out = {"overall accuracy": float(np.trace(matrix) / total) if total else 0.0}
-    ious = []
-    for code in MERGED_CLASSES:
-        union = matrix[code, :].sum() + matrix[:, code].sum() - matrix[code, code]
-        if matrix[code, :].sum() == 0:
-            continue  # the class is not in the truth here
-        ious.append(float(matrix[code, code] / union) if union else 0.0)
-        out[f"IoU {_NAMES[code]}"] = ious[-1]
-    out["mean IoU"] = float(np.mean(ious)) if ious else 0.0
-    return out
 
 
 def _predict(home: Path, image: Any, **options: Any) -> tuple[np.ndarray, dict[str, Any]]:
@@ -104,7 +68,7 @@ def _demo_satellite(home: Path) -> list[dict[str, Any]]:
                                    f"{predicted.shape} differ")
             raw += confusion(truth, predicted)
             merged += confusion(merge(truth), predicted)
-            masked += int((predicted == _UNKNOWN).sum())
+            masked += int((predicted == UNKNOWN).sum())
             pixels += predicted.size
         rows += _rows(f"demo {title} ({len(ids)} scenes, all seasons; synthetic)",
                       "demo land-cover truth (terralab.demo.truth.scene_landcover)", raw,

@@ -1,11 +1,9 @@
 """Quality of ``dehazing``: real clear images with haze added by the scattering model.
 
 There is no real hazy / clear pair among the samples, so haze is added to real clear images
-with the model the tool inverts, ``I = J·t + A·(1 − t)``: the transmission ``t`` runs from
-:data:`T_RANGE` ``[0]`` on the left edge to ``[1]`` on the right (uneven haze), the airlight
-is :data:`AIRLIGHT` (a bright, slightly blue grey), the result is rounded to 8 bits and
-nodata pixels are kept. A 4th (NIR) band gets the thinner haze the tool assumes there:
-``t^0.66`` (Ångström exponent 1) and airlight :data:`AIRLIGHT_NIR`. The dehazed image is
+with the model the tool inverts (:func:`terralab.ai.datasets.add_haze`): uneven haze from
+left to right, a bright, slightly blue grey airlight, 8 bits, nodata kept; a 4th (NIR) band
+gets the thinner haze the tool assumes there. The dehazed image is
 compared with the clear one by PSNR and SSIM (Gaussian-window SSIM of Wang et al. 2004,
 σ = 1.5, 11×11, K = 0.01 / 0.03, over the visible bands and valid pixels), beside the same
 scores of the hazy input.
@@ -21,70 +19,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
-__all__ = ["AIRLIGHT", "AIRLIGHT_NIR", "TOOL", "T_RANGE", "add_haze", "evaluate", "psnr",
-           "ssim"]
+from terralab.ai.datasets import AIRLIGHT, AIRLIGHT_NIR, T_RANGE, add_haze
+from terralab.ai.metrics import psnr, ssim
+
+__all__ = ["TOOL", "evaluate"]
 
 TOOL = "dehazing"
-T_RANGE = (0.45, 0.85)
-AIRLIGHT = (225.0, 228.0, 232.0)
-AIRLIGHT_NIR = 200.0
 _SAMPLES = (("naip/m_4709963_se_14_1_20200831.tif", "NAIP 2020 (RGBN, 5 m)"),
             ("aerial_0p1m/OSBS_029.tif", "NEON aerial (RGB, 0.1 m)"),
             ("landsat7_rgb/RGB.byte.tif", "Landsat 7 RGB (300 m)"))
-
-
-def psnr(result: np.ndarray, clear: np.ndarray, valid: np.ndarray,
-         peak: float = 255.0) -> float:
-    """Peak signal-to-noise ratio (dB) of ``result`` against ``clear`` on ``valid`` pixels."""
-    error = (result.astype("float64") - clear.astype("float64"))[:, valid]
-    mse = float(np.mean(error**2))
-    return float("inf") if mse == 0 else 10.0 * np.log10(peak**2 / mse)
-
-
-def _gaussian(image: np.ndarray, sigma: float = 1.5, size: int = 11) -> np.ndarray:
-    """A 'valid' Gaussian blur (no padding): the output is ``size − 1`` smaller each way."""
-    x = np.arange(size) - size // 2
-    kernel = np.exp(-(x**2) / (2 * sigma**2))
-    kernel /= kernel.sum()
-    rows = sliding_window_view(image, size, axis=1) @ kernel
-    return sliding_window_view(rows, size, axis=0) @ kernel
-
-
-def ssim(result: np.ndarray, clear: np.ndarray, valid: np.ndarray,
-         peak: float = 255.0) -> float:
-    """Mean SSIM over bands, windows centred on valid pixels (Wang et al. 2004)."""
-    c1, c2 = (0.01 * peak) ** 2, (0.03 * peak) ** 2
-    centre = valid[5:-5, 5:-5]
-    scores = []
-    for x, y in zip(result.astype("float64"), clear.astype("float64"), strict=True):
-        mx, my = _gaussian(x), _gaussian(y)
-        vx = _gaussian(x * x) - mx * mx
-        vy = _gaussian(y * y) - my * my
-        cxy = _gaussian(x * y) - mx * my
-        index = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx**2 + my**2 + c1) * (vx + vy + c2))
-        scores.append(float(index[centre].mean()))
-    return float(np.mean(scores))
-
-
-def add_haze(clear: np.ndarray, nodata: float | None) -> tuple[np.ndarray, np.ndarray]:
-    """Hazy 8-bit version of ``clear`` (``(bands, h, w)``) and its valid pixels."""
-    bands, height, width = clear.shape
-    t = np.linspace(T_RANGE[0], T_RANGE[1], width)[None, None, :]
-    light = np.array((*AIRLIGHT, AIRLIGHT_NIR)[:bands])[:, None, None]
-    valid = np.ones((height, width), bool) if nodata is None else ~(clear == nodata).all(0)
-    t = np.repeat(t, bands, axis=0)
-    if bands == 4:
-        from terralab.ai.tools.dehazing import NIR_EXPONENT
-
-        t[3] = t[3] ** NIR_EXPONENT
-    hazy = np.clip(np.rint(clear * t + light * (1 - t)), 0, 255)
-    if nodata is not None:
-        nudge = nodata + 1 if nodata < 255 else nodata - 1
-        hazy[:, valid] = np.where(hazy[:, valid] == nodata, nudge, hazy[:, valid])
-        hazy[:, ~valid] = nodata
-    return hazy.astype("uint8"), valid
 
 
 def _dehaze(home: Path, path: Path, **options: Any) -> tuple[np.ndarray, dict[str, Any]]:
@@ -130,7 +74,7 @@ def _rows_for(home: Path, clear_path: Path, dataset: str) -> list[dict[str, Any]
 
 
 def evaluate(real_data: Path | None, work: Path) -> list[dict[str, Any]]:
-    """Measure ``dehazing`` (see the module's docs); rows for ``terralab ai evaluate``."""
+    """Measure ``dehazing`` (see the module's docs); rows for the quality report."""
     from terralab.demo import write_demo_data
 
     home = work / "home"

@@ -21,7 +21,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["TOOL", "evaluate", "water_scores"]
+from terralab.ai.metrics import water_scores
+
+__all__ = ["TOOL", "evaluate"]
 
 TOOL = "sar_water"
 _CONFIGS: dict[str, dict[str, Any]] = {
@@ -32,19 +34,6 @@ _CONFIGS: dict[str, dict[str, Any]] = {
     "no speckle filter": {"speckle_filter": "none"},
 }
 _DEMO_REFERENCE = "demo land-cover truth, water class (synthetic)"
-
-
-def water_scores(predicted: np.ndarray, truth: np.ndarray,
-                 valid: np.ndarray | None = None) -> dict[str, float]:
-    """IoU, precision, recall and overall accuracy of a water mask against a reference."""
-    valid = np.ones(truth.shape, dtype=bool) if valid is None else valid
-    p, t = predicted[valid], truth[valid]
-    both = float(np.sum(p & t))
-    union = float(np.sum(p | t))
-    return {"IoU": both / union if union else 1.0,
-            "precision": both / max(float(p.sum()), 1.0),
-            "recall": both / max(float(t.sum()), 1.0),
-            "overall accuracy": float(np.mean(p == t))}
 
 
 def _mask(home: Path, image: Any, **options: Any) -> tuple[np.ndarray, dict[str, Any]]:
@@ -127,7 +116,7 @@ def _real_rows(real_data: Path, home: Path) -> list[dict[str, Any]]:
 
 
 def evaluate(real_data: Path | None, work: Path) -> list[dict[str, Any]]:
-    """Measure ``sar_water`` (see the module's docs); rows for ``terralab ai evaluate``."""
+    """Measure ``sar_water`` (see the module's docs); rows for the quality report."""
     rows = _demo_rows(work)
     if real_data is None:
         rows.append({"tool": TOOL, "dataset": "Sen1Floods11", "metric": "-", "value": None,

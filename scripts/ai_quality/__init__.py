@@ -1,10 +1,12 @@
-"""``terralab ai evaluate``: every AI tool measured on labelled data, written up honestly.
+"""The quality report of the AI tools: every AI tool measured on labelled data, written up honestly.
 
-Each tool with a quality module (:mod:`terralab.ai.quality`, one module per tool with
-``evaluate(real_data, work) -> rows``) is run on the demo region's labels and on the real
-samples that have labels; a deep tool without an installed model is listed as not measured.
-The report (``docs/ai-quality.md``) has one table per tool, what each number is measured
-against, and the raw rows as JSON beside it (``docs/ai-quality.json``).
+Each tool with a module here (``evaluate(real_data, work) -> rows``) is run on the demo
+region's labels (the demo generator, :mod:`terralab.demo`, which shipped code does not use)
+and on the real samples that have labels; a deep tool without an installed model is listed
+as not measured. The report (``docs/ai-quality.md``) has one table per tool, what each
+number is measured against, and the raw rows as JSON beside it (``docs/ai-quality.json``).
+Run it with ``python scripts/evaluate_ai.py [TOOL …]``; the scores are those of
+:mod:`terralab.ai.metrics`.
 """
 
 from __future__ import annotations
@@ -26,10 +28,8 @@ __all__ = ["evaluate", "quality_modules", "write_report"]
 
 def quality_modules() -> dict[str, Any]:
     """The quality modules by tool name."""
-    import terralab.ai.quality as package
-
-    return {info.name: importlib.import_module(f"{package.__name__}.{info.name}")
-            for info in pkgutil.iter_modules(package.__path__) if not info.name.startswith("_")}
+    return {info.name: importlib.import_module(f"{__name__}.{info.name}")
+            for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_")}
 
 
 def _default_real_data() -> Path | None:
@@ -91,7 +91,8 @@ def write_report(rows: list[dict[str, Any]], out: Path | None = None) -> Path:
     out = out or root / "docs" / "ai-quality.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     lines = ["# AI quality report", "",
-             f"Written by `terralab ai evaluate` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. "
+             "Written by `python scripts/evaluate_ai.py` on "
+             f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC. "
              "Each number says what it is measured against; synthetic references (the demo "
              "region, added haze) and optical references for SAR are named as such. The raw "
              f"rows are in `{out.with_suffix('.json').name}`.", ""]

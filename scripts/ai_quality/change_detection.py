@@ -2,9 +2,9 @@
 
 - LEVIR-CD (Chen & Shi 2020; the pairs in ``levir_cd/{A,B,label}``): the PNGs are not
   georeferenced, so each is put on a made-up local grid (EPSG:32650, 0.5 m pixels, origin
-  500000 E 4000000 N) before the tool sees it. Precision, recall, F1 and IoU of the change
-  class over all pairs' pixels, for IR-MAD and CVA (Otsu threshold) and IR-MAD's
-  chi-square test. Its labels mark
+  500000 E 4000000 N; :func:`terralab.ai.datasets.levir_pairs`) before the tool sees it.
+  Precision, recall, F1 and IoU of the change class over all pairs' pixels, for IR-MAD and
+  CVA (Otsu threshold) and IR-MAD's chi-square test. Its labels mark
   building changes only, while both methods flag every change, so precision is low by
   design; the rows also give what flagging everything would score.
 - The demo aerial pair (synthetic, 0.5 m RGBN, ``change.tif`` truth): the same metrics.
@@ -19,62 +19,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import xarray as xr
 
-__all__ = ["TOOL", "evaluate", "levir_pairs", "local_grid", "scores"]
+from terralab.ai.datasets import levir_pairs
+from terralab.ai.metrics import change_scores
+
+__all__ = ["TOOL", "evaluate"]
 
 TOOL = "change_detection"
 _METHODS = (("irmad", "IR-MAD"), ("cva", "CVA"))
 _LABELLED = (("irmad", "IR-MAD, Otsu", {}), ("cva", "CVA, Otsu", {}),
              ("irmad", "IR-MAD, chi-square p < 0.001", {"threshold": "chi2"}))
 _LEVIR_GRID = "EPSG:32650, 0.5 m pixels (made up: LEVIR-CD PNGs are not georeferenced)"
-
-
-def local_grid(pixels: np.ndarray, *, name: str, resolution: float = 0.5,
-               crs: str = "EPSG:32650", origin: tuple[float, float] = (500_000.0, 4_000_000.0)
-               ) -> xr.DataArray:
-    """A ``(band, y, x)`` DataArray of ``pixels`` on a made-up north-up grid."""
-    import rioxarray  # noqa: F401 (the .rio accessor)
-    from rasterio.transform import from_origin
-
-    bands, height, width = pixels.shape
-    x0, y0 = origin
-    data = xr.DataArray(pixels, dims=("band", "y", "x"), name=name,
-                        coords={"band": np.arange(1, bands + 1),
-                                "y": y0 - resolution * (np.arange(height) + 0.5),
-                                "x": x0 + resolution * (np.arange(width) + 0.5)})
-    return data.rio.write_crs(crs).rio.write_transform(
-        from_origin(x0, y0, resolution, resolution))
-
-
-def levir_pairs(folder: Path) -> list[tuple[str, xr.DataArray, xr.DataArray, np.ndarray]]:
-    """Every LEVIR-CD pair in ``folder`` (``A/``, ``B/``, ``label/``) as georeferenced arrays.
-
-    Returns:
-        ``(name, before, after, changed)`` with ``changed`` a boolean label array.
-    """
-    from PIL import Image
-
-    pairs = []
-    for label in sorted((folder / "label").glob("*.png")):
-        images = []
-        for side in ("A", "B"):
-            with Image.open(folder / side / label.name) as image:
-                images.append(np.asarray(image.convert("RGB")).transpose(2, 0, 1).copy())
-        with Image.open(label) as image:
-            changed = np.asarray(image.convert("L")) > 127
-        pairs.append((label.stem, local_grid(images[0], name=f"{label.stem}-A"),
-                      local_grid(images[1], name=f"{label.stem}-B"), changed))
-    return pairs
-
-
-def scores(tp: float, fp: float, fn: float) -> dict[str, float]:
-    """Precision, recall, F1 and IoU of the change class from pixel counts."""
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
-    iou = tp / (tp + fp + fn) if tp + fp + fn else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1, "iou": iou}
 
 
 def _mask(home: Path, before: Any, after: Any, method: str, **options: Any) -> np.ndarray:
@@ -96,7 +51,7 @@ def _metric_rows(dataset: str, reference: str, counts: np.ndarray, label: str,
                  notes: str) -> list[dict[str, Any]]:
     return [{"tool": TOOL, "dataset": dataset, "metric": f"{name} ({label})",
              "value": round(value, 4), "reference": reference, "notes": notes}
-            for name, value in scores(*counts).items()]
+            for name, value in change_scores(*counts).items()]
 
 
 def _levir(folder: Path, home: Path) -> list[dict[str, Any]]:
@@ -105,7 +60,8 @@ def _levir(folder: Path, home: Path) -> list[dict[str, Any]]:
         return []
     rows = []
     share = float(np.mean([truth.mean() for *_, truth in pairs]))
-    everything = scores(sum(t.sum() for *_, t in pairs), sum((~t).sum() for *_, t in pairs), 0)
+    everything = change_scores(sum(t.sum() for *_, t in pairs),
+                               sum((~t).sum() for *_, t in pairs), 0)
     dataset = f"LEVIR-CD ({len(pairs)} pairs, 256×256, 0.5 m)"
     reference = "LEVIR-CD building-change labels"
     for method, label, options in _LABELLED:
