@@ -161,7 +161,7 @@ class DownloadHandler(CatalogHandler):
         Returns:
             The bytes sent.
         """
-        from terralab.catalog.downloads import record_download
+        from terralab.quotas.downloads import record_download
 
         sent, recorded = 0, False
         try:

@@ -1,12 +1,12 @@
-"""Item downloads: stream chosen assets (or a clipped subset) and count the bytes per user.
+"""Item downloads: stream chosen assets (or a clipped subset) and count the bytes of each.
 
-Every byte handed to a user is charged to the quota ledger of the platform database
-(:mod:`terralab.quotas.ledger`, kind ``download_bytes``), which the monthly download quota
-reads (PRODUCT.md §6); a download is refused before its first byte when the quota is used
-up or the file would not fit in it. A clipped subset is the window of the raster that covers
-the area's bounding box, copied block by block into a tiled, compressed GeoTIFF, so memory
-stays bounded whatever the raster size; masking pixels outside a polygon is the job of the
-clip processing tool, not of a download.
+A download takes a meter (:class:`DownloadMeter`), asked before each asset whether its bytes
+fit (so a download is refused before its first byte) and told what each asset took; the
+callers pass the user's download quota (:class:`terralab.quotas.downloads.DownloadQuota`,
+PRODUCT.md §6), so every byte handed to a user is charged. A clipped subset is the window of
+the raster that covers the area's bounding box, copied block by block into a tiled,
+compressed GeoTIFF, so memory stays bounded whatever the raster size; masking pixels outside
+a polygon is the job of the clip processing tool, not of a download.
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 from urllib.parse import urlparse
 
 import rasterio
@@ -38,12 +37,11 @@ from terralab.raster_open import open_checked
 
 __all__ = [
     "AssetStream",
+    "DownloadMeter",
     "chosen_assets",
     "clip_raster",
     "download",
-    "downloaded_bytes",
     "open_asset",
-    "record_download",
     "write_whole",
 ]
 
@@ -70,23 +68,14 @@ class AssetStream:
             self._cleanup.pop()()
 
 
-def record_download(user: str, item: dict[str, Any], asset: str, nbytes: int, *,
-                    home: Path | None = None) -> None:
-    """Charge ``nbytes`` downloaded by ``user`` to the quota ledger (a fresh key each time)."""
-    import uuid
+class DownloadMeter(Protocol):
+    """What a download asks before each asset and tells after it (a user's quota)."""
 
-    from terralab.quotas.ledger import DOWNLOAD_BYTES, charge
+    def check(self, nbytes: int) -> None:
+        """Raise when ``nbytes`` more may not be downloaded (0: when nothing may)."""
 
-    charge(None, kind=DOWNLOAD_BYTES, key=uuid.uuid4().hex, owner=user, amount=int(nbytes),
-           note=f"{item.get('collection') or ''}/{item['id']}/{asset}", home=home)
-
-
-def downloaded_bytes(user: str, *, since: datetime | None = None,
-                     home: Path | None = None) -> int:
-    """Return the bytes ``user`` downloaded (since ``since``, a timezone-aware time)."""
-    from terralab.quotas.ledger import DOWNLOAD_BYTES, used
-
-    return used(user, DOWNLOAD_BYTES, since, home=home)
+    def charge(self, item: dict[str, Any], asset: str, nbytes: int) -> None:
+        """Record that ``asset`` of ``item`` took ``nbytes``."""
 
 
 def _file_chunks(path: Path) -> Iterator[bytes]:
@@ -219,9 +208,9 @@ def _fetch(href: str, label: str, home: Path | None) -> requests.Response:
 
 
 def download(item: dict[str, Any], dest: str | Path, *, assets: list[str] | None = None,
-             geometry: BaseGeometry | None = None, user: str | None = None,
-             owner: str | None = None, home: Path | None = None) -> list[Path]:
-    """Download assets of ``item`` into the folder ``dest`` and record the bytes for ``user``.
+             geometry: BaseGeometry | None = None, owner: str | None = None,
+             home: Path | None = None, meter: DownloadMeter | None = None) -> list[Path]:
+    """Download assets of ``item`` into the folder ``dest``, each asset checked and counted.
 
     Each file is written as ``<name>.part`` and renamed when complete, so a failed download
     leaves no half-written file.
@@ -231,24 +220,24 @@ def download(item: dict[str, Any], dest: str | Path, *, assets: list[str] | None
         dest: the folder to write into (created if missing).
         assets: the asset keys; None = every asset with the role ``data`` (else all assets).
         geometry: clip rasters to this area (EPSG:4326).
-        user: the user charged for the bytes (``$JUPYTERHUB_USER`` or the login name).
         owner: the owner of a user's own item.
         home: the terralab data folder.
+        meter: asked before the first asset (``check(0)``) and before each asset of known
+            size (``check(size)``), told what each asset took (``charge``), also when it
+            was interrupted; None counts nothing (the callers that hand bytes to a user
+            pass the user's quota, :class:`terralab.quotas.downloads.DownloadQuota`).
 
     Returns:
         The files written.
 
     Raises:
-        terralab.quotas.QuotaExceeded: before an asset's first byte is written, when the
-            user's download quota of this month is used up or the asset (of known size)
-            would not fit in it.
+        Whatever the meter's ``check`` raises (a user's quota: before an asset's first byte
+        is written, when the quota is used up or the asset would not fit in it).
     """
-    from terralab.quotas.checks import check_download
-
     dest = Path(dest)
-    user = user or os.environ.get("JUPYTERHUB_USER") or _login_name()
     keys = chosen_assets(item, assets)
-    check_download(user, nbytes=0, home=home)
+    if meter is not None:
+        meter.check(0)
     dest.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for key in keys:
@@ -256,14 +245,14 @@ def download(item: dict[str, Any], dest: str | Path, *, assets: list[str] | None
         target = dest / stream.filename
         counted, complete = _Counted(stream.chunks), False
         try:
-            if stream.size is not None:
-                check_download(user, nbytes=stream.size, home=home)
+            if stream.size is not None and meter is not None:
+                meter.check(stream.size)
             write_whole(target, counted)
             complete = True
         finally:
             stream.close()
-            if counted.bytes or complete:  # an interrupted download costs what it took
-                record_download(user, item, key, counted.bytes, home=home)
+            if meter is not None and (counted.bytes or complete):  # an interrupted
+                meter.charge(item, key, counted.bytes)  # download costs what it took
         written.append(target)
     return written
 
@@ -321,9 +310,3 @@ def write_whole(target: Path, chunks: Iterable[bytes]) -> int:
         raise
     return size
 
-
-def _login_name() -> str:
-    """Return the name of the user running this process."""
-    import getpass
-
-    return getpass.getuser()

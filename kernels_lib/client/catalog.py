@@ -17,12 +17,12 @@ from typing import Any
 
 from terralab.catalog.disposition import attachment_name
 from terralab.catalog.downloads import chosen_assets, write_whole
-from terralab.catalog.downloads import download as _download
 from terralab.catalog.favourites import add_favourite, list_favourites, remove_favourite
 from terralab.catalog.query import SearchQuery
 from terralab.catalog.results import SearchResult
 from terralab.catalog.search import search as _search
 from terralab.catalog.search import search_query
+from terralab.quotas.downloads import download as charged_download
 from terralab.service.http_client import ServiceClient, ServiceError
 
 __all__ = ["CatalogClient", "SearchQuery", "SearchResult", "ServiceError", "add_favourite",
@@ -148,7 +148,8 @@ def download(item: Any, dest: str | Path = ".", *, assets: list[str] | None = No
         geometry = resolve_area(area).geometry
     client = service_client() if home is None and user is None else None
     if client is None:
-        return _download(data, dest, assets=assets, geometry=geometry, user=user, home=home)
+        return charged_download(data, dest, assets=assets, geometry=geometry, user=user,
+                                home=home)
     # inside a hub: the service checks the user's rights and counts the bytes
     folder = Path(dest)
     folder.mkdir(parents=True, exist_ok=True)

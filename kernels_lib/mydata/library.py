@@ -163,13 +163,13 @@ def download_item(owner: str, item_id: str, dest: str | Path = ".", *,
     Raises:
         MyDataError: for an unknown item or format.
     """
-    from terralab.catalog.downloads import download, record_download
+    from terralab.quotas.checks import check_download
+    from terralab.quotas.downloads import download, record_download
 
     record = get_item(owner, item_id, home=home)
     if format is not None:
         from terralab.catalog.assets import local_asset_path
         from terralab.mydata.export import export_file
-        from terralab.quotas.checks import check_download
 
         check_download(owner, home=home)  # refused before any work when used up
         data = local_asset_path(record.item, "data", owner=owner, home=home or terralab_home())
@@ -181,7 +181,7 @@ def download_item(owner: str, item_id: str, dest: str | Path = ".", *,
         return [target]
     item: dict[str, Any] = record.item
     written = download(item, dest, assets=["data"], user=owner, owner=owner,
-                       home=home or terralab_home())
+                       home=home or terralab_home())  # checked and charged
     named = []
     for path in written:  # "data.tif" → the item's own name, e.g. "Field, June.tif"
         target = path.with_name(download_stem(record.title, item_id) + path.suffix)

@@ -8,7 +8,7 @@ success is reported twice, is charged once. Kinds:
   (charged by the worker in the same transaction that marks the job succeeded; queue time
   and failed jobs are never charged);
 - :data:`DOWNLOAD_BYTES` (``"download_bytes"``): bytes sent to the user, one row per
-  download under a fresh key (:func:`terralab.catalog.downloads.record_download`).
+  download under a fresh key (:func:`terralab.quotas.downloads.record_download`).
 
 AI seconds are charged exactly (a 0.3 s job costs 0.3 s, to the microsecond; rounding to
 whole seconds once let every job under 0.5 s run for free); bytes are whole numbers. ``at``

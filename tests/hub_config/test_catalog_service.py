@@ -9,8 +9,8 @@ import sys
 import pytest
 import requests
 
-from terralab.catalog.downloads import downloaded_bytes
 from terralab.catalog.index import CatalogIndex, default_index_path
+from terralab.quotas.downloads import downloaded_bytes
 
 pytestmark = pytest.mark.hub
 

@@ -7,9 +7,9 @@ from datetime import datetime
 import pytest
 import requests
 
-from terralab.catalog.downloads import downloaded_bytes
 from terralab.client.quotas import QuotaService
 from terralab.quotas import DOWNLOAD_BYTES, QuotaReport, charge
+from terralab.quotas.downloads import downloaded_bytes
 from terralab.service.http_client import ServiceClient
 
 pytestmark = pytest.mark.hub

@@ -9,10 +9,10 @@ import rasterio
 from shapely.geometry import box, shape
 
 from terralab.catalog.assets import AssetAccessError
-from terralab.catalog.downloads import download, downloaded_bytes
 from terralab.catalog.favourites import add_favourite, list_favourites, remove_favourite
 from terralab.catalog.search import search
 from terralab.catalog.thumbnails import ThumbnailError, preview_href, rgb_plan, thumbnail
+from terralab.quotas.downloads import download, downloaded_bytes
 
 
 @pytest.fixture(autouse=True)

@@ -142,7 +142,7 @@ def test_upload_publishes_charges_and_delete_frees(home: Path, tmp_path: Path) -
         rename_item("alice", record.id, "   ", home=home)
 
     # download: named after the item, counted in the download record
-    from terralab.catalog.downloads import downloaded_bytes
+    from terralab.quotas.downloads import downloaded_bytes
 
     [copy] = download_item("alice", record.id, tmp_path / "out", home=home)
     assert copy.name == "Field, June.tif"
@@ -376,7 +376,7 @@ def test_downloads_in_the_format_asked_for(home: Path, tmp_path: Path) -> None:
 
     import geopandas as gpd
 
-    from terralab.catalog.downloads import downloaded_bytes
+    from terralab.quotas.downloads import downloaded_bytes
 
     vector = upload_file(_shapefile_zip(tmp_path, prj=True), owner="alice", title="Fields",
                          home=home)

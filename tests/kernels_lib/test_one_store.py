@@ -20,7 +20,6 @@ import sqlalchemy as sa
 from rasterio.transform import from_origin
 from shapely.geometry import box
 
-from terralab.catalog.downloads import download
 from terralab.catalog.favourites import add_favourite, list_favourites
 from terralab.catalog.index import CatalogIndex, default_index_path
 from terralab.catalog.search import search
@@ -30,6 +29,7 @@ from terralab.mydata.store import storage_usage
 from terralab.mydata.uploads import upload_file
 from terralab.platform_migrate import platform_tables
 from terralab.platform_sql import dispose_engines, engine
+from terralab.quotas.downloads import download
 from terralab.quotas.report import quota_report
 
 SQLITE_HEADER = b"SQLite format 3\x00"

@@ -19,8 +19,8 @@ import requests
 from rasterio.transform import from_origin
 
 from terralab.catalog.disposition import attachment_name
-from terralab.catalog.downloads import downloaded_bytes
 from terralab.client.mydata import MyDataService
+from terralab.quotas.downloads import downloaded_bytes
 from terralab.service.http_client import ServiceClient
 
 LONG_TITLE = "湖州市土地利用遥感监测成果" * 7  # 91 characters, 273 bytes of UTF-8
