@@ -47,17 +47,49 @@ register_accessor()  # da.tl, once xarray is imported
 wire()  # the callbacks of lower layers (the queue's job events → projects)
 
 
+class _Calls(types.ModuleType):
+    """``tl.mydata``, ``tl.projects``: the client layer's calls, then the domain's own names.
+
+    It carries the domain package's name, so ``import terralab.mydata.store as store`` still
+    finds the domain's module; the client module's names come first (a test checks that no
+    call is named like a module of its domain).
+    """
+
+    def __init__(self, client: types.ModuleType, domain: types.ModuleType) -> None:
+        super().__init__(domain.__name__, client.__doc__)
+        self._client = client
+        self._domain = domain
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return getattr(self._client, name)
+        except AttributeError:
+            return getattr(self._domain, name)
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(dir(self._client)) | set(dir(self._domain)))
+
+
+_views: dict[str, _Calls] = {}
+
+
 class _Terralab(types.ModuleType):
-    """``terralab`` itself: ``tl.mydata``, ``tl.projects`` and ``tl.tools`` are client modules.
+    """``terralab`` itself: ``tl.mydata``, ``tl.projects`` and ``tl.tools`` are the client calls.
 
     Importing a domain package (``terralab.mydata``, the store and its parts) sets it as an
-    attribute of ``terralab``; the calls a notebook means by ``tl.mydata`` are those of the
+    attribute of ``terralab``; what a notebook means by ``tl.mydata`` are the calls of the
     client layer (:mod:`terralab.client.mydata`), whatever was imported before.
     """
 
     def __getattribute__(self, name: str) -> Any:
         if name in _MODULES:
-            return importlib.import_module(_MODULES[name])
+            view = _views.get(name)
+            if view is None:
+                client = importlib.import_module(_MODULES[name])
+                domain = importlib.import_module(f"terralab.{name}")
+                view = client if domain is client else _Calls(client, domain)
+                _views[name] = view
+            return view
         return super().__getattribute__(name)
 
 

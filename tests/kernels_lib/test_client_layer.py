@@ -12,8 +12,12 @@ def test_tl_mydata_and_projects_are_the_client_calls_after_the_domain_packages_l
     code = (
         "import terralab.mydata.store, terralab.projects.store\n"
         "import terralab as tl\n"
-        "assert tl.mydata.__name__ == 'terralab.client.mydata', tl.mydata\n"
-        "assert tl.projects.__name__ == 'terralab.client.projects', tl.projects\n"
+        "assert tl.mydata.upload.__module__ == 'terralab.client.mydata', tl.mydata\n"
+        "assert tl.projects.create.__module__ == 'terralab.client.projects'\n"
+        "import terralab.mydata.band_statistics as stats\n"
+        "assert stats.__name__ == 'terralab.mydata.band_statistics'\n"
+        "import terralab.projects.store as store\n"
+        "assert store.__name__ == 'terralab.projects.store'\n"
         "assert callable(tl.mydata.upload) and callable(tl.mydata.statistics)\n"
         "assert callable(tl.projects.create) and callable(tl.projects.list)\n"
         "from terralab.mydata import store\n"
@@ -40,3 +44,23 @@ def test_the_local_transport_answers_what_the_hub_answers(tmp_path):
         local.request("projects.get", project_id="0" * 12)
     with pytest.raises(ProjectError, match="name"):  # the domain's refusal, as over HTTP
         local.request("projects.create", name=None)
+
+
+def test_no_client_call_is_named_like_a_module_of_its_domain():
+    """``import terralab.mydata.x as m`` reads ``tl.mydata.x``: a call named ``x`` hides it."""
+    import importlib
+    import pkgutil
+    import types
+
+    import terralab
+
+    for name, client_name in terralab._MODULES.items():
+        client = importlib.import_module(client_name)
+        domain = importlib.import_module(f"terralab.{name}")
+        if domain is client or not hasattr(domain, "__path__"):
+            continue
+        modules = {info.name for info in pkgutil.iter_modules(domain.__path__)}
+        for attribute in modules & set(dir(client)):
+            value = getattr(client, attribute)
+            assert isinstance(value, types.ModuleType), (client_name, attribute)
+            assert value.__name__ == f"terralab.{name}.{attribute}", (client_name, attribute)

@@ -13,11 +13,11 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
-import terralab.mydata.statistics as statistics
+import terralab.mydata.band_statistics as statistics
 from terralab.client import mydata as client
+from terralab.mydata.band_statistics import dataset_statistics, item_statistics
 from terralab.mydata.errors import MyDataError
 from terralab.mydata.results import publish_result
-from terralab.mydata.statistics import dataset_statistics, item_statistics
 from terralab.mydata.store import MyDataRecord
 from terralab.mydata.uploads import upload_file
 from terralab.raster_open import open_checked

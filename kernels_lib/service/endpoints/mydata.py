@@ -23,9 +23,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from terralab.mydata import library
+from terralab.mydata.band_statistics import DEFAULT_BINS, MAX_BINS, MIN_BINS, record_statistics
 from terralab.mydata.errors import MyDataError, UploadError
 from terralab.mydata.limits import UploadLimits
-from terralab.mydata.statistics import DEFAULT_BINS, MAX_BINS, MIN_BINS, record_statistics
 from terralab.mydata.store import MyDataRecord, get_record, storage_usage
 from terralab.mydata.upload_jobs import (
     announce,
