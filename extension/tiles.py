@@ -37,7 +37,10 @@ from tornado.ioloop import IOLoop
 
 from terralab.home import terralab_home
 from terralab.identity import current_user
-from terralab.service.error_table import ERRORS
+from terralab.mydata.errors import MyDataError
+from terralab.service.error_table import ERRORS, NotFound
+from terralab.service.errors import ServiceError
+from terralab.service.http_client import service_client
 from terralab.tiles.errors import TileAccessError, TileNotFound, TileParameterError
 
 __all__ = ["TileHandler", "TileInfoHandler", "TileState", "tile_routes"]
@@ -79,6 +82,21 @@ class TileState:
                 if self._index is None and path.is_file():
                     self._index = CatalogIndex(path)
         return self._index
+
+    def find_own(self, item_id: str, collection: str | None) -> tuple[dict[str, Any], str] | None:
+        """The server owner's own item, asked of the hub service (None: none, or no hub).
+
+        The users' items live in the platform database, which a user's server may not read
+        (PostgreSQL in a deployment): inside a hub the service answers them.
+        """
+        client = service_client()
+        if client is None:
+            return None
+        try:
+            record = client.request("mydata.get", item_id=item_id)
+        except (MyDataError, NotFound, ServiceError):
+            return None
+        return record["item"], record["owner"]
 
 
 class _TileBase(APIHandler):
@@ -126,7 +144,7 @@ class _TileBase(APIHandler):
 
         state, names = self.state, self.query(_SOURCE)
         return lambda: resolve_tile_source(state.user, home=state.home, index=state.index(),
-                                           **names)
+                                           find_own=state.find_own, **names)
 
 
 class TileHandler(_TileBase):

@@ -27,7 +27,7 @@ tiled here.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -39,6 +39,7 @@ from terralab.tiles.errors import TileAccessError, TileNotFound
 from terralab.tiles.params import BandSpec, TileParameterError
 
 __all__ = [
+    "OwnItemFinder",
     "SourceBand",
     "TileAccessError",
     "TileNotFound",
@@ -46,6 +47,9 @@ __all__ = [
     "check_user_path",
     "resolve_tile_source",
 ]
+
+#: ``find_own(item_id, collection)``: the user's own item as ``(item, owner)``, or None.
+OwnItemFinder = Callable[[str, str | None], tuple[dict[str, Any], str] | None]
 
 _RGB = ("red", "green", "blue")
 _BAND_NUMBER = re.compile(r"b(\d+)")
@@ -176,7 +180,8 @@ def check_user_path(path: str) -> PurePosixPath:
 
 def resolve_tile_source(user: str, *, item: str | None = None, collection: str | None = None,
                         asset: str | None = None, path: str | None = None,
-                        home: Path | None = None, index: Any = None) -> TileSource:
+                        home: Path | None = None, index: Any = None,
+                        find_own: OwnItemFinder | None = None) -> TileSource:
     """Return the tile source of a catalog item or of a file in the user's folder.
 
     Args:
@@ -189,6 +194,9 @@ def resolve_tile_source(user: str, *, item: str | None = None, collection: str |
         home: the terralab data folder (``terralab_home()`` when omitted).
         index: an open :class:`~terralab.catalog.index.CatalogIndex` to reuse (a server
             opens one); else the default index of ``home`` is opened for this call.
+        find_own: where an item the index does not know is looked up next: the user's own
+            item as ``(item, owner)``, or None (a server in a hub asks the hub service, which
+            holds the users' items when the platform database is not this server's to read).
 
     Raises:
         TileParameterError: unless exactly one of ``item`` and ``path`` is given.
@@ -204,7 +212,7 @@ def resolve_tile_source(user: str, *, item: str | None = None, collection: str |
         if collection is not None or asset is not None:
             raise TileParameterError("collection and asset go with item, not with path")
         return _path_source(user, path, home)
-    return _item_source(user, str(item), collection, asset, home, index)
+    return _item_source(user, str(item), collection, asset, home, index, find_own)
 
 
 def _path_source(user: str, path: str, home: Path) -> TileSource:
@@ -225,8 +233,14 @@ def _path_source(user: str, path: str, home: Path) -> TileSource:
 
 
 def _item_source(user: str, item_id: str, collection: str | None, asset: str | None,
-                 home: Path, index: Any) -> TileSource:
-    item, owner = _lookup(user, item_id, collection, home, index)
+                 home: Path, index: Any, find_own: OwnItemFinder | None) -> TileSource:
+    try:
+        item, owner = _lookup(user, item_id, collection, home, index)
+    except TileNotFound:
+        found = find_own(item_id, collection) if find_own is not None else None
+        if found is None or found[1] != user:
+            raise
+        item, owner = found
     root = user_dir(owner, home=home) if owner else None
     assets = item.get("assets") or {}
     if asset is not None and asset not in assets:
