@@ -17,10 +17,10 @@ from rasterio.transform import from_origin
 
 import terralab.client.projects as projects
 from terralab.catalog.index import CatalogIndex, default_index_path
+from terralab.cli.projects import projects_group
 from terralab.mydata.library import delete_item, get_item
 from terralab.mydata.uploads import upload_file
 from terralab.projects import Layer, Project, ProjectError, ProjectNotFound, store
-from terralab.projects.commands import projects_group
 
 
 def write_geotiff(path: Path, *, side: int = 1024, seed: int = 0) -> Path:

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from terralab.cli.quotas import quota_group
 from terralab.client.quotas import quota
 from terralab.platform_sql import dispose_engines, engine
 from terralab.quotas import (
@@ -29,7 +30,6 @@ from terralab.quotas import (
     used,
 )
 from terralab.quotas.accounts import stored_registration
-from terralab.quotas.commands import quota_group
 from terralab.quotas.downloads import download, downloaded_bytes, record_download
 from terralab.quotas.ledger import quota_ledger
 from terralab.quotas.policy import StoragePolicy, format_duration, parse_duration

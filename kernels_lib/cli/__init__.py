@@ -1,4 +1,12 @@
-"""The ``terralab`` command."""
+"""The ``terralab`` command: the CLI layer, above the client layer.
+
+One module per domain holds its subcommands (:mod:`terralab.cli.catalog`,
+:mod:`~terralab.cli.mydata`, :mod:`~terralab.cli.tools`, :mod:`~terralab.cli.queue`,
+:mod:`~terralab.cli.projects`, :mod:`~terralab.cli.quotas`, :mod:`~terralab.cli.ai`); they
+call the client layer (``tl.*``: through the hub service inside a terralab hub, in-process
+otherwise). Here: the group, ``version``, ``demo-data`` (the only user of the demo generator
+besides the tests and ``up``'s first run) and ``up``. ``python -m terralab.cli`` runs it too.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +17,15 @@ from pathlib import Path
 import click
 
 from terralab._version import __version__
-from terralab.ai.commands import models_group
-from terralab.catalog.commands import catalog, search_command
+from terralab.cli.ai import models_group
+from terralab.cli.catalog import catalog, search_command
+from terralab.cli.mydata import mydata_group, upload_command
+from terralab.cli.projects import projects_group
+from terralab.cli.queue import jobs_group, workers_command
+from terralab.cli.quotas import quota_group
+from terralab.cli.tools import run_command, tools_group
 from terralab.home import terralab_home
-from terralab.mydata.commands import mydata_group, upload_command
 from terralab.platform_migrate import db_group
-from terralab.projects.commands import projects_group
-from terralab.queue.commands import jobs_group, workers_command
-from terralab.quotas.commands import quota_group
-from terralab.tools.commands import run_command, tools_group
 
 __all__ = ["cli", "main"]
 
@@ -126,6 +134,3 @@ def main() -> None:
     """Entry point of the ``terralab`` console script."""
     cli()
 
-
-if __name__ == "__main__":
-    main()

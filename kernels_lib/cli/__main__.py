@@ -1,0 +1,5 @@
+"""``python -m terralab.cli``: the ``terralab`` command."""
+
+from terralab.cli import main
+
+main()
