@@ -24,7 +24,6 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from http import HTTPStatus
 from http.client import responses
 from pathlib import Path
 from typing import Any
@@ -132,8 +131,8 @@ class _TileBase(APIHandler):
         try:
             return await IOLoop.current().run_in_executor(self.state.executor, work)
         except (TileParameterError, TileAccessError, TileNotFound) as error:
-            status, body = ERRORS.answer(error) or (HTTPStatus.INTERNAL_SERVER_ERROR, {})
-            raise web.HTTPError(status, "%s", body.get("message", error)) from None
+            status, body = ERRORS.answer_known(error)
+            raise web.HTTPError(status, "%s", body["message"]) from None
 
     def resolver(self) -> Callable[[], Any]:
         """Return a function resolving the request's tile source (to call in a tile thread).

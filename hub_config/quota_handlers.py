@@ -28,6 +28,7 @@ from urllib.parse import quote
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from terralab.hub.api_handler import APIHandler
+from terralab.service.error_table import ERRORS
 
 __all__ = ["hub_user", "refuse_download", "registration"]
 
@@ -92,10 +93,7 @@ async def refuse_download(handler: APIHandler, model: dict[str, Any], nbytes: in
         await handler.blocking(partial(check_download, model["name"], groups, nbytes,
                                        home=home))
     except QuotaExceeded as error:
-        handler.write_json({"status": HTTPStatus.TOO_MANY_REQUESTS, "message": str(error),
-                            "reason": "quota", "kind": error.kind,
-                            "resets": error.resets.isoformat(), "used": error.used,
-                            "limit": error.limit},
-                           HTTPStatus.TOO_MANY_REQUESTS)
+        status, body = ERRORS.answer_known(error)
+        handler.write_json(body, status)
         return True
     return False

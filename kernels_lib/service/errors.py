@@ -132,6 +132,17 @@ class ErrorTable:
             return None
         return rule.status_of(error), rule.body(error)
 
+    def answer_known(self, error: BaseException) -> tuple[int, dict[str, Any]]:
+        """The status and body answering ``error``, whose type has a rule.
+
+        Raises:
+            LookupError: when no rule covers it (a defect of the caller).
+        """
+        answer = self.answer(error)
+        if answer is None:
+            raise LookupError(f"the error table has no rule for {type(error).__name__}")
+        return answer
+
     def error_for(self, status: int, body: Mapping[str, Any]) -> BaseException:
         """The exception a client raises for an answer: its rule's, else :class:`ServiceError`."""
         message = str(body.get("message") or "") or _phrase(status)
