@@ -18,7 +18,6 @@ process (:func:`terralab.tools.run`, the runner of :mod:`terralab.tools.runner`)
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from terralab.client.queue import in_hub, run_queued
@@ -50,15 +49,7 @@ def run(name: str, /, *, save: bool = True, title: str | None = None, **params: 
 
 
 def __getattr__(name: str) -> Any:
-    """``tl.tools.<tool name>(**params)``: the tool as a function (:func:`run`).
-
-    ``terralab.tools`` is this module as an attribute of ``terralab`` (``tl.tools``), so
-    ``import terralab.tools.registry as registry`` reads ``registry`` here: a loaded
-    submodule of the :mod:`terralab.tools` package is answered as itself.
-    """
-    submodule = sys.modules.get(f"terralab.tools.{name}")
-    if submodule is not None:
-        return submodule
+    """``tl.tools.<tool name>(**params)``: the tool as a function (:func:`run`)."""
     registry = default_registry()
     if name in registry:
         def call(**params: Any) -> RunResult:

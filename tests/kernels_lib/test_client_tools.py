@@ -30,7 +30,8 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, dict[str, Any
 
 def test_tl_tools_and_tl_run_are_the_client_calls():
     assert "terralab.tools" in sys.modules  # the domain package loaded first
-    assert tl.tools is client_tools and tl.run is client_tools.run
+    assert tl.run is client_tools.run and tl.tools.run is client_tools.run
+    assert tl.tools.list_tools is client_tools.list_tools
     import terralab.tools.registry as registry  # through tl.tools: still the submodule
 
     assert registry.__name__ == "terralab.tools.registry"
