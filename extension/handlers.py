@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 from jupyter_server.base.handlers import APIHandler
@@ -13,6 +12,7 @@ from tornado import web
 from terralab._version import __version__
 from terralab.extension.tiles import tile_routes
 from terralab.home import terralab_home
+from terralab.settings import settings
 
 __all__ = ["StatusHandler", "setup_handlers"]
 
@@ -23,8 +23,8 @@ class StatusHandler(APIHandler):
     @web.authenticated
     def get(self) -> None:
         """Answer with what this user's server knows about terralab."""
-        hub_prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX")
-        service = os.environ.get("TERRALAB_SERVICE")
+        configured = settings()
+        hub_prefix, service = configured.hub.service_prefix, configured.service.name
         self.finish(json.dumps({
             "version": __version__,
             "home": str(terralab_home()),

@@ -2,9 +2,10 @@
 
 :class:`CatalogSettings` is mixed into :class:`terralab.hub.settings.TerralabHub`, so a site
 sets ``c.TerralabHub.catalog_asset_roots = ["/data/landsat"]`` like any JupyterHub option.
-:meth:`CatalogSettings.catalog_env` gives the environment the hub service and the workers read
-back with :meth:`terralab.catalog.asset_policy.AssetPolicy.from_env`; the rules themselves are
-described there.
+:meth:`CatalogSettings.catalog_settings` gives the ``catalog`` of the settings document
+(:mod:`terralab.settings`) that the hub service and the workers read back with
+:meth:`terralab.catalog.asset_policy.AssetPolicy.from_env`; the rules themselves are described
+there.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from traitlets import HasTraits, List, TraitError, Unicode, validate
 
-from terralab.catalog.asset_policy import DEFAULT_HOSTS, HOSTS_VARIABLE, ROOTS_VARIABLE
+from terralab.catalog.asset_policy import DEFAULT_HOSTS
 
 __all__ = ["CatalogSettings"]
 
@@ -62,11 +63,7 @@ class CatalogSettings(HasTraits):
                                  "*.domain pattern")
         return proposal["value"]
 
-    def catalog_env(self) -> dict[str, str]:
-        """The environment of the hub service and the workers for these settings.
-
-        ``TERRALAB_CATALOG_ROOTS`` (``os.pathsep``-separated) and ``TERRALAB_CATALOG_HOSTS``
-        (comma-separated).
-        """
-        return {ROOTS_VARIABLE: os.pathsep.join(self.catalog_asset_roots),
-                HOSTS_VARIABLE: ",".join(h.lower() for h in self.catalog_asset_hosts)}
+    def catalog_settings(self) -> dict[str, Any]:
+        """These rules as the settings document's ``catalog`` (``CatalogSettings``)."""
+        return {"asset_roots": list(self.catalog_asset_roots),
+                "asset_hosts": [host.lower() for host in self.catalog_asset_hosts]}

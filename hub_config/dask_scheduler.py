@@ -16,11 +16,12 @@ The backends of :mod:`terralab.hub.dask_gateway` start every scheduler with
 from __future__ import annotations
 
 import logging
-import os
 import time
 from typing import Any
 
 from tornado.ioloop import PeriodicCallback
+
+from terralab.settings import settings
 
 __all__ = ["NO_CLIENT_TIMEOUT_ENV", "NoClientWatch", "dask_setup"]
 
@@ -61,7 +62,7 @@ class NoClientWatch:
     async def stop(self) -> None:
         """Ask the gateway to stop the cluster; close the scheduler if it cannot."""
         try:
-            if not os.environ.get("DASK_GATEWAY_API_URL"):
+            if not settings().dask.gateway_api_url:
                 raise RuntimeError("not started by dask-gateway")
             from dask_gateway.scheduler_preload import make_gateway_client
 
@@ -73,7 +74,7 @@ class NoClientWatch:
 
 def dask_setup(scheduler: Any) -> None:
     """Start watching for clients (a distributed preload hook)."""
-    timeout = float(os.environ.get(NO_CLIENT_TIMEOUT_ENV) or 0)
+    timeout = settings().dask.no_client_timeout  # $TERRALAB_DASK_NO_CLIENT_TIMEOUT
     if timeout <= 0:
         return
     watch = NoClientWatch(scheduler, timeout)

@@ -13,11 +13,11 @@ Any other JupyterHub option may be set in that file too, and wins over terralab'
 hub_config/README.md for the production settings).
 """
 
-import os
-
 from terralab.hub.settings import TerralabHub
+from terralab.settings import settings
 
 c = get_config()  # noqa: F821  (provided by JupyterHub when it loads this file)
-if os.environ.get("TERRALAB_HUB_SITE_CONFIG"):
-    load_subconfig(os.environ["TERRALAB_HUB_SITE_CONFIG"])  # noqa: F821
+site_config = settings().launch.site_config  # $TERRALAB_HUB_SITE_CONFIG
+if site_config:
+    load_subconfig(str(site_config))  # noqa: F821
 TerralabHub(config=c).apply(c)

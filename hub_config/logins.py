@@ -12,6 +12,8 @@ import os
 import secrets
 from pathlib import Path
 
+from terralab.settings import settings
+
 __all__ = ["BOOTSTRAP_USERS", "load_logins", "logins_path"]
 
 BOOTSTRAP_USERS = ("admin", "demo")
@@ -36,10 +38,9 @@ def load_logins(home: Path) -> dict[str, str]:
         logins = json.loads(path.read_text())
         if all(name in logins for name in BOOTSTRAP_USERS):
             return logins
-    logins = {
-        name: os.environ.get(f"TERRALAB_{name.upper()}_PASSWORD") or secrets.token_urlsafe(9)
-        for name in BOOTSTRAP_USERS
-    }
+    launch = settings().launch  # $TERRALAB_ADMIN_PASSWORD, $TERRALAB_DEMO_PASSWORD
+    logins = {name: getattr(launch, f"{name}_password") or secrets.token_urlsafe(9)
+              for name in BOOTSTRAP_USERS}
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:

@@ -2,19 +2,22 @@
 
 ``c.TerralabHub.worker_count``, ``job_queues``, ``platform_db_url``, ``job_max_attempts``
 and ``job_lease_seconds`` configure the managed service ``terralab-workers``
-(:mod:`terralab.queue.pool`) and the hub service, which read them as environment variables.
+(:mod:`terralab.queue.pool`) and the hub service, which read them from the settings document
+(:meth:`QueueSettings.queue_settings`, :mod:`terralab.settings`).
 ``job_limit``, ``job_limit_users`` and ``job_limit_groups`` bound how many jobs one user may
 have queued or running (:mod:`terralab.queue.limits`).
 """
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 from typing import Any
 
-from traitlets import Dict, Float, HasTraits, Int, Unicode, validate
+from pydantic import ValidationError
+from traitlets import Dict, Float, HasTraits, Int, TraitError, Unicode, validate
+
+from terralab.settings import QueueSettings as SettingsQueue
+from terralab.settings import problems
 
 __all__ = ["WORKERS_SERVICE", "QueueSettings"]
 
@@ -80,12 +83,11 @@ class QueueSettings(HasTraits):
 
     @validate("job_limit", "job_limit_users", "job_limit_groups")
     def _check_job_limits(self, proposal: dict[str, Any]) -> Any:
-        from terralab.queue.limits import job_limits
-
         name, value = proposal["trait"].name, proposal["value"]
-        variable = "TERRALAB_" + name.upper()
-        text = json.dumps(value) if isinstance(value, dict) else str(value)
-        job_limits({variable: text})  # the same reading as the service and workers do
+        try:  # the same reading as the service and workers do
+            SettingsQueue.model_validate({name: value})
+        except ValidationError as error:
+            raise TraitError(f"{name}: {problems(error)}") from None
         return value
 
     @validate("job_queues")
@@ -101,28 +103,28 @@ class QueueSettings(HasTraits):
             raise ValueError(f"{proposal['trait'].name} is too small: {proposal['value']}")
         return proposal["value"]
 
-    def queue_env(self) -> dict[str, str]:
-        """The environment of the hub service and the workers for these settings."""
-        from terralab.queue.queues import QueueConfig, QueueSpec
+    def queue_settings(self) -> dict[str, Any]:
+        """These settings as the settings document's ``queue`` (``QueueSettings``)."""
+        from terralab.queue.queues import QueueConfig
 
-        config = QueueConfig.parse(self.job_queues)
-        queues = {**config.queues, "shared": QueueSpec("shared", self.worker_count)}
-        env = QueueConfig(queues).to_env()
-        env["TERRALAB_JOB_MAX_ATTEMPTS"] = str(self.job_max_attempts)
-        env["TERRALAB_JOB_LEASE_SECONDS"] = str(self.job_lease_seconds)
-        if self.platform_db_url:
-            env["TERRALAB_PLATFORM_DB_URL"] = self.platform_db_url
-        env["TERRALAB_JOB_LIMIT"] = str(self.job_limit)
-        env["TERRALAB_JOB_LIMIT_USERS"] = json.dumps(self.job_limit_users)
-        env["TERRALAB_JOB_LIMIT_GROUPS"] = json.dumps(self.job_limit_groups)
-        return env
+        queues = QueueConfig.parse(self.job_queues).queues
+        return {
+            "queues": {**{name: {"workers": spec.workers, "groups": list(spec.groups)}
+                          for name, spec in queues.items()},
+                       "shared": {"workers": self.worker_count, "groups": []}},
+            "max_attempts": self.job_max_attempts,
+            "lease_seconds": self.job_lease_seconds,
+            "job_limit": self.job_limit,
+            "job_limit_users": dict(self.job_limit_users),
+            "job_limit_groups": dict(self.job_limit_groups),
+        }
 
-    def workers_service(self, home: Path, environment: dict[str, str]) -> dict[str, Any]:
+    def workers_service(self, environment: dict[str, str]) -> dict[str, Any]:
         """The managed JupyterHub service that runs the worker pool."""
         return {
             "name": WORKERS_SERVICE,
             "command": [sys.executable, "-m", "terralab.queue.pool"],
-            "environment": {"TERRALAB_HOME": str(home), **environment},
+            "environment": dict(environment),
             "display": False,
             "info": {"description": "terralab shared workers (the job queue's pool)"},
         }

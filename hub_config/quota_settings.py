@@ -4,13 +4,13 @@
 sets ``c.TerralabHub.ai_quota = "20h"`` and the others like any JupyterHub option. The
 storage quota (not monthly) has its own traits there. Each value is checked when set, so a
 typo stops the hub at start-up with the trait's name rather than at the first job.
-:meth:`QuotaSettings.quota_env` gives the environment the hub service and the workers read
-back with :meth:`terralab.quotas.policy.QuotaPolicy.from_env`.
+:meth:`QuotaSettings.quota_settings` gives the ``quotas`` of the settings document
+(:mod:`terralab.settings`) that the hub service, the workers and users' servers read back with
+:meth:`terralab.quotas.policy.QuotaPolicy.from_env`.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from traitlets import Dict, HasTraits, TraitError, Unicode, validate
@@ -85,18 +85,14 @@ class QuotaSettings(HasTraits):
                 raise TraitError(f"{name}[{key!r}]: {error}") from None
         return proposal["value"]
 
-    def quota_env(self) -> dict[str, str]:
-        """Return the environment of the hub service and workers for these quotas.
-
-        The variables are ``TERRALAB_AI_QUOTA``, ``TERRALAB_DOWNLOAD_QUOTA`` and their
-        ``_USERS`` / ``_GROUPS`` JSON objects, in seconds and bytes.
-        """
-        env: dict[str, str] = {}
+    def quota_settings(self) -> dict[str, Any]:
+        """These quotas as the settings document's ``quotas``, in seconds and bytes."""
+        values: dict[str, Any] = {}
         for name, parse in _PARSERS.items():
-            variable = f"TERRALAB_{name.upper()}"
-            env[variable] = str(parse(getattr(self, name)))
+            key = name.removesuffix("_quota")
+            values[key] = parse(getattr(self, name))
             for suffix in ("users", "groups"):
-                values = getattr(self, f"{name}_{suffix}")
-                env[f"{variable}_{suffix.upper()}"] = json.dumps(
-                    {str(key): parse(value) for key, value in values.items()})
-        return env
+                values[f"{key}_{suffix}"] = {
+                    str(user): parse(value)
+                    for user, value in getattr(self, f"{name}_{suffix}").items()}
+        return values

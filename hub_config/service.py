@@ -30,6 +30,7 @@ from terralab.hub.catalog_handlers import CatalogState, catalog_raw_handlers
 from terralab.hub.declared_handlers import declared_routes
 from terralab.hub.mydata_handlers import mydata_raw_handlers
 from terralab.hub.upload_handlers import release_interrupted_uploads, upload_raw_handlers
+from terralab.settings import settings
 
 __all__ = ["APIHandler", "main", "make_app"]
 
@@ -73,8 +74,9 @@ def make_app(prefix: str = "/services/terralab/", home: Path | None = None) -> w
 
 def main() -> None:
     """Run the service on the URL JupyterHub gives it (``$JUPYTERHUB_SERVICE_URL``)."""
-    url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:8181"))
-    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/terralab/")
+    hub = settings().hub  # JupyterHub's $JUPYTERHUB_SERVICE_URL and _PREFIX
+    url = urlparse(hub.service_url or "http://127.0.0.1:8181")
+    prefix = hub.service_prefix or "/services/terralab/"
     app = make_app(prefix)
     release_interrupted_uploads(terralab_home())  # what a stop cut off holds no quota
     app.listen(url.port or 80, url.hostname or "127.0.0.1")

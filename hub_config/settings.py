@@ -2,18 +2,23 @@
 
 ``jupyterhub_config.py`` builds :class:`TerralabHub` from the same config object JupyterHub
 reads, so a site sets ``c.TerralabHub.<trait>`` (in a file named by
-``TERRALAB_HUB_SITE_CONFIG``) exactly like any JupyterHub option. Environment variables
-that ``terralab up`` sets give the defaults.
+``TERRALAB_HUB_SITE_CONFIG``) exactly like any JupyterHub option. What ``terralab up`` hands
+the hub process (``launch`` of :mod:`terralab.settings`) gives the defaults.
+
+The platform's part of these settings reaches the hub service, the workers and every user's
+server as one document, ``$TERRALAB_SETTINGS`` (:meth:`TerralabHub.settings_environment`),
+which :func:`terralab.settings.settings` reads there.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
-from traitlets import Dict, Enum, List, Unicode, default, validate
+from pydantic import ValidationError
+from traitlets import Dict, Enum, List, TraitError, Unicode, default, validate
 from traitlets.config import Config, LoggingConfigurable
 
 from terralab.home import checkout_root, terralab_home
@@ -24,6 +29,9 @@ from terralab.hub.logins import logins_path
 from terralab.hub.ports import free_port
 from terralab.hub.queue_settings import QueueSettings
 from terralab.hub.quota_settings import QuotaSettings
+from terralab.settings import DOCUMENT_VARIABLE, Settings, UploadSettings, document, problems
+from terralab.settings import settings as current_settings
+from terralab.sizes import parse_size
 
 __all__ = ["SERVICE_NAME", "TerralabHub", "find_proxy"]
 
@@ -34,13 +42,13 @@ DASHBOARD_HOME = "/voila/render/dashboards/home.ipynb"
 def find_proxy() -> str:
     """Return the configurable-http-proxy command.
 
-    ``$TERRALAB_PROXY_CMD``, else the one ``make up`` installed into the checkout's
-    ``node_modules``, else the one on ``PATH``.
+    The settings' ``launch.proxy_cmd`` (``$TERRALAB_PROXY_CMD``), else the one ``make up``
+    installed into the checkout's ``node_modules``, else the one on ``PATH``.
 
     Raises:
         FileNotFoundError: if none is found, with how to install it.
     """
-    explicit = os.environ.get("TERRALAB_PROXY_CMD")
+    explicit = current_settings().launch.proxy_cmd
     if explicit:
         return explicit
     root = checkout_root()
@@ -57,9 +65,9 @@ def find_proxy() -> str:
     )
 
 
-def _port(variable: str) -> int:
-    """Return the port in environment ``variable``, else a free loopback port."""
-    return int(os.environ.get(variable) or free_port())
+def _port(port: int | None) -> int:
+    """Return ``port`` (a ``launch`` setting), else a free loopback port."""
+    return port or free_port()
 
 
 class TerralabHub(AuthSettings, CatalogSettings, DaskSettings, QueueSettings, QuotaSettings,
@@ -82,7 +90,7 @@ class TerralabHub(AuthSettings, CatalogSettings, DaskSettings, QueueSettings, Qu
 
     @default("bind_url")
     def _default_bind_url(self) -> str:
-        return os.environ.get("TERRALAB_HUB_URL", "http://127.0.0.1:8000")
+        return current_settings().launch.hub_url
 
     spawner_mode = Enum(
         ["workshop", "system"],
@@ -98,7 +106,7 @@ class TerralabHub(AuthSettings, CatalogSettings, DaskSettings, QueueSettings, Qu
 
     @default("spawner_mode")
     def _default_spawner_mode(self) -> str:
-        return os.environ.get("TERRALAB_SPAWNER_MODE", "workshop")
+        return current_settings().launch.spawner_mode
 
     admin_users = List(
         Unicode(), ["admin"], config=True, help="Hub users who are admins (approve sign-ups)."
@@ -120,11 +128,16 @@ class TerralabHub(AuthSettings, CatalogSettings, DaskSettings, QueueSettings, Qu
     def apply(self, c: Config) -> None:
         """Add this deployment's JupyterHub configuration to ``c``.
 
-        Values already in ``c`` (a site file's own JupyterHub options) win over terralab's.
+        Values already in ``c`` (a site file's own JupyterHub options) win over terralab's;
+        the site's ``c.Spawner.environment`` is added to terralab's (the settings document
+        stays).
         """
         ours = self.jupyterhub_config()
+        environment = {**ours.Spawner.environment,
+                       **(c.Spawner.environment if "environment" in c.Spawner else {})}
         ours.merge(c)
         c.merge(ours)
+        c.Spawner.environment = environment
 
     def jupyterhub_config(self) -> Config:
         """Return the JupyterHub configuration of these settings."""
@@ -135,14 +148,15 @@ class TerralabHub(AuthSettings, CatalogSettings, DaskSettings, QueueSettings, Qu
 
         c.JupyterHub.bind_url = self.bind_url
         c.JupyterHub.hub_ip = "127.0.0.1"
-        c.JupyterHub.hub_port = _port("TERRALAB_HUB_API_PORT")
+        launch = current_settings().launch
+        c.JupyterHub.hub_port = _port(launch.hub_api_port)
         c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
         c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
         c.JupyterHub.pid_file = str(state / "jupyterhub.pid")
         c.JupyterHub.cleanup_servers = True
 
         c.ConfigurableHTTPProxy.command = [find_proxy()]
-        c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{_port('TERRALAB_PROXY_API_PORT')}"
+        c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{_port(launch.proxy_api_port)}"
         c.ConfigurableHTTPProxy.pid_file = str(state / "proxy.pid")
 
         self._apply_auth(c, home)
@@ -182,12 +196,8 @@ class TerralabHub(AuthSettings, CatalogSettings, DaskSettings, QueueSettings, Qu
         c.Spawner.default_url = "/lab"
         c.Spawner.http_timeout = 120
         c.Spawner.start_timeout = 120
-        c.Spawner.environment = {
-            "TERRALAB_HOME": str(home),
-            "TERRALAB_SERVICE": SERVICE_NAME,
-            # the catalog API of a user's kernel calls the hub service here (terralab.catalog)
-            "TERRALAB_SERVICE_URL": f"{self.service_url}/services/{SERVICE_NAME}/",
-        }
+        # one document: home, the service's URL (tl.* calls go there), quotas, rules …
+        c.Spawner.environment = self.settings_environment(home)
         c.Spawner.args = ["--VoilaConfiguration.template=terralab"]
         c.Spawner.group_overrides = {
             "10-dashboards": {
@@ -204,7 +214,7 @@ class TerralabHub(AuthSettings, CatalogSettings, DaskSettings, QueueSettings, Qu
 
     @default("service_url")
     def _default_service_url(self) -> str:
-        return f"http://127.0.0.1:{_port('TERRALAB_SERVICE_PORT')}"
+        return f"http://127.0.0.1:{_port(current_settings().launch.service_port)}"
 
     storage_quota = Unicode(
         "300GB",
@@ -234,44 +244,82 @@ class TerralabHub(AuthSettings, CatalogSettings, DaskSettings, QueueSettings, Qu
 
     @validate("storage_quota", "storage_quota_users", "storage_quota_groups", "upload_limits")
     def _check_sizes(self, proposal: dict) -> object:
-        self._policy_env({proposal["trait"].name: proposal["value"]})
-        return proposal["value"]
-
-    def _policy_env(self, changes: dict | None = None) -> dict[str, str]:
-        """The service's environment for the quota and upload settings (checked)."""
         from terralab.mydata.limits import UploadLimits
-        from terralab.quotas.policy import StoragePolicy
-        from terralab.sizes import parse_size
 
-        values = {"storage_quota": self.storage_quota, "upload_limits": self.upload_limits,
-                  "storage_quota_users": self.storage_quota_users,
-                  "storage_quota_groups": self.storage_quota_groups, **(changes or {})}
-        policy = StoragePolicy(
-            default=parse_size(values["storage_quota"]),
-            users={k: parse_size(v) for k, v in values["storage_quota_users"].items()},
-            groups={k: parse_size(v) for k, v in values["storage_quota_groups"].items()})
-        env = policy.to_env()
-        for key, value in values["upload_limits"].items():
-            if key not in UploadLimits.__dataclass_fields__:
-                raise ValueError(f"upload_limits: unknown rule {key!r}")
-            text = ",".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
-            env[f"TERRALAB_UPLOAD_{key.upper()}"] = text
-        UploadLimits.from_env(env)  # refuses bad values now, not at the first upload
-        return env
+        name, value = proposal["trait"].name, proposal["value"]
+        try:
+            if name == "upload_limits":
+                unknown = sorted(set(value) - set(UploadSettings.model_fields))
+                if unknown:
+                    raise ValueError(f"unknown rule {unknown[0]!r}")
+                # refuses bad values now, not at the first upload
+                UploadLimits.from_settings(UploadSettings.model_validate(value))
+            elif name == "storage_quota":
+                parse_size(value)
+            else:
+                for size in value.values():
+                    parse_size(size)
+        except ValidationError as error:
+            raise TraitError(f"{name}: {problems(error)}") from None
+        except ValueError as error:
+            raise TraitError(f"{name}: {error}") from None
+        return value
+
+    def platform_settings(self, home: Path | str | None = None) -> Settings:
+        """The platform's settings of this deployment (:class:`terralab.settings.Settings`).
+
+        What the hub service, the workers and users' servers read: the data folder, where
+        the service is, the platform database, quotas, upload rules, the queue, the catalog's
+        asset rules, Dask. Only the fields set here go into the settings document; the
+        others keep their variables (e.g. ``$TERRALAB_GEOCODER`` in ``c.Spawner.environment``)
+        or defaults.
+
+        Args:
+            home: the data folder (default: the ``home`` traitlet).
+        """
+        values: dict[str, Any] = {
+            "home": str(home or self.home),
+            "service": {"url": f"{self.service_url}/services/{SERVICE_NAME}/",
+                        "name": SERVICE_NAME},
+            "quotas": {**self.quota_settings(), "storage": parse_size(self.storage_quota),
+                       "storage_users": {k: parse_size(v)
+                                         for k, v in self.storage_quota_users.items()},
+                       "storage_groups": {k: parse_size(v)
+                                          for k, v in self.storage_quota_groups.items()}},
+            "uploads": dict(self.upload_limits),
+            "queue": self.queue_settings(),
+            "catalog": self.catalog_settings(),
+            "dask": {"no_client_timeout": float(self.dask_no_client_timeout)},
+        }
+        if self.platform_db_url:
+            values["platform_db_url"] = self.platform_db_url
+        return Settings.model_validate(values)
+
+    def settings_environment(self, home: Path | str | None = None, *,
+                             service: bool = False) -> dict[str, str]:
+        """The environment that hands a process :meth:`platform_settings`.
+
+        One variable, ``$TERRALAB_SETTINGS``, holding the settings document.
+
+        Args:
+            home: the data folder (default: the ``home`` traitlet).
+            service: for the hub service and the workers; users' servers' document (False)
+                leaves out the platform database's URL.
+        """
+        return {DOCUMENT_VARIABLE: document(self.platform_settings(home), service=service)}
 
     def _apply_service(self, c: Config, home: Path) -> None:
         """Run the terralab hub service and the worker pool as managed JupyterHub services."""
-        environment = {**self._policy_env(), **self.quota_env(), **self.queue_env(),
-                       **self.cookie_env(), **self.catalog_env()}
+        environment = {**self.settings_environment(home, service=True), **self.cookie_env()}
         c.JupyterHub.services = [
             {
                 "name": SERVICE_NAME,
                 "url": self.service_url,
                 "command": [sys.executable, "-m", "terralab.hub.service"],
-                "environment": {"TERRALAB_HOME": str(home), **environment},
+                "environment": environment,
                 "oauth_no_confirm": True,
                 "display": True,
                 "info": {"description": "terralab queue, quotas, catalog and accounts"},
             },
-            self.workers_service(home, environment),
+            self.workers_service(environment),
         ]

@@ -6,13 +6,11 @@ The layout (DESIGN.md): ``catalog/`` (COGs and index), ``users/<name>/``, ``mode
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from terralab.settings import settings
+
 __all__ = ["checkout_root", "terralab_home", "user_dir"]
-
-_ENV = "TERRALAB_HOME"
-
 
 def checkout_root() -> Path | None:
     """Return the source checkout terralab runs from, or None for a wheel install.
@@ -28,8 +26,9 @@ def checkout_root() -> Path | None:
 def terralab_home(*, create: bool = False) -> Path:
     """Return the terralab data folder.
 
-    ``$TERRALAB_HOME`` when set; otherwise ``./var`` of the source checkout terralab runs
-    from, or ``~/.terralab`` for an installed package.
+    The settings' ``home`` (:func:`terralab.settings.settings`; ``$TERRALAB_HOME`` without
+    a hub) when set; otherwise ``./var`` of the source checkout terralab runs from, or
+    ``~/.terralab`` for an installed package.
 
     Args:
         create: make the folder (and its parents) if it does not exist.
@@ -37,9 +36,9 @@ def terralab_home(*, create: bool = False) -> Path:
     Returns:
         The absolute path of the data folder.
     """
-    value = os.environ.get(_ENV)
+    value = settings().home
     if value:
-        home = Path(value).expanduser()
+        home = value.expanduser()
     else:
         root = checkout_root()
         home = root / "var" if root is not None else Path.home() / ".terralab"

@@ -5,7 +5,8 @@ my data (``my_data``) and the uploads waiting to be published (``upload_waiting`
 favourites, and the catalog items users own (``catalog_user_items``; the public catalog
 index stays a file of its own). So a deployment chooses its database by configuration only:
 
-- ``$TERRALAB_PLATFORM_DB_URL`` (set by the hub from ``c.TerralabHub.platform_db_url``), e.g.
+- the settings' ``platform_db_url`` (:mod:`terralab.settings`: the hub writes it from
+  ``c.TerralabHub.platform_db_url``; ``$TERRALAB_PLATFORM_DB_URL`` without a hub), e.g.
   ``postgresql+psycopg://terralab@db/terralab`` (``postgresql://`` means psycopg 3 too);
 - otherwise ``sqlite:///<TERRALAB_HOME>/platform.db``.
 
@@ -37,6 +38,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from terralab.home import terralab_home
+from terralab.settings import settings
 
 __all__ = ["dispose_engines", "engine", "has_database", "insert_once", "is_postgres",
            "metadata", "normalise_url", "platform_url", "reading", "sqlite_path",
@@ -54,7 +56,7 @@ def platform_url(home: Path | None = None) -> str:
     ``$TERRALAB_PLATFORM_DB_URL`` when set, else the SQLite file ``platform.db`` in ``home``.
     A bare ``postgresql://`` URL is read as psycopg 3 (``postgresql+psycopg://``).
     """
-    url = os.environ.get("TERRALAB_PLATFORM_DB_URL", "").strip()
+    url = (settings().platform_db_url or "").strip()
     if not url:
         path = sqlite_path(home)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -82,7 +84,7 @@ def has_database(home: Path | None = None) -> bool:
     only once its file exists. Readers that may find nothing use this to avoid leaving an
     empty ``platform.db`` behind.
     """
-    if os.environ.get("TERRALAB_PLATFORM_DB_URL", "").strip():
+    if (settings().platform_db_url or "").strip():
         return True
     return sqlite_path(home).is_file()
 

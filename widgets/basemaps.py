@@ -20,11 +20,12 @@ Only URLs are built here; nothing is fetched.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from typing import Any
 
 from ipyleaflet import GeoJSON, Layer, TileLayer
+
+from terralab.settings import settings
 
 __all__ = [
     "BASEMAPS",
@@ -85,7 +86,7 @@ BASEMAPS: dict[str, Basemap] = {
 
 def tianditu_token(token: str | None = None) -> str | None:
     """Return the Tianditu key: ``token`` when given, else ``$TIANDITU_TOKEN``, else None."""
-    return token or os.environ.get(ENV_TOKEN) or None
+    return token or settings().maps.tianditu_token or None
 
 
 def tianditu_url(layer: str, token: str, server: int = 0) -> str:

@@ -28,6 +28,7 @@ from urllib.parse import quote, urlencode
 
 from terralab.home import user_dir
 from terralab.identity import current_user
+from terralab.settings import settings
 
 __all__ = [
     "ENV_BASE_URL",
@@ -71,8 +72,8 @@ def tile_base_url(base_url: str | None = None) -> str:
     Args:
         base_url: an explicit base URL (``/user/alice/`` or ``https://host/prefix/``).
     """
-    for candidate in (base_url, os.environ.get(ENV_BASE_URL),
-                      os.environ.get("JUPYTERHUB_SERVICE_PREFIX")):
+    configured = settings()
+    for candidate in (base_url, configured.maps.tile_base_url, configured.hub.service_prefix):
         if candidate:
             return _normalise(candidate)
     return _normalise(_server_base_url() or "/")

@@ -10,12 +10,12 @@ chosen by name: the ``geocoder`` argument, else ``$TERRALAB_GEOCODER``, else ``"
 from __future__ import annotations
 
 import importlib
-import os
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from terralab.areas.errors import AreaError
+from terralab.settings import settings
 
 if TYPE_CHECKING:
     from terralab.areas.places import Place
@@ -58,7 +58,7 @@ def register_geocoder(name: str, factory: GeocoderFactory, *, overwrite: bool = 
 
 
 def get_geocoder(name: str | Geocoder | None = None) -> Geocoder:
-    """Return a geocoder: by name, else ``$TERRALAB_GEOCODER``, else the offline one.
+    """Return a geocoder: by name, else the settings' one (``$TERRALAB_GEOCODER``), else offline.
 
     Args:
         name: a registered name (``"offline"``, ``"tianditu"``), ``"module:attribute"``,
@@ -72,7 +72,7 @@ def get_geocoder(name: str | Geocoder | None = None) -> Geocoder:
     """
     if name is not None and not isinstance(name, str):
         return name
-    chosen = (name or os.environ.get(ENV_GEOCODER) or "offline").strip()
+    chosen = (name or settings().areas.geocoder or "offline").strip()
     if chosen in _BUILT_IN and chosen not in _GEOCODERS:
         importlib.import_module(_BUILT_IN[chosen])
     if chosen in _GEOCODERS:

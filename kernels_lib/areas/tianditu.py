@@ -12,7 +12,6 @@ API: ``GET https://api.tianditu.gov.cn/v2/search?postStr={"keyWord": …, "query
 from __future__ import annotations
 
 import json
-import os
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from typing import Any
 from terralab.areas.errors import AreaError
 from terralab.areas.geocoders import register_geocoder
 from terralab.areas.places import Place
+from terralab.settings import settings
 
 __all__ = ["TiandituGeocoder"]
 
@@ -48,7 +48,7 @@ class TiandituGeocoder:
 
     def __init__(self, token: str | None = None, *, timeout: float = 10.0,
                  fetch: Callable[[str, float], bytes] | None = None) -> None:
-        self.token = token or os.environ.get(ENV_TOKEN, "")
+        self.token = token or settings().maps.tianditu_token or ""
         self.timeout = timeout
         self.fetch = fetch or _fetch
 

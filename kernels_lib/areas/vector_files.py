@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import lzma
-import os
 import stat
 import struct
 import tempfile
@@ -45,6 +44,7 @@ from terralab.areas.area import Area
 from terralab.areas.crs import CrsCheck, check_crs
 from terralab.areas.errors import AreaError
 from terralab.areas.geometry import validate_lonlat
+from terralab.settings import settings
 from terralab.sizes import format_size
 
 if TYPE_CHECKING:
@@ -86,12 +86,15 @@ class VectorData:
 
 
 def max_vector_bytes() -> int:
-    """The largest vector file accepted: ``$TERRALAB_VECTOR_MAX_BYTES``, else 5 GB."""
-    value = os.environ.get(ENV_MAX_BYTES, "").strip()
-    try:
-        return int(value) if value else DEFAULT_MAX_BYTES
-    except ValueError:
-        raise AreaError(f"${ENV_MAX_BYTES} must be a number of bytes, not {value!r}") from None
+    """The largest vector file accepted: the settings' ``areas.vector_max_bytes``, else 5 GB.
+
+    Without a hub ``$TERRALAB_VECTOR_MAX_BYTES`` sets it (bytes, or "2GB").
+
+    Raises:
+        terralab.settings.SettingsError: for a bad value (the message names the variable).
+    """
+    value = settings().areas.vector_max_bytes
+    return DEFAULT_MAX_BYTES if value is None else value
 
 
 def _directory_size(path: Path) -> tuple[int, int] | None:

@@ -24,7 +24,6 @@ before these rules is just as safe. A user's own items have stricter rules of th
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 from terralab.home import terralab_home
+from terralab.settings import settings_of
 
 __all__ = ["DEFAULT_HOSTS", "HOSTS_VARIABLE", "MAX_REDIRECTS", "ROOTS_VARIABLE",
            "AssetPolicy", "HrefRefusedError", "check_item"]
@@ -81,20 +81,19 @@ class AssetPolicy:
     @classmethod
     def from_env(cls, home: Path | None = None, *, catalog: Path | None = None,
                  env: Mapping[str, str] | None = None) -> AssetPolicy:
-        """The policy the hub configured (``$TERRALAB_CATALOG_ROOTS``/``_HOSTS``).
+        """The policy the hub configured (the settings' ``catalog.asset_roots``/``_hosts``).
+
+        Without a hub, ``$TERRALAB_CATALOG_ROOTS`` and ``$TERRALAB_CATALOG_HOSTS`` set them.
 
         Args:
             home: the terralab data folder (its ``catalog/`` is the first root).
             catalog: the catalog folder, when it is not ``home/catalog`` (an index elsewhere).
-            env: the environment to read (``os.environ`` by default).
+            env: another process's environment to read (this process's settings by default).
         """
-        env = os.environ if env is None else env
+        section = settings_of(env).catalog
         first = catalog or (home or terralab_home()) / "catalog"
-        extra = [Path(p).expanduser() for p in env.get(ROOTS_VARIABLE, "").split(os.pathsep)
-                 if p.strip()]
-        text = env.get(HOSTS_VARIABLE)
-        hosts = DEFAULT_HOSTS if text is None else tuple(
-            h.strip().lower() for h in text.split(",") if h.strip())
+        extra = [Path(p).expanduser() for p in section.asset_roots]
+        hosts = DEFAULT_HOSTS if section.asset_hosts is None else tuple(section.asset_hosts)
         return cls(roots=(first, *extra), hosts=hosts)
 
     # -- files -----------------------------------------------------------------------------

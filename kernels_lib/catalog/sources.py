@@ -1,7 +1,7 @@
 """Catalog sources: the embedded index (default), STAC APIs and pgstac, chosen by configuration.
 
-``get_source(name)`` picks a source by name: the argument, else ``$TERRALAB_CATALOG_SOURCE``,
-else ``"embedded"``. Built in:
+``get_source(name)`` picks a source by name: the argument, else the settings'
+``catalog.source`` (``$TERRALAB_CATALOG_SOURCE``), else ``"embedded"``. Built in:
 
 - ``embedded``: the SQLite index at ``<TERRALAB_HOME>/catalog/index.sqlite``; works offline.
 - ``earth-search``: Element 84's Earth Search v1 (``https://earth-search.aws.element84.com/v1``).
@@ -26,7 +26,6 @@ Landsat and Sentinel-1 keys are the same on both.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -34,6 +33,7 @@ from terralab.catalog.index import CatalogIndex, default_index_path
 from terralab.catalog.query import SearchQuery
 from terralab.catalog.stac_api import StacApiSource
 from terralab.home import terralab_home
+from terralab.settings import settings
 
 __all__ = [
     "ASSET_KEYS",
@@ -147,7 +147,8 @@ def get_source(name: str | None = None, *, home: Path | None = None) -> CatalogS
     """Return the catalog source called ``name``.
 
     Args:
-        name: the source name; else ``$TERRALAB_CATALOG_SOURCE``; else ``"embedded"``.
+        name: the source name; else the settings' ``catalog.source``
+            (``$TERRALAB_CATALOG_SOURCE``); else ``"embedded"``.
         home: the terralab data folder; ``terralab_home()`` when omitted.
 
     Returns:
@@ -157,7 +158,7 @@ def get_source(name: str | None = None, *, home: Path | None = None) -> CatalogS
         ValueError: for an unknown name (the message lists the known ones) or a bad entry.
     """
     home = home or terralab_home()
-    name = name or os.environ.get(ENV_SOURCE) or "embedded"
+    name = name or settings().catalog.source or "embedded"
     entries = _config(home)
     if name not in entries:
         raise ValueError(f"unknown catalog source {name!r}; known sources: "

@@ -9,7 +9,6 @@ notebook, a script, the tests) the same calls run in this process.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ from terralab.catalog.search import search as _search
 from terralab.catalog.search import search_query
 from terralab.quotas.downloads import download as charged_download
 from terralab.service.http_client import ServiceClient, ServiceError
+from terralab.settings import settings
 
 __all__ = ["CatalogClient", "SearchQuery", "SearchResult", "ServiceError", "add_favourite",
            "download", "list_favourites", "remove_favourite", "search", "service_client"]
@@ -84,8 +84,8 @@ class CatalogClient(ServiceClient):
 
 def service_client() -> CatalogClient | None:
     """Return a catalog client of the hub service inside a terralab hub, else None."""
-    url = os.environ.get("TERRALAB_SERVICE_URL")
-    token = os.environ.get("JUPYTERHUB_API_TOKEN")
+    configured = settings()
+    url, token = configured.service.url, configured.hub.api_token
     if url and token:
         return CatalogClient(url, token)
     return None

@@ -3,7 +3,8 @@
 Defaults are the platform's: rasters of 3 (RGB) or 4 (BGRA / RGBN) bands, 8 or 16 bit,
 1024 to 100,000 pixels a side, at most 5 GB, on WGS84, CGCS2000, Xian 1980 or Beijing 1954
 (geographic or projected); zipped shapefiles of at most 5 GB. A deployment changes them with
-environment variables (the hub service passes its traitlets the same way):
+``c.TerralabHub.upload_limits`` (the settings' ``uploads``, :mod:`terralab.settings`), a bare
+kernel with environment variables:
 
 ========================================  ==================================================
 ``TERRALAB_UPLOAD_MAX_BYTES``             largest file, bytes (5 GiB)
@@ -22,9 +23,11 @@ environment variables (the hub service passes its traitlets the same way):
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
+
+from terralab.settings import UploadSettings, settings_of
 
 __all__ = ["UploadLimits"]
 
@@ -75,40 +78,26 @@ class UploadLimits:
         return replace(self, **changes)
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> UploadLimits:
-        """Return the limits with ``TERRALAB_UPLOAD_*`` environment overrides applied.
+    def from_settings(cls, uploads: UploadSettings) -> UploadLimits:
+        """Return the limits with the settings' changes applied (None keeps a default).
+
+        A ``max_bytes`` without ``zip_max_unpacked`` makes that 4 × ``max_bytes``.
+        """
+        values: dict[str, Any] = {
+            key: tuple(value) if isinstance(value, list) else value
+            for key, value in uploads.model_dump().items() if value is not None}
+        if "max_bytes" in values and "zip_max_unpacked" not in values:
+            values["zip_max_unpacked"] = 4 * values["max_bytes"]
+        return cls(**values)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> UploadLimits:
+        """Return the limits configured (:func:`terralab.settings.settings`'s ``uploads``).
+
+        Args:
+            environ: another process's environment to read instead.
 
         Raises:
             ValueError: for a variable that is not a valid value (the message names it).
         """
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-
-        def read(name: str, key: str, parse: Any) -> None:
-            text = env.get(f"TERRALAB_UPLOAD_{name}", "").strip()
-            if not text:
-                return
-            try:
-                values[key] = parse(text)
-            except ValueError:
-                raise ValueError(f"$TERRALAB_UPLOAD_{name} is not valid: {text!r}") from None
-
-        def ints(text: str) -> tuple[int, ...]:
-            return tuple(int(part) for part in text.split(",") if part.strip())
-
-        def names(text: str) -> tuple[str, ...]:
-            return tuple(part.strip() for part in text.split(",") if part.strip())
-
-        read("MAX_BYTES", "max_bytes", int)
-        read("MIN_SIDE", "min_side", int)
-        read("MAX_SIDE", "max_side", int)
-        read("BAND_COUNTS", "band_counts", ints)
-        read("DTYPES", "dtypes", names)
-        read("CRS", "crs", str)
-        read("ZIP_MAX_ENTRIES", "zip_max_entries", int)
-        read("ZIP_MAX_UNPACKED", "zip_max_unpacked", int)
-        read("ZIP_MAX_RATIO", "zip_max_ratio", float)
-        read("REFUSED_DRAIN_BYTES", "refused_drain_bytes", int)
-        if "max_bytes" in values and "zip_max_unpacked" not in values:
-            values["zip_max_unpacked"] = 4 * values["max_bytes"]
-        return cls(**values)
+        return cls.from_settings(settings_of(environ).uploads)

@@ -7,61 +7,34 @@ kind (AI and processing tools, publishing an upload …). A user's own value win
 largest value of the user's groups, else the default (the rule of the quotas).
 
 A deployment sets ``c.TerralabHub.job_limit`` (default 100), ``job_limit_users`` and
-``job_limit_groups`` (:mod:`terralab.hub.queue_settings`); the hub passes them to its service
-and workers as ``TERRALAB_JOB_LIMIT`` and ``TERRALAB_JOB_LIMIT_USERS`` / ``_GROUPS`` (JSON
-objects ``{"alice": 500}``), which also configure the in-process platform without a hub.
+``job_limit_groups`` (:mod:`terralab.hub.queue_settings`), which reach its service and workers
+in the settings document (:mod:`terralab.settings`); without a hub ``TERRALAB_JOB_LIMIT`` and
+``TERRALAB_JOB_LIMIT_USERS`` / ``_GROUPS`` (JSON objects ``{"alice": 500}``) set them.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 
 from terralab.quotas.policy import Limit
+from terralab.settings import QueueSettings, settings_of
 
 __all__ = ["DEFAULT_JOB_LIMIT", "job_limits", "job_limits_env"]
 
-DEFAULT_JOB_LIMIT = 100
-
-
-def _count(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError(f"${name}: give a whole number of jobs ≥ 0, not {value!r}")
-    try:
-        number = int(value)
-    except ValueError:
-        raise ValueError(f"${name}: give a whole number of jobs ≥ 0, not {value!r}") from None
-    if number < 0:
-        raise ValueError(f"${name}: give a whole number of jobs ≥ 0, not {value!r}")
-    return number
-
-
-def _counts(env: Mapping[str, str], name: str) -> dict[str, int]:
-    text = env.get(name, "").strip()
-    if not text:
-        return {}
-    try:
-        data = json.loads(text)
-    except ValueError as error:
-        raise ValueError(f'${name} must be a JSON object like {{"alice": 500}}: {error}'
-                         ) from None
-    if not isinstance(data, dict):
-        raise ValueError(f'${name} must be a JSON object like {{"alice": 500}}')
-    return {str(key): _count(name, value) for key, value in data.items()}
+DEFAULT_JOB_LIMIT = QueueSettings().job_limit
 
 
 def job_limits(environ: Mapping[str, str] | None = None) -> Limit:
-    """Read the job limits from ``TERRALAB_JOB_LIMIT`` and its ``_USERS`` / ``_GROUPS``.
+    """The job limits configured: the settings' ``queue.job_limit``, ``_users``, ``_groups``.
+
+    Without a hub ``$TERRALAB_JOB_LIMIT`` … set them; ``environ``: another process's.
 
     Raises:
-        ValueError: naming the variable that holds a bad value.
+        terralab.settings.SettingsError: naming the variable that holds a bad value.
     """
-    env = os.environ if environ is None else environ
-    text = env.get("TERRALAB_JOB_LIMIT", "").strip()
-    default = _count("TERRALAB_JOB_LIMIT", text) if text else DEFAULT_JOB_LIMIT
-    return Limit(default, _counts(env, "TERRALAB_JOB_LIMIT_USERS"),
-                 _counts(env, "TERRALAB_JOB_LIMIT_GROUPS"))
+    queue = settings_of(environ).queue
+    return Limit(queue.job_limit, dict(queue.job_limit_users), dict(queue.job_limit_groups))
 
 
 def job_limits_env(limit: Limit) -> dict[str, str]:

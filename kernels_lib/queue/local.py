@@ -5,12 +5,12 @@ queue (``terralab workers`` in another terminal, or the hub's), a worker thread 
 this process and runs the queue until it is empty, so ``tl.submit(...).wait()`` works in a
 plain notebook or script. A cancelled job in a worker thread stops at the tool's next
 progress report (a thread cannot be killed; the pool's worker processes can).
-``$TERRALAB_LOCAL_WORKER=0`` turns the thread off (jobs then wait for a pool).
+The settings' ``queue.local_worker`` (``$TERRALAB_LOCAL_WORKER=0``) turns the thread off
+(jobs then wait for a pool).
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from terralab.identity import current_user
 from terralab.queue import store
 from terralab.queue.records import JobRecord
 from terralab.queue.worker_rows import live_workers
+from terralab.settings import settings
 
 __all__ = ["LocalJobs", "ensure_local_worker"]
 
@@ -52,7 +53,7 @@ def ensure_local_worker(queue: str, *, home: Path | None = None) -> bool:
         True when a thread runs (or was started) in this process.
     """
     home = home or terralab_home()
-    if os.environ.get("TERRALAB_LOCAL_WORKER", "1").strip() in {"0", "false", "no"}:
+    if not settings().queue.local_worker:
         return False
     key = (str(home), queue)
     with _lock:

@@ -2,8 +2,9 @@
 
 A dedicated queue is the "dedicated instance" of PRODUCT.md §6: its own workers, open only
 to members of its groups (and to admins). A deployment names them in
-``c.TerralabHub.job_queues``, which the hub hands to its service and to the workers as
-``$TERRALAB_JOB_QUEUES``, e.g.::
+``c.TerralabHub.job_queues``, which the hub hands to its service and to the workers in the
+settings document (``queue.queues`` of :mod:`terralab.settings`; ``$TERRALAB_JOB_QUEUES``
+without a hub), e.g.::
 
     {"shared": {"workers": 2}, "lab-a": {"workers": 1, "groups": ["lab-a"]}}
 
@@ -13,11 +14,11 @@ The ``shared`` queue always exists and is open to every user.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from terralab.queue.errors import QueueNotAllowed
+from terralab.settings import settings_of
 
 __all__ = ["SHARED", "QueueConfig", "QueueSpec"]
 
@@ -92,17 +93,15 @@ class QueueConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> QueueConfig:
-        """Read ``$TERRALAB_JOB_QUEUES`` (JSON); only ``shared`` with one worker when unset."""
-        text = (os.environ if environ is None else environ).get("TERRALAB_JOB_QUEUES", "")
-        if not text.strip():
-            return cls()
-        try:
-            data = json.loads(text)
-        except ValueError as error:
-            raise ValueError(f"$TERRALAB_JOB_QUEUES is not JSON: {error}") from None
-        if not isinstance(data, dict):
-            raise ValueError("$TERRALAB_JOB_QUEUES must be a JSON object of queues")
-        return cls.parse(data)
+        """The queues configured: the settings' ``queue.queues``; else ``shared`` alone.
+
+        Without a hub ``$TERRALAB_JOB_QUEUES`` (JSON) sets them; ``environ``: another
+        process's. ``shared`` has one worker unless the settings say otherwise.
+
+        Raises:
+            ValueError: naming the queue and the bad value.
+        """
+        return cls.parse(settings_of(environ).queue.queues)
 
     def to_env(self) -> dict[str, str]:
         """The environment variable :meth:`from_env` reads back."""

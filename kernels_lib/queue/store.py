@@ -27,7 +27,6 @@ it succeeded, keyed by the job id (:mod:`terralab.quotas.ledger`), so it is char
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from collections.abc import Iterable
@@ -48,19 +47,20 @@ from terralab.queue.tables import jobs, workers
 from terralab.queue.worker_rows import live_window
 from terralab.quotas.checks import QuotaExceeded, check_ai
 from terralab.quotas.policy import QuotaPolicy
+from terralab.settings import QueueSettings, settings
 
 __all__ = ["DEFAULT_MAX_ATTEMPTS", "cancel", "check_job_limit", "claim", "fail", "finish",
            "get_job", "get_jobs", "heartbeat", "list_jobs", "mark_cancelled",
            "report_progress", "standing", "submit"]
 
-DEFAULT_MAX_ATTEMPTS = 3
+DEFAULT_MAX_ATTEMPTS = QueueSettings().max_attempts
 _LOG_LINE_MAX = 2000
 _CANDIDATES = 20  # waiting jobs a claim looks at per query, in the fair order
 
 
 def _max_attempts() -> int:
-    text = os.environ.get("TERRALAB_JOB_MAX_ATTEMPTS", "").strip()
-    return int(text) if text else DEFAULT_MAX_ATTEMPTS
+    """The settings' ``queue.max_attempts`` (``$TERRALAB_JOB_MAX_ATTEMPTS``)."""
+    return settings().queue.max_attempts
 
 
 def _line(text: str, now: float) -> str:
@@ -118,7 +118,7 @@ def submit(owner: str, tool: str, params: dict[str, Any], *, queue: str = SHARED
         admin: the user is an admin (may use every queue).
         max_attempts: how many lost workers the job survives (default 3, or
             ``$TERRALAB_JOB_MAX_ATTEMPTS``).
-        queues: the deployment's queues (default ``$TERRALAB_JOB_QUEUES``).
+        queues: the deployment's queues (default: the settings' ``queue.queues``).
         home: the terralab data folder.
 
     Raises:

@@ -1,7 +1,7 @@
 """The ``workers`` table: which worker processes are alive, and what each one runs.
 
 A worker renews its row at least every third of its lease (idle or busy). A row whose
-heartbeat is older than one lease (``$TERRALAB_JOB_LEASE_SECONDS``, default 30 s) belongs to
+heartbeat is older than one lease (the settings' ``queue.lease_seconds``, default 30 s) belongs to
 a worker that stopped or hangs: it no longer counts as live (users' "workers busy", the
 admin's pool, whether a kernel starts a worker thread of its own), the same rule that gives
 its job to another worker.
@@ -9,7 +9,6 @@ its job to another worker.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -18,22 +17,22 @@ import sqlalchemy as sa
 
 from terralab.platform_sql import engine
 from terralab.queue.tables import workers
+from terralab.settings import QueueSettings, settings
 
 __all__ = ["DEFAULT_LEASE", "live_window", "live_workers", "register_worker", "unregister_worker",
            "worker_beat"]
 
-DEFAULT_LEASE = 30.0
-"""A worker's lease on its job, in seconds, unless ``$TERRALAB_JOB_LEASE_SECONDS`` says."""
+DEFAULT_LEASE = QueueSettings().lease_seconds
+"""A worker's lease on its job, in seconds, unless the settings' ``queue.lease_seconds`` say."""
 
 
 def live_window() -> float:
-    """The configured lease, in seconds.
+    """The configured lease (``$TERRALAB_JOB_LEASE_SECONDS`` without a hub), in seconds.
 
     A worker holds its job that long between heartbeats, and a worker counts as live while
     its last heartbeat is that recent.
     """
-    text = os.environ.get("TERRALAB_JOB_LEASE_SECONDS", "").strip()
-    return float(text) if text else DEFAULT_LEASE
+    return settings().queue.lease_seconds
 
 
 def register_worker(worker_id: str, queue: str, *, host: str, pid: int, device: str,

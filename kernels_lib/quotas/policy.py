@@ -7,8 +7,8 @@ of the user's groups, else the default. :class:`StoragePolicy` is the storage qu
 
 A deployment sets them as traitlets of the hub (``c.TerralabHub.ai_quota``,
 ``storage_quota`` …, see :mod:`terralab.hub.quota_settings` and :mod:`terralab.hub.settings`),
-which the hub passes to its service and workers as environment variables; without a hub the
-same variables configure the in-process platform:
+which reach its service and workers in the settings document; without a hub the variables of
+:class:`terralab.settings.QuotaSettings` configure the in-process platform:
 
 - ``TERRALAB_AI_QUOTA``: AI analysis time per month, ``"10h"`` (default), ``"90min"``,
   ``"1h30min"`` or a number of seconds; ``TERRALAB_AI_QUOTA_USERS`` / ``_GROUPS``: JSON
@@ -24,13 +24,11 @@ Sizes use binary units (1 GB = 1024³ bytes; :mod:`terralab.sizes`).
 from __future__ import annotations
 
 import json
-import os
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Self
 
-from terralab.sizes import parse_size
+from terralab.settings import QuotaSettings, settings_of
+from terralab.sizes import parse_duration  # here as before; the settings parse with it
 
 __all__ = [
     "DEFAULT_AI_SECONDS",
@@ -40,50 +38,14 @@ __all__ = [
     "QuotaLimits",
     "QuotaPolicy",
     "StoragePolicy",
-    "env_limits",
     "format_duration",
     "parse_duration",
 ]
 
-DEFAULT_AI_SECONDS = 10 * 3600
-DEFAULT_DOWNLOAD_BYTES = 100 * 1024**3
-DEFAULT_STORAGE_QUOTA = 300 * 1024**3
-
-_SECONDS = {"": 1, "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
-            "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
-            "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
-            "d": 86400, "day": 86400, "days": 86400}
-_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*")
-
-
-def parse_duration(value: str | int | float) -> int:
-    """Return a duration in seconds from ``"10h"``, ``"90min"``, ``"1h 30min"`` or seconds.
-
-    Units: ``s``, ``min`` (also ``m``), ``h``, ``d`` and their long names; a bare number is
-    seconds.
-
-    Raises:
-        ValueError: for text that is not a duration.
-    """
-    if isinstance(value, bool):
-        raise ValueError(f"not a duration: {value!r}")
-    if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError(f"a duration cannot be negative: {value!r}")
-        return int(value)
-    text = str(value).strip()
-    total, position = 0.0, 0
-    while position < len(text):
-        match = _PART.match(text, position)
-        unit = match.group(2).lower() if match else ""
-        if not match or unit not in _SECONDS or (not unit and match.end() < len(text)):
-            raise ValueError(f"not a duration: {value!r} (examples: 10h, 90min, 1h30min, "
-                             "3600 for seconds)")
-        total += float(match.group(1)) * _SECONDS[unit]
-        position = match.end()
-    if not text:
-        raise ValueError("not a duration: an empty text (examples: 10h, 90min, 3600)")
-    return round(total)
+_DEFAULTS = QuotaSettings()
+DEFAULT_AI_SECONDS = _DEFAULTS.ai
+DEFAULT_DOWNLOAD_BYTES = _DEFAULTS.download
+DEFAULT_STORAGE_QUOTA = _DEFAULTS.storage
 
 
 def format_duration(seconds: float) -> str:
@@ -118,34 +80,10 @@ class Limit:
         found = [self.groups[name] for name in groups if name in self.groups]
         return max(found) if found else self.default
 
-    @classmethod
-    def read_env(cls, env: Mapping[str, str], name: str, default: int,
-                 parse: Callable[[Any], int] = parse_size, example: str = '"1TB"') -> Self:
-        """Read the default from variable ``name``, the others from ``name_USERS|_GROUPS``.
-
-        Args:
-            env: the environment.
-            name: the quota's variable, e.g. ``TERRALAB_AI_QUOTA``.
-            default: the default when ``name`` is unset or empty.
-            parse: turns one value into a number (sizes by default; durations for AI time).
-            example: a value for the error messages.
-
-        Raises:
-            ValueError: naming the variable that holds a bad value.
-        """
-        text = env.get(name, "").strip()
-        if text:
-            try:
-                default = parse(text)
-            except ValueError as error:
-                raise ValueError(f"${name}: {error}") from None
-        return cls(default=default, users=env_limits(env, f"{name}_USERS", parse, example),
-                   groups=env_limits(env, f"{name}_GROUPS", parse, example))
-
     def env(self, name: str) -> dict[str, str]:
         """Return the variables ``name``, ``name_USERS`` and ``name_GROUPS`` of this limit.
 
-        :meth:`read_env` reads them back.
+        :class:`terralab.settings.Settings` reads them back.
         """
         return {name: str(self.default), f"{name}_USERS": json.dumps(dict(self.users)),
                 f"{name}_GROUPS": json.dumps(dict(self.groups))}
@@ -164,14 +102,18 @@ class StoragePolicy(Limit):
     default: int = DEFAULT_STORAGE_QUOTA
 
     @classmethod
+    def from_settings(cls, quotas: QuotaSettings) -> StoragePolicy:
+        """The storage quota of the settings' quotas."""
+        return cls(quotas.storage, dict(quotas.storage_users), dict(quotas.storage_groups))
+
+    @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> StoragePolicy:
-        """Read the policy from the ``TERRALAB_STORAGE_QUOTA*`` variables.
+        """The storage quota configured (:func:`terralab.settings.settings`), or ``environ``'s.
 
         Raises:
-            ValueError: naming the variable that holds a bad value.
+            terralab.settings.SettingsError: naming the variable that holds a bad value.
         """
-        return cls.read_env(os.environ if environ is None else environ,
-                            "TERRALAB_STORAGE_QUOTA", DEFAULT_STORAGE_QUOTA)
+        return cls.from_settings(settings_of(environ).quotas)
 
     def to_env(self) -> dict[str, str]:
         """Return the environment variables that :meth:`from_env` reads back."""
@@ -209,47 +151,23 @@ class QuotaPolicy:
                            storage_bytes=self.storage.limit_for(user, groups))
 
     @classmethod
+    def from_settings(cls, quotas: QuotaSettings) -> QuotaPolicy:
+        """The policy of the settings' quotas."""
+        return cls(ai=Limit(quotas.ai, dict(quotas.ai_users), dict(quotas.ai_groups)),
+                   download=Limit(quotas.download, dict(quotas.download_users),
+                                  dict(quotas.download_groups)),
+                   storage=StoragePolicy.from_settings(quotas))
+
+    @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> QuotaPolicy:
-        """Read the policy from the ``TERRALAB_*_QUOTA*`` variables.
+        """The policy configured (:func:`terralab.settings.settings`), or ``environ``'s.
 
         Raises:
-            ValueError: naming the variable that holds a bad value.
+            terralab.settings.SettingsError: naming the variable that holds a bad value.
         """
-        env = os.environ if environ is None else environ
-        return cls(ai=Limit.read_env(env, "TERRALAB_AI_QUOTA", DEFAULT_AI_SECONDS,
-                                     parse_duration, '"20h"'),
-                   download=Limit.read_env(env, "TERRALAB_DOWNLOAD_QUOTA",
-                                           DEFAULT_DOWNLOAD_BYTES),
-                   storage=StoragePolicy.from_env(env))
+        return cls.from_settings(settings_of(environ).quotas)
 
     def to_env(self) -> dict[str, str]:
         """Return the environment variables that :meth:`from_env` reads back."""
         return (self.ai.env("TERRALAB_AI_QUOTA") | self.download.env("TERRALAB_DOWNLOAD_QUOTA")
                 | self.storage.to_env())
-
-
-
-def env_limits(env: Mapping[str, str], name: str, parse: Callable[[Any], int] = parse_size,
-               example: str = '"1TB"') -> dict[str, int]:
-    """Parse a JSON object of per-user or per-group limits from variable ``name``.
-
-    Args:
-        env: the environment.
-        name: the variable, e.g. ``TERRALAB_STORAGE_QUOTA_USERS``.
-        parse: turns one value into a number (sizes by default; durations for AI time).
-        example: a value for the error message.
-
-    Raises:
-        ValueError: naming the variable, with an example of the expected form.
-    """
-    text = env.get(name, "").strip()
-    if not text:
-        return {}
-    try:
-        data = json.loads(text)
-        if not isinstance(data, dict):
-            raise ValueError("not a JSON object")
-        return {str(key): parse(value) for key, value in data.items()}
-    except ValueError as error:
-        raise ValueError(f'${name} must be a JSON object like {{"alice": {example}}}: '
-                         f"{error}") from None

@@ -9,7 +9,6 @@ a refusal is raised as the same exception the in-process call raises (the error 
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import requests
@@ -18,6 +17,7 @@ from terralab.service.endpoint import Endpoint
 from terralab.service.error_table import ERRORS
 from terralab.service.errors import ServiceError
 from terralab.service.registry import endpoint as declared
+from terralab.settings import settings
 
 __all__ = ["ServiceClient", "ServiceError", "service_client"]
 
@@ -76,8 +76,8 @@ class ServiceClient:
 
 def service_client() -> ServiceClient | None:
     """Return a client of the hub service when running inside a terralab hub, else None."""
-    url = os.environ.get("TERRALAB_SERVICE_URL")
-    token = os.environ.get("JUPYTERHUB_API_TOKEN")
+    configured = settings()
+    url, token = configured.service.url, configured.hub.api_token
     if url and token:
         return ServiceClient(url, token)
     return None

@@ -1,4 +1,4 @@
-"""The monthly quota traitlets of the hub and the environment they give the service."""
+"""The monthly quota traitlets of the hub and the settings they give the service."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from traitlets.config import Config, LoggingConfigurable
 
 from terralab.hub.quota_settings import QuotaSettings
 from terralab.quotas.policy import QuotaPolicy
+from terralab.settings import QuotaSettings as Quotas
 
 
 class Hub(QuotaSettings, LoggingConfigurable):
@@ -15,10 +16,10 @@ class Hub(QuotaSettings, LoggingConfigurable):
 
 
 def test_defaults_give_the_default_policy() -> None:
-    env = Hub().quota_env()
-    assert env["TERRALAB_AI_QUOTA"] == "36000"
-    assert env["TERRALAB_DOWNLOAD_QUOTA"] == str(100 * 1024**3)
-    policy = QuotaPolicy.from_env(env)
+    values = Hub().quota_settings()
+    assert values["ai"] == 36000
+    assert values["download"] == 100 * 1024**3
+    policy = QuotaPolicy.from_settings(Quotas.model_validate(values))
     assert policy.ai == QuotaPolicy().ai and policy.download == QuotaPolicy().download
 
 
@@ -29,7 +30,7 @@ def test_config_file_values_reach_the_policy() -> None:
     c.Hub.ai_quota_groups = {"lab": 7200}
     c.Hub.download_quota = "1GB"
     c.Hub.download_quota_groups = {"lab": "2GB"}
-    policy = QuotaPolicy.from_env(Hub(config=c).quota_env())
+    policy = QuotaPolicy.from_settings(Quotas.model_validate(Hub(config=c).quota_settings()))
     assert policy.limits_for("alice", ["lab"]).ai_seconds == 20 * 3600
     assert policy.limits_for("bob", ["lab"]).ai_seconds == 7200
     assert policy.limits_for("bob").ai_seconds == 5400

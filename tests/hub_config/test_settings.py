@@ -58,10 +58,13 @@ def test_site_jupyterhub_options_win(tmp_path):
 
 
 def test_user_servers_are_told_where_the_service_is(tmp_path):
+    from terralab.settings import read_settings
+
     c = _apply(tmp_path)
     service = _service(c)
-    assert c.Spawner.environment["TERRALAB_SERVICE_URL"] == \
-        f"{service['url']}/services/{SERVICE_NAME}/"
+    configured = read_settings(c.Spawner.environment)
+    assert configured.service.url == f"{service['url']}/services/{SERVICE_NAME}/"
+    assert configured.service.name == SERVICE_NAME and configured.home == tmp_path
 
 
 def test_storage_quota_and_upload_limits_reach_the_service(tmp_path):
@@ -96,6 +99,7 @@ def test_workers_run_as_a_managed_service_with_the_queue_settings(tmp_path):
 
     from terralab.hub.queue_settings import WORKERS_SERVICE
     from terralab.queue.queues import QueueConfig
+    from terralab.settings import DOCUMENT_VARIABLE, read_settings
 
     c = _apply(tmp_path, TerralabHub__worker_count=2,
                TerralabHub__job_queues={"lab-a": {"workers": 1, "groups": ["lab-a"]}},
@@ -105,8 +109,11 @@ def test_workers_run_as_a_managed_service_with_the_queue_settings(tmp_path):
     for env in (workers["environment"], _service(c)["environment"]):
         queues = QueueConfig.from_env(env).queues
         assert queues["shared"].workers == 2 and queues["lab-a"].groups == ("lab-a",)
-        assert env["TERRALAB_PLATFORM_DB_URL"] == "postgresql://terralab@db/terralab"
-    assert "TERRALAB_PLATFORM_DB_URL" not in _service(_apply(tmp_path))["environment"]
+        assert read_settings(env).platform_db_url == "postgresql://terralab@db/terralab"
+    # users' servers never see the database's URL (it may hold its password)
+    assert read_settings(c.Spawner.environment).platform_db_url is None
+    assert "platform_db_url" not in c.Spawner.environment[DOCUMENT_VARIABLE]
+    assert read_settings(_service(_apply(tmp_path))["environment"]).platform_db_url is None
     for bad in ({"job_queues": {"lab-a": {"workers": -1}}},
                 {"job_queues": {"shared": {"groups": ["x"]}}}, {"worker_count": -1}):
         with pytest.raises((ValueError, TraitError)):
