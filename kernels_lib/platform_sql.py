@@ -53,7 +53,8 @@ _lock = threading.Lock()
 def platform_url(home: Path | None = None) -> str:
     """Return the URL of the platform database.
 
-    ``$TERRALAB_PLATFORM_DB_URL`` when set, else the SQLite file ``platform.db`` in ``home``.
+    The settings' ``platform_db_url`` (``$TERRALAB_PLATFORM_DB_URL``) when set, else the
+    SQLite file ``platform.db`` in ``home``.
     A bare ``postgresql://`` URL is read as psycopg 3 (``postgresql+psycopg://``).
     """
     url = (settings().platform_db_url or "").strip()
@@ -80,7 +81,7 @@ def sqlite_path(home: Path | None = None) -> Path:
 def has_database(home: Path | None = None) -> bool:
     """Return True when there is a platform database to read, without creating one.
 
-    A database server (``$TERRALAB_PLATFORM_DB_URL``) counts as there; the SQLite default
+    A database server (the settings' ``platform_db_url``) counts as there; the SQLite default
     only once its file exists. Readers that may find nothing use this to avoid leaving an
     empty ``platform.db`` behind.
     """

@@ -1,10 +1,10 @@
 """The catalog calls of ``import terralab as tl``: search, favourites and downloads.
 
-Inside a terralab hub (``TERRALAB_SERVICE_URL`` and ``JUPYTERHUB_API_TOKEN`` set by the
-spawner) :func:`search` and :func:`download` go to the trusted hub service, which applies
-the user's rights and counts their download bytes; each call is a declared endpoint of
-:mod:`terralab.service.endpoints.catalog` (:class:`CatalogClient`). Without a hub (a plain
-notebook, a script, the tests) the same calls run in this process.
+Inside a terralab hub (the service's URL in the settings, :mod:`terralab.settings`, and
+JupyterHub's ``JUPYTERHUB_API_TOKEN``) :func:`search` and :func:`download` go to the trusted
+hub service, which applies the user's rights and counts their download bytes; each call is a
+declared endpoint of :mod:`terralab.service.endpoints.catalog` (:class:`CatalogClient`).
+Without a hub (a plain notebook, a script, the tests) the same calls run in this process.
 """
 
 from __future__ import annotations

@@ -1,13 +1,14 @@
 """The queue calls of ``import terralab as tl``: ``tl.submit``, ``tl.jobs``, ``tl.job``.
 
-One code path, two transports: inside a terralab hub (``TERRALAB_SERVICE_URL`` and
-``JUPYTERHUB_API_TOKEN`` set by the spawner) the hub service queues the job for the shared
-workers through its declared endpoints (:mod:`terralab.service.endpoints.jobs`,
-:class:`JobsService`); a refusal comes back as the same exception the queue raises (the
-error table). Without a hub the job goes into the local platform database and a worker
-thread of this process runs it (:class:`terralab.queue.local.LocalJobs`): that path keeps
-the local user's own rights (their jobs, the shared queue) rather than the in-process
-transport's admin rights, and starts the worker thread the queue needs.
+One code path, two transports: inside a terralab hub (the service's URL in the settings,
+:mod:`terralab.settings`, and JupyterHub's ``JUPYTERHUB_API_TOKEN``) the hub service queues
+the job for the shared workers through its declared endpoints
+(:mod:`terralab.service.endpoints.jobs`, :class:`JobsService`); a refusal comes back as the
+same exception the queue raises (the error table). Without a hub the job goes into the
+local platform database and a worker thread of this process runs it
+(:class:`terralab.queue.local.LocalJobs`): that path keeps the local user's own rights (their
+jobs, the shared queue) rather than the in-process transport's admin rights, and starts the
+worker thread the queue needs.
 
 ``tl.run`` of an AI tool inside a hub comes here too (:func:`run_queued`): a user's kernel
 cannot be trusted to charge its own AI time, so there the run is a job of the shared queue

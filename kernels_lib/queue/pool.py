@@ -112,7 +112,7 @@ class WorkerPool:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m terralab.queue.pool``: run the pool of ``$TERRALAB_JOB_QUEUES``."""
+    """``python -m terralab.queue.pool``: run the pool of the settings' ``queue.queues``."""
     parser = argparse.ArgumentParser(description="Run terralab's shared workers.")
     parser.add_argument("--workers", type=int, default=None,
                         help="workers of the shared queue (default from the queue config)")

@@ -79,7 +79,7 @@ class Worker:
         home: the terralab data folder.
         worker_id: its name in the queue (default host-pid-random).
         lease_seconds: how long a claim lasts without a heartbeat
-            (``$TERRALAB_JOB_LEASE_SECONDS``, default 30).
+            (the settings' ``queue.lease_seconds``, default 30).
         poll_seconds: how often an idle worker looks for work.
         hard_cancel: end the process when a cancelled tool does not stop within
             :data:`CANCEL_GRACE` (a worker process; not a worker thread inside a kernel).

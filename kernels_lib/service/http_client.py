@@ -1,7 +1,8 @@
 """The HTTP transport: calls the terralab hub service with the user's token.
 
-Inside a user's server of a terralab hub, the spawner sets ``TERRALAB_SERVICE_URL`` and
-JupyterHub sets ``JUPYTERHUB_API_TOKEN``; :func:`service_client` then answers a client, and
+Inside a user's server of a terralab hub, the settings give the service's URL (``service.url``
+of the document the spawner hands the server, :mod:`terralab.settings`) and JupyterHub sets
+``JUPYTERHUB_API_TOKEN``; :func:`service_client` then answers a client, and
 every ``tl.*`` call of the platform goes to the trusted hub service. :meth:`ServiceClient.request`
 calls a declared endpoint by name: the path, query and body come from its declaration, and
 a refusal is raised as the same exception the in-process call raises (the error table).
