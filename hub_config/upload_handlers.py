@@ -52,7 +52,7 @@ from terralab.queue import store as queue_store
 from terralab.queue.errors import JobError, JobLimitReached
 from terralab.service.endpoint import Caller
 from terralab.service.endpoints.catalog import CatalogState
-from terralab.service.endpoints.mydata import status_path
+from terralab.service.endpoints.uploads import status_path
 from terralab.service.error_table import MyDataNotFound
 from terralab.service.registry import endpoint
 

@@ -21,6 +21,7 @@ DOMAINS = (
     "terralab.service.endpoints.catalog",
     "terralab.service.endpoints.jobs",
     "terralab.service.endpoints.mydata",
+    "terralab.service.endpoints.uploads",
     "terralab.service.endpoints.projects",
     "terralab.service.endpoints.quotas",
 )

@@ -1,4 +1,4 @@
-"""The my-data endpoints declared once (PRODUCT.md §2): items, storage and uploads.
+"""The my-data endpoints declared once (PRODUCT.md §2): items and storage.
 
 Every operation acts on the caller's own uploads and results; another user's item or upload
 id is simply not found (404, :class:`~terralab.service.error_table.MyDataNotFound`), exactly
@@ -6,12 +6,9 @@ like an unknown one, for admins too. Refusals are :class:`~terralab.mydata.error
 (400) and :class:`~terralab.mydata.errors.UploadError` (its ``rule``; 413 over the size limit
 or the storage quota), raised alike on both transports.
 
-The streamed endpoints are declared ``raw``: the download
-(:class:`terralab.hub.mydata_handlers.MyDownloadHandler`) and ``mydata/uploads/{upload_id}``,
-whose ``PUT`` streams the file (:class:`terralab.hub.upload_handlers.UploadHandler`; its
-``GET`` and ``DELETE`` run the operations declared here). An upload is announced first
-(``POST mydata/uploads``: its type, size and the quota are checked and the size reserved
-before a byte is sent), then sent (``PUT``, 202 and its publish job), then polled (``GET``).
+The download is declared ``raw``: it streams the file
+(:class:`terralab.hub.mydata_handlers.MyDownloadHandler`). Uploads are declared in
+:mod:`terralab.service.endpoints.uploads`.
 """
 
 from __future__ import annotations
@@ -24,18 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from terralab.mydata import library
 from terralab.mydata.band_statistics import DEFAULT_BINS, MAX_BINS, MIN_BINS, record_statistics
-from terralab.mydata.errors import MyDataError, UploadError
-from terralab.mydata.limits import UploadLimits
+from terralab.mydata.errors import MyDataError
 from terralab.mydata.store import MyDataRecord, get_record, storage_usage
 from terralab.mydata.upload_jobs import (
-    announce,
-    drop,
-    forget_abandoned,
     settle,
-    take_for_body,
-    upload_status,
 )
-from terralab.mydata.uploads import abort_upload, start_upload
 from terralab.queue import store as queue_store
 from terralab.queue.errors import JobNotFound
 from terralab.quotas.checks import QuotaExceeded
@@ -51,8 +41,8 @@ from terralab.service.error_table import MyDataNotFound, NotFound
 from terralab.service.registry import declare
 
 __all__ = ["BandStatistics", "Histogram", "ItemList", "ItemStatistics", "MyDataItem",
-           "NewUpload", "StatisticsQuery", "Storage", "UploadAnnounced", "UploadReceived",
-           "UploadState", "own_record", "publish_job_outcome"]
+           "StatisticsQuery", "Storage", "declare_mydata", "own_record", "publish_job_outcome",
+           "settle_uploads"]
 
 _ERRORS = (MyDataNotFound, MyDataError)
 
@@ -140,61 +130,6 @@ class Storage(BaseModel):
     text: str
 
 
-class NewUpload(BaseModel):
-    """``POST mydata/uploads``: the file's name and size, before any byte is sent."""
-
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(description="the file's name (its type comes from the extension)")
-    size: int = Field(ge=0, description="its size in bytes (the PUT sends exactly this)")
-    title: str | None = Field(None, description="the name to show")
-    layer: str | None = Field(None, description="the layer of a GeoPackage with several")
-    bands: list[str] | None = Field(None, description="what a raster's bands hold")
-
-
-class UploadAnnounced(BaseModel):
-    """``POST mydata/uploads``: the upload's id and where to ``PUT`` its bytes."""
-
-    id: str
-    name: str
-    size: int
-    put: str = Field(description="the path of its PUT, relative to the service")
-
-
-class UploadRef(BaseModel):
-    """One of my uploads by id."""
-
-    model_config = ConfigDict(extra="forbid")
-    upload_id: str
-
-
-class UploadReceived(BaseModel):
-    """``PUT mydata/uploads/{upload_id}``: received and checked; publishing is a queued job."""
-
-    id: str
-    name: str
-    state: str
-    job: dict[str, Any] = Field(description="the publish job (as GET jobs/{id} answers it)")
-    status: str = Field(description="the path of GET mydata/uploads/{upload_id}")
-
-
-class UploadState(BaseModel):
-    """``GET mydata/uploads/{upload_id}``: where the upload stands.
-
-    ``received`` / ``publishing`` (with its ``job``), ``ready`` (with the ``item``) or
-    ``failed`` (with the refusal's ``message``, ``rule`` and ``layers``; nothing kept).
-    """
-
-    model_config = ConfigDict(extra="allow")
-    id: str
-    state: str
-    name: str | None = None
-    job: str | None = None
-    item: MyDataItem | None = None
-    message: str | None = None
-    rule: str | None = None
-    layers: list[str] | None = None
-
-
 class StatisticsQuery(BaseModel):
     """``GET mydata/items/{item_id}/statistics``."""
 
@@ -273,7 +208,8 @@ def publish_job_outcome(home: Path, job_id: str) -> tuple[str, str | None]:
     return job.status, job.error
 
 
-def _settle(context: CallContext) -> None:
+def settle_uploads(context: CallContext) -> None:
+    """Settle the caller's uploads whose publish job ended (their storage is then exact)."""
     settle(context.caller.name, home=context.home,
            job_outcome=lambda job_id: publish_job_outcome(context.home, job_id))
 
@@ -307,62 +243,23 @@ def _thumbnail(context: CallContext, request: ThumbnailQuery) -> BinaryAnswer | 
 
 
 def _storage(context: CallContext, request: None) -> dict[str, Any]:
-    _settle(context)
+    settle_uploads(context)
     return storage_usage(context.caller.name, groups=context.caller.groups,
                          home=context.home).to_dict()
 
 
-def _announce(context: CallContext, request: NewUpload) -> UploadAnnounced:
-    limits = UploadLimits.from_env()
-    forget_abandoned(context.home)
-    pending = start_upload(context.caller.name, request.name, request.size, limits=limits,
-                           groups=context.caller.groups, home=context.home)
-    try:
-        announce(pending, limits, title=request.title, layer=request.layer,
-                 bands=request.bands)
-    except BaseException:
-        abort_upload(pending)
-        raise
-    return UploadAnnounced(id=pending.item_id, name=pending.name, size=request.size,
-                           put=_SEND.url({"upload_id": pending.item_id}))
-
-
-def status_path(upload_id: str) -> str:
-    """The path of ``GET mydata/uploads/{upload_id}`` (relative to the service)."""
-    return _STATE.url({"upload_id": upload_id})
-
-
-def _state(context: CallContext, request: UploadRef) -> dict[str, Any]:
-    _settle(context)
-    status = upload_status(context.caller.name, request.upload_id, home=context.home)
-    if status is None:
-        raise MyDataNotFound(f"you have no upload {request.upload_id!r}")
-    return status
-
-
-def _cancel(context: CallContext, request: UploadRef) -> None:
-    user, home = context.caller.name, context.home
-    waiting = take_for_body(user, request.upload_id, home=home)
-    if waiting is not None:  # announced, no byte sent yet
-        drop(waiting)
-        return
-    status = upload_status(user, request.upload_id, home=home)
-    if not status or not status.get("job") or status["state"] not in ("received",
-                                                                      "publishing"):
-        raise MyDataNotFound(f"no upload {request.upload_id!r} is waiting; announce it "
-                             "first with POST mydata/uploads")
-    queue_store.cancel(status["job"], owner=user, home=home)
-    _settle(context)
-
-
 _ITEM = "mydata/items/{item_id}"
-_UPLOAD = "mydata/uploads/{upload_id}"
 
 
-def _declare(name: str, method: str, path: str, summary: str, **options: Any) -> Endpoint:
+def declare_mydata(name: str, method: str, path: str, summary: str,
+                   **options: Any) -> Endpoint:
+    """Declare ``mydata.<name>`` with the my-data errors (unless ``options`` name others)."""
     options.setdefault("errors", _ERRORS)
     options.setdefault("refusal", MyDataError)
     return declare(Endpoint(f"mydata.{name}", method, path, summary, **options))
+
+
+_declare = declare_mydata
 
 
 _declare("list", "GET", "mydata/items", "My uploads and results (or favourites), newest first",
@@ -391,23 +288,3 @@ _declare("statistics", "GET", _ITEM + "/statistics",
                      "window. A vector item is refused (400).")
 _declare("storage", "GET", "mydata/storage", "My storage: used, the quota and what is left",
          call=_storage, response=Storage)
-_declare("announce_upload", "POST", "mydata/uploads",
-         "Announce an upload: its type, size and my storage quota are checked first",
-         call=_announce, request=NewUpload, response=UploadAnnounced,
-         status=HTTPStatus.CREATED, errors=(MyDataError, UploadError),
-         description="The size is reserved in my quota until the bytes come (PUT) or the "
-                     "upload is cancelled; a file too large or over the quota is refused "
-                     "(413) before a byte is sent.")
-_SEND = _declare(
-    "send_upload", "PUT", _UPLOAD, "Send the bytes of an announced upload (streamed)",
-    request=UploadRef, raw=True, response=UploadReceived, status=HTTPStatus.ACCEPTED,
-    errors=(*_ERRORS, UploadError),
-    description="The body is the file, exactly the announced size (Content-Length). Its "
-                "header is checked at once (400 with the rule; nothing kept); publishing "
-                "is queued for the workers as a job of kind publish (429 when my job limit "
-                "is reached, 503 when the queue cannot take it).")
-_STATE = _declare("upload_status", "GET", _UPLOAD, "Where one of my uploads stands",
-                  call=_state, raw=True, request=UploadRef, response=UploadState)
-_declare("cancel_upload", "DELETE", _UPLOAD,
-         "Cancel an upload: an announced one at once, a queued one with its publish job",
-         call=_cancel, raw=True, request=UploadRef, status=HTTPStatus.NO_CONTENT)
