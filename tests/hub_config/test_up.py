@@ -6,22 +6,31 @@ from pathlib import Path
 import requests
 
 from terralab.hub.ports import free_port
+from terralab.settings import DOCUMENT_VARIABLE, read_settings
 from tests.conftest import start_terralab_up
 from tests.hub_helpers import RunningHub
 
 
 def processes_with_home(home: Path) -> set[int]:
-    """PIDs of the processes whose environment has TERRALAB_HOME=home."""
-    marker = f"TERRALAB_HOME={home}".encode()
+    """PIDs of the processes of this home: ``TERRALAB_HOME=home`` (the hub, the proxy) or a
+    settings document naming it (the service, the workers, users' servers)."""
     found = set()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            if marker in (entry / "environ").read_bytes().split(b"\0"):
-                found.add(int(entry.name))
+            pairs = (entry / "environ").read_bytes().decode(errors="replace").split("\0")
         except OSError:
             continue
+        env = dict(pair.split("=", 1) for pair in pairs if "=" in pair)
+        if env.get("TERRALAB_HOME") == str(home):
+            found.add(int(entry.name))
+        elif DOCUMENT_VARIABLE in env:
+            try:
+                if read_settings({DOCUMENT_VARIABLE: env[DOCUMENT_VARIABLE]}).home == home:
+                    found.add(int(entry.name))
+            except ValueError:
+                continue
     return found
 
 
