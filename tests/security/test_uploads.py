@@ -21,6 +21,7 @@ from terralab.client.mydata import MyDataService
 from terralab.quotas.ledger import AI_SECONDS
 from terralab.quotas.ledger import used as used_quota
 from terralab.service.http_client import ServiceClient
+from terralab.settings import DOCUMENT_VARIABLE, read_settings
 
 pytestmark = pytest.mark.hub
 
@@ -200,11 +201,13 @@ def test_slow_header_checks_do_not_hold_other_users_requests(hub, tmp_path):
 
 
 def _service_process(hub) -> psutil.Process:
-    """The hub service process of this hub (found by its command and TERRALAB_HOME)."""
+    """The hub service process of this hub (its command, and the home of its settings)."""
     for process in psutil.process_iter(["cmdline"]):
         try:
-            if "terralab.hub.service" in " ".join(process.info["cmdline"] or ()) and \
-                    process.environ().get("TERRALAB_HOME") == str(hub.home):
+            if "terralab.hub.service" not in " ".join(process.info["cmdline"] or ()):
+                continue
+            document = process.environ().get(DOCUMENT_VARIABLE)
+            if document and read_settings({DOCUMENT_VARIABLE: document}).home == hub.home:
                 return process
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
