@@ -117,10 +117,12 @@ def test_every_registered_tool_taking_one_raster_is_a_method() -> None:
             assert tool.info.title in method.__doc__ and tool.info.title_zh in method.__doc__
         else:
             assert name not in listed and not hasattr(accessor, name)
-        # the parameters' raster inputs agree with what the tool says it takes
+        # the parameters' raster inputs agree with what the tool says it takes (for the
+        # shipped tools: a test's plug-in tool may stay registered from an earlier test)
         takes_one = "raster" in tool.info.inputs and not {
             "raster_pair", "rasters"} & set(tool.info.inputs)
-        assert (name in methods) == takes_one, name
+        if tool.__module__.startswith("terralab."):
+            assert (name in methods) == takes_one, name
     assert {"index", "reproject", "clip", "resample", "band_math", "dehazing"} <= methods
     assert "show" in listed
     with pytest.raises(AttributeError, match=r"no 'no_such_tool'.*index"):
