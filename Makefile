@@ -12,6 +12,10 @@ PYTEST_ARGS ?=
 # The fast lane: every test without a lane marker (hub, browser, postgres, gateway,
 # subprocess), which tests/conftest.py gives from the heavy fixtures a test uses.
 FAST_LANE := not hub and not browser and not postgres and not gateway and not subprocess
+# pytest-xdist: one worker per core (at most 4); the tests of the session's hub on one worker,
+# each other module on one worker (tests/lanes.py). `make test TEST_WORKERS=0` runs serially.
+TEST_WORKERS ?= auto
+XDIST := -n $(TEST_WORKERS) --maxprocesses 4 --dist loadgroup --no-loadscope-reorder
 
 .PHONY: up test test-fast install install-test proxy browser postgres bench-deps lint clean fuzz
 
@@ -19,11 +23,11 @@ up: install proxy
 	$(BIN)/terralab up $(UP_ARGS)
 
 test: install-test proxy browser postgres lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
 # The unit tests alone: no hub, browser, PostgreSQL, gateway or other processes.
 test-fast: install-test
-	$(BIN)/pytest -m "$(FAST_LANE)" $(PYTEST_ARGS)
+	$(BIN)/pytest $(XDIST) -m "$(FAST_LANE)" $(PYTEST_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -22,7 +22,7 @@ import pytest
 from terralab.hub.ports import free_port
 from tests.hub_helpers import RunningHub
 from tests.hub_site_config import SITE_LINES
-from tests.lanes import lane_markers
+from tests.lanes import distribute, group, lane_markers
 from tests.postgres_server import PostgresServer, running_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,11 +42,26 @@ ENV_PREFIXES = ("TERRALAB_", "JUPYTERHUB_")
 _FIXTURE_ENV: dict[str, dict[str, str]] = {}
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark each test with the lanes of the heavy fixtures and processes it uses."""
+def pytest_configure(config: pytest.Config) -> None:
+    """Spread the tests over pytest-xdist's workers by group (``--dist loadgroup``)."""
+    if config.getoption("dist", "no") == "loadgroup" and not hasattr(config, "workerinput"):
+        from tests.xdist_lanes import XdistLanes
+
+        config.pluginmanager.register(XdistLanes(), "terralab-xdist-lanes")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with the lanes of the heavy fixtures and processes it uses; on a
+    pytest-xdist worker of a ``--dist loadgroup`` run, also order the tests and tell the
+    controller their groups."""
     for item in items:
         for name in sorted(lane_markers(item)):
             item.add_marker(getattr(pytest.mark, name))
+    if config.getoption("loadgroup", False):  # set on the workers only
+        from tests.xdist_lanes import write_groups
+
+        items[:] = distribute(items)
+        write_groups(config, {item.nodeid: group(item) for item in items})
 
 
 def platform_variables() -> list[str]:

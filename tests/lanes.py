@@ -15,6 +15,9 @@ Everything is found by looking at the test: its fixture closure (``item.fixturen
 holds the fixtures its fixtures depend on too) and the code of the test and of the tests'
 own fixtures and helpers, followed call by call. ``make test-fast`` runs the tests with none
 of these markers.
+
+Spread over pytest-xdist workers (``--dist loadgroup``, as ``make test`` runs), a test runs
+in its :func:`group` (:mod:`tests.xdist_lanes`).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any
 
 import pytest
 
-__all__ = ["LANES", "lane_markers"]
+__all__ = ["LANES", "distribute", "group", "lane_markers"]
 
 #: The lane markers (declared, with their help text, in pyproject.toml).
 LANES = ("hub", "browser", "postgres", "gateway", "subprocess")
@@ -110,3 +113,21 @@ def lane_markers(item: pytest.Item) -> set[str]:
     if function is not None:
         lanes |= _code_lanes(function, seen)
     return lanes
+
+
+def group(item: pytest.Item) -> str:
+    """The group a test runs in on pytest-xdist: ``hub`` for the session hub's, else its
+    module (:mod:`tests.xdist_lanes`)."""
+    if "hub" in getattr(item, "fixturenames", ()):
+        return "hub"
+    return item.nodeid.partition("::")[0]
+
+
+def distribute(items: list[pytest.Item]) -> list[pytest.Item]:
+    """The tests in the order to hand their groups out: the hub's group, then the modules
+    with heavy tests, then the rest (each in its own order)."""
+    heavy = {group(item) for item in items
+             if any(item.get_closest_marker(name) for name in LANES)}
+    rank = {name: (0 if name == "hub" else 1 if name in heavy else 2)
+            for name in map(group, items)}
+    return sorted(items, key=lambda item: rank[group(item)])

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from tests.conftest import fixture_env
-from tests.lanes import LANES, lane_markers
+from tests.lanes import LANES, distribute, group, lane_markers
 
 
 def _item(*fixtures: str, function=None, params: dict | None = None) -> SimpleNamespace:
@@ -55,6 +55,25 @@ def test_only_the_postgresql_case_of_a_parametrised_platform_needs_postgres() ->
 def test_a_test_that_starts_a_process_through_a_helper_is_in_the_subprocess_lane() -> None:
     assert lane_markers(_item(function=SPAWNING["helper"])) == {"subprocess"}
     assert lane_markers(_item(function=SPAWNING["direct"])) == {"subprocess"}
+
+
+def _collected(nodeid: str, *fixtures: str, lane: str | None = None) -> SimpleNamespace:
+    """A stand-in for a collected, marked test."""
+    return SimpleNamespace(nodeid=nodeid, fixturenames=list(fixtures),
+                           get_closest_marker=lambda name: name if name == lane else None)
+
+
+def test_the_hubs_tests_are_one_group_and_go_first_then_heavy_modules() -> None:
+    items = [_collected("tests/a.py::test_1"),
+             _collected("tests/b.py::test_1", lane="subprocess"),
+             _collected("tests/c.py::test_1", "hub", lane="hub"),
+             _collected("tests/b.py::test_2"),
+             _collected("tests/d.py::test_1", "hub", lane="hub")]
+    assert [group(item) for item in items] == ["tests/a.py", "tests/b.py", "hub", "tests/b.py",
+                                               "hub"]
+    ordered = [item.nodeid for item in distribute(items)]  # type: ignore[arg-type]
+    assert ordered == ["tests/c.py::test_1", "tests/d.py::test_1", "tests/b.py::test_1",
+                       "tests/b.py::test_2", "tests/a.py::test_1"]
 
 
 def test_every_collected_test_carries_the_markers_of_its_lanes(

@@ -22,9 +22,10 @@ def _reset_registry() -> None:
     registry._default = None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def job_plugin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The test tools installed as a plug-in; yields the folder to put on PYTHONPATH."""
+    """The test tools installed as a plug-in for one module (so the registry of later tests
+    holds the real tools only); yields the folder to put on PYTHONPATH."""
     site = plugin_site(tmp_path_factory.mktemp("plugin-site"))
     sys.path.insert(0, str(site))
     _reset_registry()
