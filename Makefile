@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 # subprocess), which tests/conftest.py gives from the heavy fixtures a test uses.
 FAST_LANE := not hub and not browser and not postgres and not gateway and not subprocess
 # pytest-xdist: one worker per core (at most 4); the tests of the session's hub on one worker,
-# each other module on one worker (tests/lanes.py). `make test TEST_WORKERS=0` runs serially.
+# each other module on one worker (tests/xdist_lanes.py). `make test TEST_WORKERS=0` runs serially.
 TEST_WORKERS ?= auto
 XDIST := -n $(TEST_WORKERS) --maxprocesses 4 --dist loadgroup --no-loadscope-reorder
 

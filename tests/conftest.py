@@ -7,6 +7,7 @@ or that a wider-scoped fixture it uses did not ask for through :func:`fixture_en
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -116,6 +117,31 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
+def _default_sigint() -> None:
+    """In a child about to start: Ctrl-C (SIGINT) stops it, even where pytest itself runs
+    with SIGINT ignored (a background job of a shell without job control)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def stop_terralab_up(process: subprocess.Popen, timeout: float = 60) -> None:
+    """Stop ``terralab up`` with Ctrl-C; past ``timeout``, kill it and what it started."""
+    import psutil
+
+    try:
+        family = psutil.Process(process.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        family = []
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    for child in family:  # gone after a clean stop; psutil refuses a reused pid
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
+
+
 def start_terralab_up(home: Path, port: int, *extra: str,
                       env_extra: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
     """Run ``terralab up`` as a user would and wait for its banner.
@@ -137,6 +163,7 @@ def start_terralab_up(home: Path, port: int, *extra: str,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=_default_sigint,
     )
     lines: list[str] = []
     deadline = time.monotonic() + 240
@@ -186,11 +213,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHub]:
     logins = dict(re.findall(r"^\s+(\w+)\s+password: (\S+)$", output, flags=re.M))
     running = RunningHub(url=f"http://127.0.0.1:{port}", home=home, logins=logins)
     yield running
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(60)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop_terralab_up(process)
 
 
 @pytest.fixture(scope="session")
