@@ -12,10 +12,13 @@ PYTEST_ARGS ?=
 # The fast lane: every test without a lane marker (hub, browser, postgres, gateway,
 # subprocess), which tests/conftest.py gives from the heavy fixtures a test uses.
 FAST_LANE := not hub and not browser and not postgres and not gateway and not subprocess
-# pytest-xdist: one worker per core (at most 4); the tests of the session's hub on one worker,
-# each other module on one worker (tests/xdist_lanes.py). `make test TEST_WORKERS=0` runs serially.
-TEST_WORKERS ?= auto
-XDIST := -n $(TEST_WORKERS) --maxprocesses 4 --dist loadgroup --no-loadscope-reorder
+# pytest-xdist, the tests of the session's hub on one worker and each other module on one
+# (tests/xdist_lanes.py): `make test` with one worker per core and one more (many of its tests
+# wait on processes they started), `make test-fast` with one per core; at most 4.
+# TEST_WORKERS=0 or FAST_WORKERS=0 runs the tests in one process.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n + 1 < 4 ? n + 1 : 4 )))
+FAST_WORKERS ?= auto
+XDIST := --dist loadgroup --no-loadscope-reorder
 
 .PHONY: up test test-fast install install-test proxy browser postgres bench-deps lint clean fuzz
 
@@ -23,11 +26,11 @@ up: install proxy
 	$(BIN)/terralab up $(UP_ARGS)
 
 test: install-test proxy browser postgres lint
-	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) $(XDIST) $(PYTEST_ARGS)
 
 # The unit tests alone: no hub, browser, PostgreSQL, gateway or other processes.
 test-fast: install-test
-	$(BIN)/pytest $(XDIST) -m "$(FAST_LANE)" $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(FAST_WORKERS) --maxprocesses 4 $(XDIST) -m "$(FAST_LANE)" $(PYTEST_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check .
@@ -56,9 +59,9 @@ $(BIN)/python:
 # build here); with a GPU, the default (CUDA) build. Later installs then keep it.
 $(VENV)/.torch: | $(BIN)/python
 	if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi >/dev/null 2>&1; then \
-		$(PIP) install --quiet "torch>=2.13"; \
+		$(PIP) install --quiet --no-compile "torch>=2.13"; \
 	else \
-		$(PIP) install --quiet torch==2.13.0; \
+		$(PIP) install --quiet --no-compile torch==2.13.0; \
 	fi
 	touch $@
 
@@ -68,8 +71,10 @@ $(VENV)/.installed: pyproject.toml $(VENV)/.torch
 	$(BIN)/python scripts/link_data_files.py >/dev/null
 	touch $@
 
+# --no-compile: Python compiles the modules it imports on first use, not every file installed
+# (a minute less on a 2-core machine).
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.torch
-	$(PIP) install --quiet -e ".[test,pgstac,bench]"
+	$(PIP) install --quiet --no-compile -e ".[test,pgstac,bench]"
 	$(BIN)/python scripts/link_data_files.py >/dev/null
 	touch $(VENV)/.installed $@
 
