@@ -12,11 +12,10 @@ PYTEST_ARGS ?=
 # The fast lane: every test without a lane marker (hub, browser, postgres, gateway,
 # subprocess), which tests/conftest.py gives from the heavy fixtures a test uses.
 FAST_LANE := not hub and not browser and not postgres and not gateway and not subprocess
-# pytest-xdist, the tests of the session's hub on one worker and each other module on one
-# (tests/xdist_lanes.py): `make test` with one worker per core and one more (many of its tests
-# wait on processes they started), `make test-fast` with one per core; at most 4.
-# TEST_WORKERS=0 or FAST_WORKERS=0 runs the tests in one process.
-TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n + 1 < 4 ? n + 1 : 4 )))
+# pytest-xdist, one worker per core (at most 4): the tests of the session's hub on one worker,
+# each other module on one (tests/xdist_lanes.py). More workers than cores starve the tests
+# that time leases and charges. TEST_WORKERS=0 or FAST_WORKERS=0: one process.
+TEST_WORKERS ?= auto
 FAST_WORKERS ?= auto
 XDIST := --dist loadgroup --no-loadscope-reorder
 
@@ -26,7 +25,7 @@ up: install proxy
 	$(BIN)/terralab up $(UP_ARGS)
 
 test: install-test proxy browser postgres lint
-	$(BIN)/pytest -n $(TEST_WORKERS) $(XDIST) $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses 4 $(XDIST) $(PYTEST_ARGS)
 
 # The unit tests alone: no hub, browser, PostgreSQL, gateway or other processes.
 test-fast: install-test
