@@ -79,16 +79,17 @@ def test_standing_tells_position_jobs_ahead_and_workers_busy(platform):
 def test_a_lost_lease_gives_the_job_to_another_worker_then_fails_it(platform):
     home = _home(platform)
     job = store.submit("alice", "test_quick_fill", {}, max_attempts=2, home=home)
-    first = store.claim("w1", lease_seconds=0.2, home=home)
+    lease = 1.5  # long enough for the next claim on a busy machine
+    first = store.claim("w1", lease_seconds=lease, home=home)
     assert first.attempts == 1 and store.claim("w2", home=home) is None  # lease still held
-    time.sleep(0.4)
-    second = store.claim("w2", lease_seconds=0.2, home=home)
+    time.sleep(lease + 0.3)
+    second = store.claim("w2", lease_seconds=lease, home=home)
     assert second.id == job.id and second.attempts == 2 and second.worker == "w2"
     # the first worker can no longer touch it
     assert store.heartbeat(job.id, "w1", home=home) == "lost"
     assert not store.finish(job.id, "w1", ["x"], home=home)
     assert not store.report_progress(job.id, "w1", 50, "late", home=home)
-    time.sleep(0.4)
+    time.sleep(lease + 0.3)
     assert store.claim("w3", home=home) is None  # max_attempts reached
     failed = store.get_job(job.id, home=home)
     assert failed.status == "failed" and "stopped 2 times" in failed.error
@@ -99,7 +100,9 @@ def test_a_job_runs_saves_its_result_under_the_job_id_and_charges_ai_time_once(p
     job = store.submit("alice", "test_sleepy_ai", {"seconds": 1.0, "value": 7}, home=home)
     time.sleep(1.5)  # queue time: never charged
     worker = Worker(home=home, lease_seconds=5, hard_cancel=False)
+    started = time.monotonic()
     assert worker.run(until_idle=True) == 1
+    ran = time.monotonic() - started
     done = store.get_job(job.id, owner="alice", home=home)
     assert done.status == "succeeded" and done.progress == 100
     assert done.results == (result_id(done),)
@@ -107,7 +110,7 @@ def test_a_job_runs_saves_its_result_under_the_job_id_and_charges_ai_time_once(p
     assert record.id == result_id(done) and record.source_name == "test_sleepy_ai"
     assert "thinking" in done.log
     [charged] = _charges(home, job.id)
-    assert 1 <= charged <= 2  # run time only: 1 s of work, not the 1.5 s in the queue
+    assert 1 <= charged <= ran  # run time only: 1 s of work, none of the 1.5 s in the queue
     # a second report of success (a retried worker) is not charged again
     from terralab.quotas.ledger import charge
 
