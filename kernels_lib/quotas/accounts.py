@@ -15,8 +15,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from terralab.platform_sql import engine, metadata
-from terralab.quotas._insert import insert_once
+from terralab.platform_sql import engine, insert_once, metadata
 from terralab.quotas.cycle import as_utc
 
 __all__ = ["accounts", "parse_time", "registered_on", "stored_registration"]

@@ -24,8 +24,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from terralab.platform_sql import engine, metadata
-from terralab.quotas._insert import insert_once
+from terralab.platform_sql import engine, insert_once, metadata
 
 __all__ = ["AI_SECONDS", "DOWNLOAD_BYTES", "KINDS", "charge", "quota_ledger", "used"]
 
