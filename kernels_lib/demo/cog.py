@@ -60,7 +60,7 @@ def write_cog(path: Path, data: np.ndarray, grid: Grid, *, nodata: float | None 
                                for text in descriptions]
         if tags:
             tmp.update_tags(**tags)
-        rio_copy(tmp, path, driver="COG", compress="DEFLATE", predictor="YES",
+        rio_copy(tmp, path, driver="COG", compress="DEFLATE", predictor="YES", level=1,
                  blocksize=_blocksize(max(data.shape[1:])), num_threads="ALL_CPUS",
                  overview_resampling="nearest" if categorical else "average")
     return path

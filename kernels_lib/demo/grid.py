@@ -100,6 +100,13 @@ def block_mode(classes: np.ndarray, factor: int) -> np.ndarray:
         return classes.copy()
     rows, cols = classes.shape[0] // factor, classes.shape[1] // factor
     blocks = classes[: rows * factor, : cols * factor].reshape(rows, factor, cols, factor)
-    codes = np.unique(blocks)
-    counts = np.stack([(blocks == c).sum(axis=(1, 3)) for c in codes])
-    return codes[np.argmax(counts, axis=0)].astype(classes.dtype)
+    # each block's pixels contiguous on the last axis: counting along it is cheap
+    cells = np.ascontiguousarray(blocks.transpose(0, 2, 1, 3)).reshape(rows, cols, -1)
+    best = np.empty((rows, cols), dtype=classes.dtype)
+    most = np.full((rows, cols), -1, dtype=np.int64)
+    for code in np.unique(cells):  # ascending: a tie keeps the lower code
+        count = np.count_nonzero(cells == code, axis=-1)
+        better = count > most
+        best[better] = code
+        most[better] = count[better]
+    return best

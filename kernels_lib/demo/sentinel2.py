@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pystac
 
-from terralab.demo.clouds import CloudField
+from terralab.demo.clouds import CloudField, CloudMasks
 from terralab.demo.cog import write_cog
 from terralab.demo.grid import MGRS_TILE, Grid, block_mode
 from terralab.demo.landscape import CODES
@@ -77,13 +77,16 @@ def write_sentinel2_scene(acq: Acquisition, classes10: np.ndarray, region: Grid,
     files: dict[str, Path] = {}
     grids: dict[str, Grid] = {}
     rgb: dict[str, np.ndarray] = {}
+    by_factor: dict[int, tuple[np.ndarray, CloudMasks]] = {}  # bands share their grids
     for key in _BANDS:
         band = SENTINEL2_L2A.band(key)
         res = int(band.resolution)
         factor = res // 10
         grid = region.coarser(float(res))
-        rho = render_reflectance(block_mode(classes10, factor), band.wavelength or 0.0,
-                                 acq.datetime, clouds.at(factor), rng)
+        if factor not in by_factor:
+            by_factor[factor] = (block_mode(classes10, factor), clouds.at(factor))
+        classes, masks = by_factor[factor]
+        rho = render_reflectance(classes, band.wavelength or 0.0, acq.datetime, masks, rng)
         if key in ("B02", "B03", "B04"):
             rgb[key] = rho
         dn = np.clip(np.round(rho * 10000) - BOA_ADD_OFFSET, 1, 65535).astype(np.uint16)
@@ -91,7 +94,7 @@ def write_sentinel2_scene(acq: Acquisition, classes10: np.ndarray, region: Grid,
                                descriptions=(key,))
         grids[key] = grid
     grid20 = region.coarser(20.0)
-    scl = scl_classes(clouds, block_mode(classes10, 2))
+    scl = scl_classes(clouds, by_factor[2][0])  # the 20 m bands made it
     files["SCL"] = write_cog(folder / f"{stem}_SCL_20m.tif", scl, grid20, nodata=0,
                              categorical=True, descriptions=("SCL",))
     grids["SCL"] = grid20
