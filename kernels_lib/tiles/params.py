@@ -12,7 +12,11 @@ The syntax follows titiler's query parameters, so a URL written for one reads th
     (``"0,0.3;0,0.3;0,0.4"``); titiler's repeated ``rescale=`` parameters mean the same and
     the extension joins them with ``;``. Values are in physical units (reflectance, dB…).
 ``colormap``
-    a rio-tiler colormap name (``viridis``, ``rdylgn``, ``terrain``…), one band only.
+    a rio-tiler colormap name (``viridis``, ``rdylgn``, ``terrain``…), one band only; or,
+    as titiler takes it, a JSON object of class colours for a class map
+    (``{"1": "#1f78b4", "2": [255, 0, 0, 200]}``): the band's stored values are the class
+    codes (no scale, offset or rescale), and every value the object does not name (the
+    background class, nodata) is transparent.
 ``nodata``
     a number or ``nan``: the value shown transparent, instead of the file's own.
 ``tilesize``
@@ -21,7 +25,9 @@ The syntax follows titiler's query parameters, so a URL written for one reads th
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -37,6 +43,9 @@ __all__ = [
 ]
 
 _TILESIZES = (256, 512)
+_HEX = re.compile(r"#?([0-9a-fA-F]{6}|[0-9a-fA-F]{8}|[0-9a-fA-F]{3})")
+MAX_CLASSES = 256
+RGBA = tuple[int, int, int, int]
 
 
 class TileParameterError(ValueError):
@@ -114,23 +123,73 @@ def parse_rescale(value: str | Sequence[Sequence[float]] | None,
     return tuple(ranges)
 
 
-def parse_colormap(value: str | None, count: int) -> str | None:
-    """Return the rio-tiler colormap name to use, or None.
+def parse_colormap(value: str | None, count: int) -> str | dict[int, RGBA] | None:
+    """Return the rio-tiler colormap name to use, a class colour table, or None.
+
+    Args:
+        value: a colormap name, or a JSON object ``{"code": colour}`` (colours as
+            ``#rrggbb``, ``#rrggbbaa``, ``#rgb`` or ``[r, g, b]`` / ``[r, g, b, a]``).
+        count: how many bands are shown (a colormap colours one).
 
     Raises:
-        TileParameterError: for an unknown name, or a colormap with three bands.
+        TileParameterError: for an unknown name, a malformed class table, or a colormap
+            with three bands.
     """
     if value is None or not value.strip():
         return None
-    from rio_tiler.colormap import cmap
+    text = value.strip()
+    if text.startswith("{"):
+        found: str | dict[int, RGBA] = _class_colours(text)
+    else:
+        from rio_tiler.colormap import cmap
 
-    name = value.strip().lower()
-    if name not in cmap.list():
-        raise TileParameterError(f"unknown colormap {value!r}; for example: viridis, magma, "
-                                 "rdylgn, terrain, greys (any rio-tiler colormap name)")
+        found = text.lower()
+        if found not in cmap.list():
+            raise TileParameterError(f"unknown colormap {value!r}; for example: viridis, magma, "
+                                     "rdylgn, terrain, greys (any rio-tiler colormap name), "
+                                     'or class colours as JSON: {"1": "#1f78b4"}')
     if count != 1:
         raise TileParameterError("a colormap colours one band; choose a single band with it")
-    return name
+    return found
+
+
+def _class_colours(text: str) -> dict[int, RGBA]:
+    """The class colour table of a JSON ``colormap`` value."""
+    try:
+        table = json.loads(text)
+    except ValueError:
+        raise TileParameterError(f"colormap {text[:60]!r} is not valid JSON") from None
+    if not isinstance(table, dict) or not table:
+        raise TileParameterError('class colours are a JSON object: {"1": "#1f78b4", …}')
+    if len(table) > MAX_CLASSES:
+        raise TileParameterError(f"at most {MAX_CLASSES} class colours, not {len(table)}")
+    colours: dict[int, RGBA] = {}
+    for key, colour in table.items():
+        try:
+            code = int(str(key).strip())
+        except ValueError:
+            raise TileParameterError(f"class code {key!r} is not a whole number") from None
+        colours[code] = _rgba(colour)
+    return colours
+
+
+def _rgba(colour: object) -> RGBA:
+    """``#rrggbb[aa]``, ``#rgb`` or ``[r, g, b(, a)]`` as an (r, g, b, a) tuple."""
+    values: list[int]
+    if isinstance(colour, str) and (match := _HEX.fullmatch(colour.strip())):
+        digits = match.group(1)
+        if len(digits) == 3:
+            digits = "".join(2 * digit for digit in digits)
+        values = [int(digits[i:i + 2], 16) for i in range(0, len(digits), 2)]
+    elif isinstance(colour, (list, tuple)) and len(colour) in (3, 4) and all(
+            isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255 for v in colour):
+        values = list(colour)
+    else:
+        raise TileParameterError(f"class colour {colour!r} is not #rrggbb, #rrggbbaa or "
+                                 "[r, g, b(, a)] with values 0…255")
+    if len(values) == 3:
+        values.append(255)
+    return values[0], values[1], values[2], values[3]
 
 
 def parse_nodata(value: str | float | None) -> float | None:

@@ -59,7 +59,9 @@ def render_tile(source: TileSource, z: int, x: int, y: int, *,
         rescale: display range(s) in physical units, ``"min,max"`` or ``"a,b;c,d;e,f"``;
             None for the defaults (preset ranges, item statistics, else the 2nd…98th
             percentile of the file).
-        colormap: a rio-tiler colormap name for a single band.
+        colormap: a rio-tiler colormap name for a single band, or class colours as JSON
+            (``{"1": "#1f78b4"}``): the stored values are class codes, drawn in their
+            colours; values not named are transparent (:mod:`terralab.tiles.params`).
         nodata: a stored value to show transparent instead of the file's nodata.
         tilesize: 256 or 512 pixels.
 
@@ -81,6 +83,8 @@ def render_tile(source: TileSource, z: int, x: int, y: int, *,
     size = parse_tilesize(tilesize)
     _check_tile(z, x, y)
     stored = _read(source, chosen, z, x, y, size, override)
+    if isinstance(colormap_name, dict):
+        return _class_tile(stored, chosen[0], size, colormap_name)
     ranges = ranges or tuple(default_range(source, band, override) for band in chosen)
     valid = np.ones((size, size), dtype=bool)
     channels = []
@@ -106,6 +110,26 @@ def render_tile(source: TileSource, z: int, x: int, y: int, *,
                      alpha_mask=alpha)
     return data.render(img_format="PNG", zlevel=PNG_ZLEVEL,
                        colormap=cmap.get(colormap_name) if colormap_name else None)
+
+
+def _class_tile(stored: dict[tuple[Any, int], np.ma.MaskedArray], band: SourceBand, size: int,
+                colours: dict[int, tuple[int, int, int, int]]) -> bytes:
+    """The PNG of a class map: each named code in its colour, everything else transparent."""
+    from rio_tiler.models import ImageData
+
+    array = stored.get((band.path, band.index))
+    if array is None:
+        raise TileOutside("tile outside the image")
+    codes = np.asarray(array.data)
+    valid = ~np.ma.getmaskarray(array)
+    if np.issubdtype(codes.dtype, np.floating):
+        valid &= np.isfinite(codes)
+        codes = np.where(valid, codes, 0)
+    rgba = np.zeros((4, size, size), dtype=np.uint8)
+    for code, colour in colours.items():
+        rgba[:, valid & (codes == code)] = np.asarray(colour, dtype=np.uint8)[:, None]
+    image = np.ma.MaskedArray(rgba[:3], mask=np.broadcast_to(rgba[3] == 0, rgba[:3].shape))
+    return ImageData(image, alpha_mask=rgba[3]).render(img_format="PNG", zlevel=PNG_ZLEVEL)
 
 
 def tile_info(source: TileSource, *, bands: str | Sequence[int | str] | None = None,
