@@ -83,12 +83,15 @@ $(PROXY): package.json package-lock.json
 	touch $@
 
 # Debian's Chromium for the browser tests (installed when missing and we are root).
+# Debian's Chromium for the browser tests, with the CJK fonts that make Chinese pages readable
+# in its screenshots (fonts-noto-cjk).
 browser:
-	@if ! command -v chromium >/dev/null 2>&1; then \
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -q "Noto Sans CJK"; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				--no-install-recommends chromium fonts-noto-cjk; \
 		else \
-			echo "chromium is missing: install Debian's chromium (apt-get install chromium)" >&2; \
+			echo "chromium or its CJK fonts are missing: apt-get install chromium fonts-noto-cjk" >&2; \
 			exit 1; \
 		fi; \
 	fi

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from traitlets import Dict, Enum, List, TraitError, Unicode, default, validate
+from traitlets import Dict, Enum, Int, List, TraitError, Unicode, default, validate
 from traitlets.config import Config, LoggingConfigurable
 
 from terralab.home import checkout_root, terralab_home
@@ -125,6 +125,37 @@ class TerralabHub(AuthSettings, CatalogSettings, DaskSettings, QueueSettings, Qu
         DASHBOARD_HOME, config=True, help="Where members of dashboard_groups land."
     )
 
+    dashboard_kernel_cull = Int(
+        120,
+        config=True,
+        help="""Seconds after which an idle kernel with no open page is shut down in the
+        servers of dashboard_groups members: the kernel of a closed or refreshed Voilà page
+        (Voilà also asks for it when the page unloads; this catches what that misses).
+        0 keeps them.""",
+    )
+
+    kernel_cull = Int(
+        3600,
+        config=True,
+        help="""The same for everybody else's servers (JupyterLab users): an idle kernel with
+        no open notebook or page is shut down after this many seconds. 0 keeps them.""",
+    )
+
+    def _server_args(self, cull: int) -> list[str]:
+        """The user server's command-line options.
+
+        The Voilà template, the browser's language for the pages (``HTTP_ACCEPT_LANGUAGE``
+        in their kernels), no tracebacks in pages, and the culling of idle kernels.
+        """
+        args = ["--VoilaConfiguration.template=terralab",
+                "--VoilaConfiguration.http_header_envs=['Accept-Language']",
+                "--VoilaConfiguration.show_tracebacks=False"]
+        if cull > 0:
+            args += [f"--MappingKernelManager.cull_idle_timeout={cull}",
+                     f"--MappingKernelManager.cull_interval={max(5, min(60, cull // 2))}",
+                     "--MappingKernelManager.cull_connected=False"]
+        return args
+
     def apply(self, c: Config) -> None:
         """Add this deployment's JupyterHub configuration to ``c``.
 
@@ -198,11 +229,12 @@ class TerralabHub(AuthSettings, CatalogSettings, DaskSettings, QueueSettings, Qu
         c.Spawner.start_timeout = 120
         # one document: home, the service's URL (tl.* calls go there), quotas, rules …
         c.Spawner.environment = self.settings_environment(home)
-        c.Spawner.args = ["--VoilaConfiguration.template=terralab"]
+        c.Spawner.args = self._server_args(self.kernel_cull)
         c.Spawner.group_overrides = {
             "10-dashboards": {
                 "groups": list(self.dashboard_groups),
-                "spawner_override": {"default_url": self.dashboard_url},
+                "spawner_override": {"default_url": self.dashboard_url,
+                                     "args": self._server_args(self.dashboard_kernel_cull)},
             }
         }
 

@@ -17,10 +17,11 @@ asks :func:`language` which of the two to use:
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from terralab.widgets.page_request import accept_language
 
 __all__ = ["LANGUAGES", "browser_language", "field_help", "language", "pick",
            "preferences_path", "set_language", "tool_title"]
@@ -77,7 +78,7 @@ def language() -> str:
     chosen = _preferences().get(_LANGUAGE_KEY)
     if chosen in LANGUAGES:
         return str(chosen)
-    return browser_language(os.environ.get("HTTP_ACCEPT_LANGUAGE")) or "en"
+    return browser_language(accept_language()) or "en"
 
 
 def set_language(code: str) -> None:
