@@ -67,9 +67,9 @@ def _model_bands(ref: Any, names: list[str], context: RunContext,
 
 class _DeepParams(ToolParams):
     model_version: str | None = param(None, help="Model version (default: the newest)",
-                                      help_zh="模型版本（默认最新）")
+                                      help_zh="模型版本（默认最新）", advanced=True)
     batch_size: int = param(8, help="Windows per batch on the device",
-                            help_zh="每批处理的窗口数", ge=1, le=256)
+                            help_zh="每批处理的窗口数", ge=1, le=256, advanced=True)
     polygons: bool = param(True, help="Also make polygons", help_zh="同时生成矢量面")
     min_area_m2: float = param(0.0, help="Smallest polygon kept (m²)",
                                help_zh="保留的最小面积（平方米）", ge=0)
@@ -82,6 +82,7 @@ class _Base(Tool):
 
     classes_zh: ClassVar[tuple[str, ...]] = ()
     extraction: ClassVar[bool] = True
+    needs_model: ClassVar[bool] = True  # not ready until a model is imported
 
     def _model(self, params: Any, context: RunContext) -> tuple[Any, Any]:
         from terralab.ai.models import build_model, find_model

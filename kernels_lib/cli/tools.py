@@ -27,15 +27,20 @@ def tools_group() -> None:
 @click.option("--kind", type=click.Choice(["processing", "ai"]))
 @click.option("--json", "as_json", is_flag=True)
 def list_command(kind: str | None, as_json: bool) -> None:
-    """List the registered tools."""
+    """List the registered tools (a deep tool without an installed model says so)."""
+    from terralab.ai.readiness import tool_readiness
     from terralab.tools import list_tools
 
     infos = list_tools(kind)
+    states = {info.name: tool_readiness(info.name) for info in infos}
     if as_json:
-        click.echo(json.dumps([i.to_dict() for i in infos], indent=2, ensure_ascii=False))
+        click.echo(json.dumps([{**i.to_dict(), **states[i.name].to_dict()} for i in infos],
+                              indent=2, ensure_ascii=False))
         return
     for info in infos:
-        click.echo(f"{info.name:<22} {info.kind:<11} {info.title} ({info.title_zh})")
+        state = states[info.name]
+        note = "" if state.ready else f"  [{state.message}]"
+        click.echo(f"{info.name:<22} {info.kind:<11} {info.title} ({info.title_zh}){note}")
 
 
 @tools_group.command("show")
@@ -49,8 +54,10 @@ def show_command(name: str) -> None:
     except KeyError as error:
         click.echo(f"error: {error.args[0]}", err=True)
         sys.exit(2)
-    click.echo(json.dumps({**tool.info.to_dict(), "parameters": tool.schema()}, indent=2,
-                          ensure_ascii=False))
+    from terralab.ai.readiness import tool_readiness
+
+    click.echo(json.dumps({**tool.info.to_dict(), "parameters": tool.schema(),
+                           **tool_readiness(tool).to_dict()}, indent=2, ensure_ascii=False))
 
 
 @click.command("run")

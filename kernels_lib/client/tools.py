@@ -8,6 +8,7 @@ In a notebook::
     result.record                                 # saved in my data as a result
     lazy = tl.run("ndvi", image=..., save=False).data     # a lazy DataArray, nothing written
     tl.tools.ndvi(image=...)                      # the same call, by attribute
+    tl.tools.readiness("building_extraction")     # {"ready": False, "needs": "model", …}
 
 Inside a terralab hub an AI tool does not run in the kernel: it runs as a job of the shared
 queue that ``tl.run`` waits for (:func:`terralab.client.queue.run_queued`), so the hub
@@ -21,11 +22,12 @@ from __future__ import annotations
 from typing import Any
 
 from terralab.client.queue import in_hub, run_queued
+from terralab.service.local import transport
 from terralab.tools import default_registry, get, list_tools
 from terralab.tools import run as run_here
 from terralab.tools.runner import RunResult
 
-__all__ = ["RunResult", "get", "list_tools", "run"]
+__all__ = ["RunResult", "get", "list_tools", "readiness", "run"]
 
 
 def run(name: str, /, *, save: bool = True, title: str | None = None, **params: Any) -> RunResult:
@@ -46,6 +48,23 @@ def run(name: str, /, *, save: bool = True, title: str | None = None, **params: 
     if get(name).info.kind == "ai" and in_hub():
         return run_queued(name, title=title, **params)
     return run_here(name, save=save, title=title, **params)
+
+
+def readiness(name: str) -> dict[str, Any]:
+    """Whether tool ``name`` can run here, as the platform says (``GET tools/{name}``).
+
+    A deep tool without an installed model is not ready: running it fails until an
+    administrator installs one with ``terralab models import``.
+
+    Returns:
+        ``{"ready": bool, "needs": "model" or None, "message": str or None,
+        "message_zh": str or None}``.
+
+    Raises:
+        terralab.service.error_table.NotFound: an unknown tool.
+    """
+    answer = transport().request("tools.get", name=name)
+    return {key: answer.get(key) for key in ("ready", "needs", "message", "message_zh")}
 
 
 def __getattr__(name: str) -> Any:

@@ -15,18 +15,23 @@ result in the user's data.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["INPUT_KINDS", "JOB_KINDS", "OUTPUT_KINDS", "RunContext", "Tool", "ToolInfo",
-           "ToolOutput", "ToolParams", "param", "raster_input", "vector_input"]
+__all__ = ["ADVANCED", "INPUT", "INPUT_KINDS", "JOB_KINDS", "OUTPUT_KINDS", "RunContext",
+           "Tool", "ToolInfo", "ToolOutput", "ToolParams", "param", "raster_input",
+           "vector_input"]
 
 INPUT_KINDS = ("raster", "raster_pair", "rasters", "vector", "geometry", "none")
 OUTPUT_KINDS = ("raster", "vector", "animation", "file")
+INPUT = "terralab:input"
+"""The JSON-schema key marking a parameter as a data input (``raster``, ``rasters``, ``vector``)."""
+ADVANCED = "terralab:advanced"
+"""The JSON-schema key of an expert parameter: forms fold it under "Advanced" (:func:`param`)."""
 JOB_KINDS = ("processing", "ai", "publish")
 """What a tool's queued job counts as: only ``ai`` jobs are charged to the AI-time quota;
 ``publish`` is the platform's own publishing of an upload (an internal tool)."""
@@ -38,26 +43,46 @@ class ToolParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
 
-def param(default: Any = ..., *, help: str, help_zh: str, **constraints: Any) -> Any:
-    """A tool parameter with English and Chinese help (and pydantic constraints: ``ge=`` …)."""
-    extra = constraints.pop("json_schema_extra", {}) or {}
+def param(default: Any = ..., *, help: str, help_zh: str, advanced: bool = False,
+          **constraints: Any) -> Any:
+    """A tool parameter with English and Chinese help (and pydantic constraints: ``ge=`` …).
+
+    Args:
+        default: the default value (``...``: required).
+        help: the English help, shown next to the field.
+        help_zh: the Chinese help.
+        advanced: an expert setting (window sizes, chunk sizes, a threshold's method …):
+            its schema says ``"terralab:advanced": true`` and the dashboard form folds it
+            under "Advanced", keeping the common choices in view.
+        **constraints: pydantic's ``Field`` options (``ge``, ``le``, ``pattern`` …).
+    """
+    extra = dict(constraints.pop("json_schema_extra", {}) or {})
+    if advanced:
+        extra[ADVANCED] = True
     return Field(default, description=help,
                  json_schema_extra={"help_zh": help_zh, **extra}, **constraints)
 
 
-def raster_input(*, help: str, help_zh: str, default: Any = ...) -> Any:
+def raster_input(*, help: str, help_zh: str, default: Any = ...,
+                 advanced: bool = False) -> Any:
     """A raster input: a file path, a my-data or catalog item id, or an xarray DataArray.
 
-    See :func:`terralab.tools.inputs.open_raster` for what a reference may be.
+    See :func:`terralab.tools.inputs.open_raster` for what a reference may be. A tool whose
+    input needs bands of a kind says so with :meth:`Tool.required_bands` (the form offers
+    only the images that have them).
     """
-    return param(default, help=help, help_zh=help_zh,
-                 json_schema_extra={"terralab:input": "raster"})
+    return param(default, help=help, help_zh=help_zh, advanced=advanced,
+                 json_schema_extra={INPUT: "raster"})
 
 
-def vector_input(*, help: str, help_zh: str, default: Any = ...) -> Any:
-    """A vector input: a file path, a my-data item id, a GeoDataFrame or GeoJSON."""
-    return param(default, help=help, help_zh=help_zh,
-                 json_schema_extra={"terralab:input": "vector"})
+def vector_input(*, help: str, help_zh: str, default: Any = ...,
+                 advanced: bool = False) -> Any:
+    """A vector input: a file path, a my-data item id, a GeoDataFrame or GeoJSON.
+
+    The dashboard form also offers the area drawn on its map (as GeoJSON).
+    """
+    return param(default, help=help, help_zh=help_zh, advanced=advanced,
+                 json_schema_extra={INPUT: "vector"})
 
 
 @dataclass(frozen=True)
@@ -226,6 +251,21 @@ class Tool(ABC):
 
     info: ClassVar[ToolInfo]
     Params: ClassVar[type[ToolParams]]
+    needs_model: ClassVar[bool] = False
+    """A deep tool that runs an installed model (``terralab models import``): without one it
+    is not ready (:func:`terralab.ai.readiness.tool_readiness`) and its form has no Run."""
+
+    @classmethod
+    def required_bands(cls, params: Mapping[str, Any]) -> tuple[str, ...]:
+        """The bands (common names) an image input needs with ``params``; () when any will do.
+
+        An entry ``"vv|vh"`` is satisfied by either band. The dashboard form offers only
+        the images whose known bands fit (an image whose bands are unknown is offered).
+
+        Args:
+            params: the parameters chosen so far (possibly incomplete).
+        """
+        return ()
 
     @abstractmethod
     def run(self, params: Any, context: RunContext) -> ToolOutput:

@@ -88,19 +88,19 @@ class ChangeDetection(Tool):
             "otsu", help="Automatic threshold: Otsu, Kittler–Illingworth (minimum error), or "
                          "for IR-MAD the chi-square test at the given significance",
             help_zh="自动阈值：Otsu、Kittler–Illingworth（最小误差），或 IR-MAD 的卡方检验"
-                    "（按显著性水平）")
+                    "（按显著性水平）", advanced=True)
         significance: float = param(
             0.001, gt=0, lt=0.5, help="Chi-square test: a pixel changed when its no-change "
                                       "probability is below this",
-            help_zh="卡方检验：像元未变化概率低于此值即判为变化")
+            help_zh="卡方检验：像元未变化概率低于此值即判为变化", advanced=True)
         iterations: int = param(
             10, ge=1, le=50, help="IR-MAD iterations at most (each reads both images once; 1 = "
                                   "plain MAD)",
-            help_zh="IR-MAD 最大迭代次数（每次迭代读取两期影像一遍；1 为普通 MAD）")
+            help_zh="IR-MAD 最大迭代次数（每次迭代读取两期影像一遍；1 为普通 MAD）", advanced=True)
         smoothing: int = param(
             0, ge=0, le=10, help="Average the change statistic over a (2r+1)² window of this "
                                  "radius r in pixels (0 = none)",
-            help_zh="在半径 r（像元）的 (2r+1)² 窗口内平均变化统计量（0 为不平滑）")
+            help_zh="在半径 r（像元）的 (2r+1)² 窗口内平均变化统计量（0 为不平滑）", advanced=True)
         align: Literal["refuse", "reproject"] = param(
             "refuse", help='Dates on different grids: "refuse", or "reproject" the later image '
                            "onto the earlier one's grid",
@@ -111,7 +111,7 @@ class ChangeDetection(Tool):
                                help_zh="同时生成变化图斑矢量")
         chunk: int = param(1024, ge=64, le=8192,
                            help="Processing block size in pixels (memory per block)",
-                           help_zh="分块处理的块大小（像素，决定内存占用）")
+                           help_zh="分块处理的块大小（像素，决定内存占用）", advanced=True)
 
         @model_validator(mode="before")
         @classmethod

@@ -168,31 +168,32 @@ class Dehazing(Tool):
             help="The hazy image: 3 bands (RGB) or 4 (RGB + NIR), 8 or 16 bit",
             help_zh="有雾影像：3 波段（RGB）或 4 波段（RGB + 近红外），8 位或 16 位")
         patch: int = param(15, ge=3, le=61, help="Dark channel patch size (pixels, odd)",
-                           help_zh="暗通道窗口大小（像素，奇数）")
+                           help_zh="暗通道窗口大小（像素，奇数）", advanced=True)
         omega: float = param(0.95, ge=0.5, le=1.0,
                              help="How much haze to remove (1 = all; 0.95 keeps a little "
                                   "for depth)",
-                             help_zh="去雾程度（1 为全部去除；0.95 保留少量以保持纵深感）")
+                             help_zh="去雾程度（1 为全部去除；0.95 保留少量以保持纵深感）",
+                             advanced=True)
         t0: float = param(0.1, ge=0.01, le=0.9, help="Lowest transmission (limits noise "
                                                      "amplification in dense haze)",
-                          help_zh="最小透射率（限制浓雾处的噪声放大）")
+                          help_zh="最小透射率（限制浓雾处的噪声放大）", advanced=True)
         top_fraction: float = param(
             0.001, gt=0, le=0.05, help="Share of the brightest dark-channel pixels whose "
                                        "mean colour is the atmospheric light",
-            help_zh="暗通道最亮像素的比例，其平均颜色作为大气光")
+            help_zh="暗通道最亮像素的比例，其平均颜色作为大气光", advanced=True)
         refine: bool = param(True, help="Refine the transmission with the guided filter",
                              help_zh="使用导向滤波细化透射率")
         radius: int = param(40, ge=1, le=200, help="Guided filter radius (pixels)",
-                            help_zh="导向滤波半径（像素）")
+                            help_zh="导向滤波半径（像素）", advanced=True)
         eps: float = param(1e-3, gt=0, le=1, help="Guided filter regularisation",
-                           help_zh="导向滤波正则化参数")
+                           help_zh="导向滤波正则化参数", advanced=True)
         nir: Literal["keep", "dehaze"] = param(
             "keep", help="4-band images: copy the NIR band unchanged, or correct it with the "
                          "visible transmission (Ångström exponent 1)",
             help_zh="4 波段影像：近红外波段保持不变，或按可见光透射率（Ångström 指数 1）校正")
         chunk: int = param(1024, ge=64, le=8192,
                            help="Processing block size in pixels (memory per block)",
-                           help_zh="分块处理的块大小（像素，决定内存占用）")
+                           help_zh="分块处理的块大小（像素，决定内存占用）", advanced=True)
 
     def run(self, params: Any, context: RunContext) -> ToolOutput:
         """Find the atmospheric light over the whole image, then dehaze chunk by chunk."""

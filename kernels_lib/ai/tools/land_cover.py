@@ -14,6 +14,7 @@ legend, colours and Chinese names are in the result's notes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -77,21 +78,28 @@ class LandCover(Tool):
             help_zh="baseline：基于光谱指数的规则（无需模型）；model：已安装的深度学习地物分类模型")
         model_version: str | None = param(
             None, help='Model version for method="model" (default: the newest installed)',
-            help_zh="method=model 时的模型版本（默认最新安装的版本）")
+            help_zh="method=model 时的模型版本（默认最新安装的版本）", advanced=True)
         band_map: dict[str, int] | None = param(
             None, help='Band numbers by name for a file that does not name its bands, e.g. '
                        '{"red": 1, "green": 2, "blue": 3, "nir": 4}',
             help_zh='文件未注明波段时按名称指定波段序号，如 {"red": 1, "green": 2, '
-                    '"blue": 3, "nir": 4}')
+                    '"blue": 3, "nir": 4}', advanced=True)
         scale: float | None = param(
             None, gt=0, help="Reflectance = value × scale + offset for a file (default: 8-bit "
                              "÷ 255, other integers ÷ 10000, floats as they are)",
             help_zh="文件数值转反射率：反射率 = 数值 × scale + offset（默认：8 位除以 255，"
-                    "其他整数除以 10000，浮点不变）")
-        offset: float = param(0.0, help="See scale", help_zh="见 scale")
+                    "其他整数除以 10000，浮点不变）", advanced=True)
+        offset: float = param(0.0, help="See scale", help_zh="见 scale", advanced=True)
         chunk: int = param(1024, ge=64, le=8192,
                            help="Processing block size in pixels (memory per block)",
-                           help_zh="分块处理的块大小（像素，决定内存占用）")
+                           help_zh="分块处理的块大小（像素，决定内存占用）", advanced=True)
+
+    @classmethod
+    def required_bands(cls, params: Mapping[str, Any]) -> tuple[str, ...]:
+        """An optical image: the baseline reads blue, green and red at least."""
+        if params.get("band_map") or params.get("method") == "model":
+            return ()
+        return ("blue", "green", "red")
 
     def run(self, params: Any, context: RunContext) -> ToolOutput:
         """Classify the image with the baseline rules, or hand it to the deep model."""

@@ -28,6 +28,7 @@ the image once; no pass holds the whole image.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -147,14 +148,15 @@ class SarWater(Tool):
         vv_band: int | None = param(
             None, ge=1, help="Band number of VV (or HH) in a file; default: by band name, "
                              "else band 1",
-            help_zh="文件中 VV（或 HH）的波段序号；默认按波段名，否则为第 1 波段")
+            help_zh="文件中 VV（或 HH）的波段序号；默认按波段名，否则为第 1 波段", advanced=True)
         vh_band: int | None = param(
             None, ge=1, help="Band number of VH (or HV) in a file; default: by band name, "
                              "else band 2 of a 2-band file",
-            help_zh="文件中 VH（或 HV）的波段序号；默认按波段名，否则为双波段文件的第 2 波段")
+            help_zh="文件中 VH（或 HV）的波段序号；默认按波段名，否则为双波段文件的第 2 波段",
+            advanced=True)
         units: Literal["auto", "db", "linear"] = param(
             "auto", help="Units of the values: dB, linear power, or auto-detect",
-            help_zh="数值单位：dB、线性功率，或自动识别")
+            help_zh="数值单位：dB、线性功率，或自动识别", advanced=True)
         polarisation: Literal["auto", "vv", "vh", "vv+vh"] = param(
             "auto", help="What to threshold: VV (or HH), VH (or HV), or the mean of the two "
                          "in dB; auto: the mean when both bands exist, else the one there is",
@@ -164,23 +166,23 @@ class SarWater(Tool):
             "refined_lee", help="Speckle filter (refined Lee is always 7×7)",
             help_zh="相干斑滤波方法（精致 Lee 固定为 7×7）")
         window: int = param(7, ge=3, le=15, help="Window of the Lee / median filter (odd)",
-                            help_zh="Lee / 中值滤波窗口大小（奇数）")
+                            help_zh="Lee / 中值滤波窗口大小（奇数）", advanced=True)
         enl: float = param(4.4, gt=0, le=100,
                            help="Equivalent number of looks (Sentinel-1 GRDH IW: 4.4)",
-                           help_zh="等效视数（Sentinel-1 GRDH IW 约 4.4）")
+                           help_zh="等效视数（Sentinel-1 GRDH IW 约 4.4）", advanced=True)
         method: Literal["otsu", "ki"] = param(
             "otsu", help="Automatic threshold: Otsu or Kittler–Illingworth (minimum error)",
-            help_zh="自动阈值方法：Otsu 或 Kittler–Illingworth（最小误差）")
+            help_zh="自动阈值方法：Otsu 或 Kittler–Illingworth（最小误差）", advanced=True)
         threshold_db: float | None = param(
             None, ge=-60, le=20, help="A fixed threshold in dB instead of the automatic one",
             help_zh="固定阈值（dB），代替自动阈值")
         threshold_scope: Literal["tiles", "global"] = param(
             "tiles", help="Automatic threshold from the bimodal tiles of the scene, or from "
                           "the whole scene's histogram",
-            help_zh="自动阈值来自场景中双峰分块，或来自整幅直方图")
+            help_zh="自动阈值来自场景中双峰分块，或来自整幅直方图", advanced=True)
         tile_size: int = param(512, ge=64, le=8192,
                                help="Tile size (pixels) of the bimodal tile selection",
-                               help_zh="双峰分块选择的分块大小（像素）")
+                               help_zh="双峰分块选择的分块大小（像素）", advanced=True)
         min_area_m2: float = param(
             1000.0, ge=0, help="Minimum mapping unit (m²): smaller water patches are dropped",
             help_zh="最小制图单元（平方米）：更小的水体斑块被去除")
@@ -188,7 +190,14 @@ class SarWater(Tool):
                                help_zh="同时生成水体矢量多边形")
         chunk: int = param(1024, ge=64, le=8192,
                            help="Processing block size in pixels (memory per block)",
-                           help_zh="分块处理的块大小（像素，决定内存占用）")
+                           help_zh="分块处理的块大小（像素，决定内存占用）", advanced=True)
+
+    @classmethod
+    def required_bands(cls, params: Mapping[str, Any]) -> tuple[str, ...]:
+        """A radar image: a VV, VH, HH or HV band (a file naming its bands by number: any)."""
+        if params.get("vv_band") or params.get("vh_band"):
+            return ()
+        return ("vv|vh|hh|hv",)
 
     def run(self, params: Any, context: RunContext) -> ToolOutput:
         """Filter, threshold and map water lazily; polygons follow the written mask."""

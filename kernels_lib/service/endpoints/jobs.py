@@ -9,8 +9,10 @@ AI quota before a job is queued, where a user's server cannot tamper with them. 
 and cancel their own jobs only; another user's job id is not found (404). Admins see and
 cancel any job and see the whole queue.
 
-- ``GET tools``: every registered tool's metadata and parameter schema; ``GET tools/{name}``
-  (the platform's internal tools are not found).
+- ``GET tools``: every registered tool's metadata and parameter schema, and whether it can
+  run here (``ready``; a deep tool without an installed model: ``"needs": "model"`` and the
+  message in English and Chinese, :func:`terralab.ai.readiness.tool_readiness`);
+  ``GET tools/{name}`` (the platform's internal tools are not found).
 - ``POST jobs`` ``{"tool", "params"[, "queue", "project", "title"]}``: 201 with the job;
   400 for a bad tool or parameters, 403 ``reason=queue`` for another group's queue, 429
   ``reason=quota`` (with ``resets``) when the AI time is used up, 429 ``reason=jobs`` (with
@@ -30,6 +32,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from terralab.ai.readiness import tool_readiness
 from terralab.queue import store
 from terralab.queue.errors import JobError, JobLimitReached, JobNotFound, QueueNotAllowed
 from terralab.queue.queues import SHARED, QueueConfig
@@ -58,6 +61,11 @@ class ToolAnswer(BaseModel):
     inputs: list[str]
     outputs: list[str]
     parameters: dict[str, Any] = Field(description="the JSON schema of its parameters")
+    ready: bool = Field(True, description="whether it can run here (a deep tool needs an "
+                                          "installed model)")
+    needs: str | None = Field(None, description='what it lacks to run: "model", or null')
+    message: str | None = Field(None, description="why it cannot run (English), or null")
+    message_zh: str | None = Field(None, description="why it cannot run (Chinese), or null")
 
 
 class ToolList(BaseModel):
@@ -173,19 +181,20 @@ class QueueAnswer(BaseModel):
     workers: list[dict[str, Any]] | None = Field(None, description="admins only")
 
 
-def _tool(name: str) -> dict[str, Any]:
+def _tool(name: str, context: CallContext) -> dict[str, Any]:
     tool = default_registry()[name]
-    return {**tool.info.to_dict(), "parameters": tool.schema()}
+    return {**tool.info.to_dict(), "parameters": tool.schema(),
+            **tool_readiness(tool, home=context.home).to_dict()}
 
 
 def _tools(context: CallContext, request: None) -> dict[str, Any]:
-    return {"tools": [_tool(name) for name in default_registry()]}
+    return {"tools": [_tool(name, context) for name in default_registry()]}
 
 
 def _tool_info(context: CallContext, request: ToolRef) -> dict[str, Any]:
     if request.name not in default_registry():  # the platform's internal tools: not found
         raise NotFound(f"no tool {request.name!r}")
-    return _tool(request.name)
+    return _tool(request.name, context)
 
 
 def _owner(context: CallContext) -> str | None:

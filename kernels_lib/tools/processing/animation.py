@@ -80,21 +80,21 @@ class Animation(Tool):
             help="1 band (with a colormap) or 3 bands (red, green, blue), numbered from 1; "
                  "default red, green, blue when named, else the first three, else band 1",
             help_zh="1 个波段（配色）或 3 个波段（红、绿、蓝），从 1 开始编号；默认按名称取"
-                    "红绿蓝，否则取前三个，否则取第 1 波段")
+                    "红绿蓝，否则取前三个，否则取第 1 波段", advanced=True)
         rescale: list[tuple[float, float]] | None = param(
             None, min_length=1, max_length=3,
             help="The colour scale, the same for all frames: one (min, max) for all bands or "
                  "one per band (default: 2nd–98th percentile over all frames)",
             help_zh="所有帧共用的拉伸范围：所有波段一个 (最小, 最大) 或每个波段一个"
-                    "（默认：全部帧的 2%–98% 百分位）")
+                    "（默认：全部帧的 2%–98% 百分位）", advanced=True)
         colormap: str | None = param(
             None, help="Colormap for one band (viridis, magma, rdylgn…; default grey)",
-            help_zh="单波段配色方案（viridis、magma、rdylgn…；默认灰度）")
+            help_zh="单波段配色方案（viridis、magma、rdylgn…；默认灰度）", advanced=True)
         max_size: int = param(1024, ge=16, le=4096,
                               help="Longest side of the frames in pixels",
-                              help_zh="帧的最长边（像素）")
+                              help_zh="帧的最长边（像素）", advanced=True)
         label_corner: Literal["top-left", "top-right", "bottom-left", "bottom-right"] = param(
-            "top-left", help="Where the label goes", help_zh="标注位置")
+            "top-left", help="Where the label goes", help_zh="标注位置", advanced=True)
 
         @field_validator("bands")
         @classmethod

@@ -154,7 +154,7 @@ class BandMath(Tool):
                     "sqrt、abs、log、log10、exp、min、max")
         band_map: dict[str, int] | None = param(
             None, help='Band numbers by name when the file does not say them, e.g. {"nir": 4}',
-            help_zh='文件未注明波段时按名称指定波段序号，如 {"nir": 4}')
+            help_zh='文件未注明波段时按名称指定波段序号，如 {"nir": 4}', advanced=True)
         band_name: str = param("band_math", help="The result's band name",
                                help_zh="结果波段名称", pattern=r"^[a-z][a-z0-9_]{0,31}$")
 

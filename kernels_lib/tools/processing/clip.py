@@ -215,19 +215,19 @@ class Clip(Tool):
             None, help="Only the layer's features matching this attribute filter, e.g. "
                        "kind = 'building' or id in (1, 2) (clauses joined by and)",
             help_zh="属性筛选:只用符合条件的要素,例如 kind = 'building' 或 id in (1, 2)"
-                    "(多个条件用 and 连接)")
+                    "(多个条件用 and 连接)", advanced=True)
         crop: bool = param(True, help="Crop the result to the polygons' bounds (else keep the "
                                       "image's full grid)",
                            help_zh="将结果裁切到多边形外接范围(否则保留整幅影像的网格)")
         all_touched: bool = param(
             False, help="Keep every pixel the polygons touch (default: pixels whose centre is "
                         "inside)",
-            help_zh="保留多边形接触到的所有像元(默认:仅中心点在多边形内的像元)")
+            help_zh="保留多边形接触到的所有像元(默认:仅中心点在多边形内的像元)", advanced=True)
         nodata: float | None = param(
             None, help="Value for the pixels outside (default: the image's nodata, else NaN "
                        "for floats, 0 for unsigned integers, the minimum for signed integers)",
             help_zh="范围外像元的取值(默认:影像自身的无效值;没有时浮点型为 NaN,无符号整型为 0,"
-                    "有符号整型为最小值)")
+                    "有符号整型为最小值)", advanced=True)
 
     def run(self, params: Any, context: RunContext) -> ToolOutput:
         """Clip ``params.image`` by ``params.area`` lazily."""

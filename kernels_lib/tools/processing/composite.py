@@ -55,7 +55,7 @@ class BandComposite(Tool):
                     "第一个输入的网格")
         resampling: Literal["nearest", "bilinear", "cubic", "average", "mode"] = param(
             "nearest", help="Resampling used with align=reproject",
-            help_zh="align=reproject 时使用的重采样方法")
+            help_zh="align=reproject 时使用的重采样方法", advanced=True)
 
     def run(self, params: Any, context: RunContext) -> ToolOutput:
         """Stack ``params.images`` lazily."""

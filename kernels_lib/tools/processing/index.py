@@ -23,7 +23,7 @@ NBR      (nir − swir22) / (nir + swir22)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -92,13 +92,20 @@ class Index(Tool):
         band_map: dict[str, int] | None = param(
             None, help='Band numbers by name when the file does not say them, e.g. '
                        '{"nir": 4, "red": 1}',
-            help_zh='文件未注明波段时按名称指定波段序号，如 {"nir": 4, "red": 1}')
+            help_zh='文件未注明波段时按名称指定波段序号，如 {"nir": 4, "red": 1}', advanced=True)
         scale: float = param(1.0, help="Multiply a plain file's values by this first "
                                        "(digital numbers to reflectance)",
-                             help_zh="先将普通文件的数值乘以此系数（DN 转反射率）")
-        offset: float = param(0.0, help="Then add this", help_zh="再加上此偏移")
+                             help_zh="先将普通文件的数值乘以此系数（DN 转反射率）", advanced=True)
+        offset: float = param(0.0, help="Then add this", help_zh="再加上此偏移", advanced=True)
         savi_l: float = param(0.5, help="SAVI soil brightness factor L",
-                              help_zh="SAVI 土壤调节系数 L", ge=0, le=1)
+                              help_zh="SAVI 土壤调节系数 L", ge=0, le=1, advanced=True)
+
+    @classmethod
+    def required_bands(cls, params: Mapping[str, Any]) -> tuple[str, ...]:
+        """The bands the chosen index reads (any image will do with a ``band_map``)."""
+        if params.get("band_map"):
+            return ()
+        return INDICES.get(str(params.get("index") or "ndvi"), ((), None))[0]
 
     def run(self, params: Any, context: RunContext) -> ToolOutput:
         """Open the bands the index needs and compute it lazily."""

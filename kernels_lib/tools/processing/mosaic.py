@@ -74,12 +74,13 @@ class Mosaic(Tool):
             help_zh="输出像元大小（输出坐标系单位）；默认取各影像中最精细的分辨率")
         resampling: RESAMPLING = param(
             "nearest", help="Resampling for images that must be reprojected",
-            help_zh="需要重投影的影像所用的重采样方法")
+            help_zh="需要重投影的影像所用的重采样方法", advanced=True)
         nodata: float | None = param(
             None,
             help="Value of pixels no image covers; default: the first image's nodata (0 for "
                  "integers, NaN for decimals when it has none)",
-            help_zh="无影像覆盖处的值；默认取第一幅影像的无效值（若无：整数为 0，浮点为 NaN）")
+            help_zh="无影像覆盖处的值；默认取第一幅影像的无效值（若无：整数为 0，浮点为 NaN）",
+            advanced=True)
 
     def run(self, params: Any, context: RunContext) -> ToolOutput:
         """Mosaic ``params.images`` lazily."""

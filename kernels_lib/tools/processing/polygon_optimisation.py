@@ -274,11 +274,11 @@ class PolygonOptimisation(Tool):
         keep_shared_edges: bool = param(
             True, help="Keep boundaries shared by neighbouring polygons shared (when the "
                        "polygons do not overlap)",
-            help_zh="保持相邻多边形的公共边一致(多边形互不重叠时)")
+            help_zh="保持相邻多边形的公共边一致(多边形互不重叠时)", advanced=True)
         id_field: str | None = param(
             None, help="Attribute naming each feature in the report (default: an id column, "
                        "else the row number)",
-            help_zh="报告中标识要素的属性(默认:id 字段,否则为行号)")
+            help_zh="报告中标识要素的属性(默认:id 字段,否则为行号)", advanced=True)
 
     def run(self, params: Any, context: RunContext) -> ToolOutput:
         """Optimise every polygon of ``params.layer``."""

@@ -76,7 +76,7 @@ class Reproject(Tool):
             help="Nodata value of the output when the image has none (default 0 for "
                  "integers, NaN for floats); the image's own nodata value is kept",
             help_zh="输入影像没有无效值时输出使用的无效值（整数默认 0，浮点默认 NaN）；"
-                    "输入已有的无效值保持不变")
+                    "输入已有的无效值保持不变", advanced=True)
 
         @field_validator("crs", mode="before")
         @classmethod
