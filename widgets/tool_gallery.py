@@ -35,7 +35,7 @@ from terralab.widgets.i18n import pick, tool_title
 __all__ = ["PLACEHOLDER", "purpose", "resolution_text", "thumbnail_uri", "tool_cards",
            "tool_cards_html"]
 
-_PURPOSE_LIMIT = {"en": 110, "zh": 48}
+_PURPOSE_LIMIT = {"en": 110, "zh": 60}
 _PLACEHOLDER_SVG = (
     '<svg xmlns="http://www.w3.org/2000/svg" width="160" height="120" viewBox="0 0 160 120">'
     '<rect width="160" height="120" fill="#eef1f4"/>'

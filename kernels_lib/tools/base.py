@@ -97,6 +97,8 @@ class ToolInfo:
         inputs: the kinds of input (:data:`INPUT_KINDS`).
         outputs: the kinds of output (:data:`OUTPUT_KINDS`).
         description: one paragraph for the user.
+        description_zh: the Chinese description ("" when there is none: the English one is
+            shown); its first sentence is the tool's one-line purpose on the gallery's card.
         resolution: the suggested input pixel size range in metres, or None.
         gpu: whether the tool wants a GPU (AI tools).
         version: the tool's version (workers cache models by name and version).
@@ -112,6 +114,7 @@ class ToolInfo:
     inputs: tuple[str, ...] = ("raster",)
     outputs: tuple[str, ...] = ("raster",)
     description: str = ""
+    description_zh: str = ""
     resolution: tuple[float, float] | None = None
     gpu: bool = False
     version: str = "1"
@@ -136,7 +139,7 @@ class ToolInfo:
         """JSON-ready metadata."""
         return {"name": self.name, "title": self.title, "title_zh": self.title_zh,
                 "kind": self.kind, "inputs": list(self.inputs), "outputs": list(self.outputs),
-                "description": self.description,
+                "description": self.description, "description_zh": self.description_zh,
                 "resolution": list(self.resolution) if self.resolution else None,
                 "gpu": self.gpu, "version": self.version}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
@@ -94,6 +95,8 @@ def test_every_registered_tool_gets_a_linked_card_in_both_languages(lang: str) -
         title = tool["title_zh"] if lang == "zh" else tool["title"]
         assert card["texts"]["tl-card-title"] == title
         assert card["texts"]["tl-card-purpose"] == purpose(tool, lang)
+        if lang == "zh":  # every built-in tool says what it does in Chinese
+            assert re.search(r"[\u4e00-\u9fff]", card["texts"]["tl-card-purpose"]), tool["name"]
         assert "tl-badge-needs" not in card["texts"]
         badge = card["texts"]["tl-badge"]
         assert badge == ("AI" if tool["kind"] == "ai" else {"en": "Processing",

@@ -20,6 +20,7 @@ class BuildingChange(DeepChangeTool):
         name="building_change",
         title="Building change detection",
         title_zh="建筑物变化检测",
+        description_zh="检测两个时相之间新建、改建和拆除的建筑物。",
         kind="ai",
         inputs=("raster_pair",),
         outputs=("raster", "vector"),

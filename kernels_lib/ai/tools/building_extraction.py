@@ -20,6 +20,7 @@ class BuildingExtraction(DeepImageTool):
         name="building_extraction",
         title="Building extraction",
         title_zh="建筑物提取",
+        description_zh="从高分辨率影像中提取建筑物轮廓（掩膜和多边形）。",
         kind="ai",
         inputs=("raster",),
         outputs=("raster", "vector"),

@@ -64,6 +64,9 @@ class ChangeDetection(Tool):
 
     info = ToolInfo(
         name="change_detection", title="General change detection", title_zh="通用变化检测",
+        description_zh=("无需训练模型，检测两期配准影像之间的变化，输出变化掩膜和变化多边形。"
+                        "采用 IR-MAD 或变化向量分析，阈值自动确定（Otsu、Kittler–Illingworth "
+                        "或卡方检验）。"),
         kind="ai", inputs=("raster_pair",), outputs=("raster", "vector"),
         resolution=(0.5, 2.0), gpu=False, version="1",
         description="Changes between two co-registered dates (3 or 4 bands, any size) without "

@@ -20,6 +20,7 @@ class CroplandChange(DeepChangeTool):
         name="cropland_change",
         title="Cropland change detection",
         title_zh="耕地变化检测",
+        description_zh="检测两个时相之间耕地的减少和增加。",
         kind="ai",
         inputs=("raster_pair",),
         outputs=("raster", "vector"),

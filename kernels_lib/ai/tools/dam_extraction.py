@@ -20,6 +20,7 @@ class DamExtraction(DeepImageTool):
         name="dam_extraction",
         title="Dam extraction",
         title_zh="水坝提取",
+        description_zh="提取水坝和水库堤坝（掩膜和多边形）。",
         kind="ai",
         inputs=("raster",),
         outputs=("raster", "vector"),

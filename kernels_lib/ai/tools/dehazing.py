@@ -156,6 +156,8 @@ class Dehazing(Tool):
 
     info = ToolInfo(
         name="dehazing", title="Dehazing", title_zh="影像去雾", kind="ai",
+        description_zh=("用暗通道先验和导向滤波去除 3 或 4 波段影像中的雾霾，保留数据类型、"
+                        "波段和地理参考。"),
         outputs=("raster",), resolution=(0.5, 2.0), gpu=False, version="1",
         description="Removes haze from a 3- or 4-band 8/16-bit image with the dark channel "
                     "prior and guided-filter refinement (He et al.); keeps the data type, "

@@ -20,6 +20,7 @@ class FieldParcelExtraction(DeepImageTool):
         name="field_parcel_extraction",
         title="Farm field parcel extraction",
         title_zh="耕地地块提取",
+        description_zh="从高分辨率影像中提取耕地地块（掩膜和地块多边形）。",
         kind="ai",
         inputs=("raster",),
         outputs=("raster", "vector"),

@@ -20,6 +20,7 @@ class GreenhouseExtraction(DeepImageTool):
         name="greenhouse_extraction",
         title="Greenhouse extraction",
         title_zh="大棚提取",
+        description_zh="提取农业大棚（塑料和玻璃温室）的掩膜和多边形。",
         kind="ai",
         inputs=("raster",),
         outputs=("raster", "vector"),

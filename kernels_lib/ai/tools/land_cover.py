@@ -57,6 +57,8 @@ class LandCover(Tool):
 
     info = ToolInfo(
         name="land_cover", title="Land-cover classification", title_zh="地物分类",
+        description_zh=("生成 10 类土地覆盖分类图（耕地、林地、草地、建筑、水体等）。"
+                        "默认使用光谱指数基线方法，也可运行已安装的深度模型。"),
         kind="ai", inputs=("raster",), outputs=("raster",), resolution=(0.01, 2.0), gpu=False,
         version="1",
         description="A 10-class land-cover map (cropland, forest, grass, building, road, "

@@ -20,6 +20,7 @@ class MulticlassChange(DeepChangeTool):
         name="multiclass_change",
         title="Multi-class change detection",
         title_zh="多类变化检测",
+        description_zh="检测两个时相之间的地类变化（从何类变为何类）。",
         kind="ai",
         inputs=("raster_pair",),
         outputs=("raster", "vector"),

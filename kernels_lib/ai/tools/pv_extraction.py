@@ -20,6 +20,7 @@ class PvExtraction(DeepImageTool):
         name="pv_extraction",
         title="PV power plant extraction",
         title_zh="光伏电站提取",
+        description_zh="提取光伏电站（光伏板阵列）的掩膜和多边形。",
         kind="ai",
         inputs=("raster",),
         outputs=("raster", "vector"),

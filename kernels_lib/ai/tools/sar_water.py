@@ -132,6 +132,8 @@ class SarWater(Tool):
 
     info = ToolInfo(
         name="sar_water", title="SAR water extraction", title_zh="SAR 水体提取", kind="ai",
+        description_zh=("从哨兵一号 GRD 或高分三号 SAR 影像中提取开阔水体和水体多边形。经斑点滤波、"
+                        "自动阈值和最小制图单元处理。"),
         outputs=("raster", "vector"), resolution=(5.0, 30.0), gpu=False, version="1",
         description="Open water from Sentinel-1 GRD or GF-3 σ⁰ (VV/VH, linear or dB): "
                     "speckle filter, automatic threshold (Otsu or Kittler–Illingworth on "

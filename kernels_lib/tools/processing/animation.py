@@ -52,6 +52,8 @@ class Animation(Tool):
 
     info = ToolInfo(
         name="animation", title="Time-series animation", title_zh="时序动画",
+        description_zh=("将多个日期或多期指数结果按顺序制成 GIF 或 MP4 动画，"
+                        "所有帧使用同一色标并标注日期。"),
         inputs=("rasters",), outputs=("animation",),
         description="A GIF or MP4 of several dates or index results, in the order given, "
                     "on the first image's grid, with one colour scale for all frames and the "

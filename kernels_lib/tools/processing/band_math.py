@@ -140,6 +140,7 @@ class BandMath(Tool):
     """A raster computed from an expression on named bands."""
 
     info = ToolInfo(name="band_math", title="Band math", title_zh="波段运算",
+                    description_zh="按波段名称进行波段运算，例如 (nir - red) / (nir + red)。",
                     description="Arithmetic on named bands, e.g. (nir - red) / (nir + red).")
 
     class Params(ToolParams):

@@ -199,6 +199,7 @@ class Clip(Tool):
 
     info = ToolInfo(
         name="clip", title="Clip", title_zh="裁剪", inputs=("raster", "vector"),
+        description_zh="保留影像中位于多边形（矢量图层或绘制区域）内的部分，范围外设为无数据。",
         description="Keep the part of an image inside polygons — a vector layer's polygons "
                     "(all, or those matching an attribute filter) or a drawn area; outside "
                     "becomes nodata, and the image can be cropped to the polygons' bounds.")

@@ -29,6 +29,7 @@ class BandComposite(Tool):
 
     info = ToolInfo(
         name="band_composite", title="Band composite", title_zh="波段合成",
+        description_zh="将单波段影像（如哨兵二号 B04、B03、B02）按顺序合成为一幅多波段影像。",
         inputs=("rasters",),
         description="Stack single-band images (for example Sentinel-2 B04, B03, B02) into one "
                     "multiband image, in the order given. The images must share a grid, or be "

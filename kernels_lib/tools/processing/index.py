@@ -79,6 +79,8 @@ class Index(Tool):
 
     info = ToolInfo(
         name="index", title="Spectral index", title_zh="指数计算",
+        description_zh=("计算 NDVI、NDWI、EVI 等光谱指数，自动识别 Landsat、"
+                        "哨兵二号和航空影像的波段。"),
         description="NDVI, RVI, NDWI, MNDWI, EVI, SAVI, NDBI or NBR of an image; bands are "
                     "found by name for Landsat, Sentinel-2 and 4-band aerial images.")
 

@@ -45,6 +45,7 @@ class Mosaic(Tool):
 
     info = ToolInfo(
         name="mosaic", title="Mosaic", title_zh="影像镶嵌", inputs=("rasters",),
+        description_zh="将多幅影像拼接成一幅覆盖全部范围的影像，重叠处按所选规则取值。",
         description="Join several images into one covering them all. Images are listed top to "
                     "bottom; where they overlap the first valid pixel wins (or the last, the "
                     "mean, the minimum or the maximum). Images on other grids or CRSs are "

@@ -255,6 +255,7 @@ class PolygonOptimisation(Tool):
 
     info = ToolInfo(
         name="polygon_optimisation", title="Polygon optimisation", title_zh="多边形优化",
+        description_zh="平滑并简化图层中的每个多边形（如 AI 结果的锯齿边界），保留属性和公共边界。",
         inputs=("vector",), outputs=("vector",),
         description="Smooth (Chaikin) and simplify every polygon of a layer — e.g. the "
                     "stepped outlines of AI results — keeping attributes, validity and "

@@ -44,6 +44,8 @@ class Reproject(Tool):
 
     info = ToolInfo(
         name="reproject", title="Reproject", title_zh="投影转换",
+        description_zh=("将影像转换到另一坐标参考系（支持 CGCS2000、高斯-克吕格分带、西安 1980、"
+                        "北京 1954 等）。"),
         description="Warp an image into another coordinate reference system (EPSG code, WKT "
                     "or PROJ string), Chinese CRSs included: CGCS2000, its Gauss-Krüger "
                     "zones, Xian 1980, Beijing 1954. 将影像转换到另一坐标参考系（支持 CGCS2000、"

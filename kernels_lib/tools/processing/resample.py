@@ -65,6 +65,7 @@ class Resample(Tool):
 
     info = ToolInfo(
         name="resample", title="Resample", title_zh="重采样",
+        description_zh="在同一坐标系和范围内改变影像像元大小（变细或变粗）。",
         description="Change an image's pixel size (finer or coarser) in the same CRS and "
                     "extent, with GDAL's methods: nearest, bilinear, cubic, average, mode, "
                     "min, max, median … 在同一坐标系和范围内改变影像像元大小。")
