@@ -52,11 +52,11 @@ class Demo:
     before: str = "deqing-aerial-20240510"
     after: str = "deqing-aerial-20250512"
 
-    @property
-    def truth(self) -> Path:
-        """The ground truth layers (GeoPackage) of the first aerial image."""
-        return next((self.home / "catalog" / "demo" / "demo-aerial").rglob(
-            f"{self.before}/truth.gpkg"))
+    def open(self, ref: Any) -> Any:
+        """A raster input, lazily (an item id, ``{"item", "asset"}`` or a path)."""
+        from terralab.tools.inputs import open_raster
+
+        return open_raster(ref, user=USER, home=self.home)
 
 
 @dataclass
@@ -82,9 +82,11 @@ class Recipe:
 
 
 def _layer(demo: Demo, name: str) -> Any:
+    """A layer of the first aerial image's ground truth (GeoPackage)."""
     import geopandas as gpd
 
-    return gpd.read_file(demo.truth, layer=name)
+    folder = demo.home / "catalog" / "demo" / "demo-aerial"
+    return gpd.read_file(next(folder.rglob(f"{demo.before}/truth.gpkg")), layer=name)
 
 
 def _visual(item: str) -> dict[str, str]:
@@ -236,11 +238,8 @@ def _rgb(bands: np.ndarray, names: tuple[str, ...] | None, *, stretch: bool) -> 
     return out
 
 
-def _faint(demo: Demo, ref: Any, transform: Any, crs: Any) -> np.ndarray:
+def _faint(data: Any, transform: Any, crs: Any) -> np.ndarray:
     """A faint grey RGBA of a raster on the thumbnail grid (white where it has no data)."""
-    from terralab.tools.inputs import open_raster
-
-    data = open_raster(ref, user=USER, home=demo.home)
     bands = _warp(data, transform, crs, nearest=False)[:3]
     with warnings.catch_warnings():  # pixels outside the raster: no mean, left white
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -289,13 +288,11 @@ def render(result: Any, recipe: Recipe, demo: Demo) -> np.ndarray:
     values = _warp(data, transform, crs, nearest=categorical or data.dtype.kind in "iu")
     names = output.band_names
     if recipe.style == "mask":
-        base = _faint(demo, recipe.background(demo), transform, crs) if recipe.background \
-            else np.full((SIZE[1], SIZE[0], 4), 255, np.uint8)
+        base = _faint(demo.open(recipe.background(demo)), transform, crs) \
+            if recipe.background else np.full((SIZE[1], SIZE[0], 4), 255, np.uint8)
         return _overlay(base, values[0] == 1, recipe.colour)
     if recipe.style == "split":
-        from terralab.tools.inputs import open_raster
-
-        source = open_raster(recipe.background(demo), user=USER, home=demo.home)
+        source = demo.open(recipe.background(demo))
         left = _rgb(_warp(source, transform, crs, nearest=False), names, stretch=False)
         right = _rgb(values, names, stretch=False)
         right[:, : SIZE[0] // 2] = left[:, : SIZE[0] // 2]
@@ -323,24 +320,21 @@ def _vector(frame: Any, recipe: Recipe, demo: Demo) -> np.ndarray:
     """Polygons over a faint grey of the background (else white), filled and outlined."""
     from rasterio.features import rasterize
 
-    from terralab.tools.inputs import open_raster
-
-    crs = frame.crs
-    if recipe.background is not None:
-        crs = open_raster(recipe.background(demo), user=USER, home=demo.home).rio.crs
-        frame = frame.to_crs(crs)
+    background = demo.open(recipe.background(demo)) if recipe.background else None
+    crs = frame.crs if background is None else background.rio.crs
+    frame = frame.to_crs(crs)
     left, bottom, right, top = frame.total_bounds
     pad = 0.08 * max(right - left, top - bottom)
     box = (left - pad, bottom - pad, right + pad, top + pad)
-    if recipe.background is None:
+    if background is None:
         transform = _grid(box, contain=True)
         base = np.full((SIZE[1], SIZE[0], 4), 255, np.uint8)
     else:  # the padded polygons' part of the background, 4:3
-        outer = open_raster(recipe.background(demo), user=USER, home=demo.home).rio.bounds()
+        outer = background.rio.bounds()
         box = (max(box[0], outer[0]), max(box[1], outer[1]), min(box[2], outer[2]),
                min(box[3], outer[3]))
         transform = _grid(box)
-        base = _faint(demo, recipe.background(demo), transform, crs)
+        base = _faint(background, transform, crs)
     shapes = [g for g in frame.geometry if g is not None and not g.is_empty]
     inside = rasterize(shapes, out_shape=(SIZE[1], SIZE[0]), transform=transform,
                        fill=0, default_value=1, dtype="uint8").astype(bool)
@@ -401,18 +395,10 @@ def thumbnail(name: str, demo: Demo, out: Path) -> Path | None:
     return _save(render(result, recipe, demo), out / f"{name}.png")
 
 
-def write_demo(home: Path) -> Path:
-    """Write and index the small demo region in ``home``."""
-    from terralab.catalog.bootstrap import index_demo_data
-    from terralab.demo import write_demo_data
-
-    write_demo_data(home, size=256, seed=42)
-    index_demo_data(home)
-    return home
-
-
 def main(argv: list[str] | None = None) -> int:
     """Draw the thumbnails; prints what was written and which tools were skipped."""
+    from terralab.catalog.bootstrap import index_demo_data
+    from terralab.demo import write_demo_data
     from terralab.tools.registry import default_registry
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -427,7 +413,11 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"no tool {', '.join(unknown)}; known: {', '.join(names)}")
     with tempfile.TemporaryDirectory(prefix="terralab-thumbnails-") as temp:
-        home = args.home or write_demo(Path(temp) / "home")
+        home = args.home
+        if home is None:  # the small demo region, indexed
+            home = Path(temp) / "home"
+            write_demo_data(home, size=256, seed=42)
+            index_demo_data(home)
         scratch = Path(temp) / "scratch"
         scratch.mkdir()
         demo = prepare(home, scratch)
