@@ -2,19 +2,36 @@
 
 Basemap layers (``base=True``) are not listed; the rows follow ``m.layers`` (top layer
 first) and are rebuilt whenever the map's layer list changes.
+
+Zooming to a layer (:func:`fit_map`) sets the map's centre *and* zoom at once, computed here
+from the bounds and the map's size in pixels (as the browser last reported it, else its
+layout, else 800 × 400): ipyleaflet's own ``fit_bounds`` walks the zoom one level per round
+trip with the browser and stops early, so a small layer stayed a dot.
+
+The row buttons draw their symbols with Font Awesome classes (``arrow-up``, ``crosshairs`` …),
+which JupyterLab's and Voilà's widget managers bundle and serve themselves, so they show with
+no network (a symbol character such as ⌖ is missing from many fonts and showed as a box).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
 from ipyleaflet import GeoJSON, Layer, WidgetControl
 from ipywidgets import HTML, Button, Checkbox, FloatSlider, HBox, Layout, VBox, link
 
-__all__ = ["LayerManager", "LayerRow", "data_layers", "find_control", "layer_bounds", "layer_label"]
+__all__ = ["DEFAULT_VIEW_SIZE", "LayerManager", "LayerRow", "PlainTextRepr", "data_layers",
+           "find_control", "fit_map", "layer_bounds", "layer_label", "map_view_size",
+           "view_for_bounds"]
 
 _BUTTON = Layout(width="30px", padding="0")
+DEFAULT_VIEW_SIZE = (800, 400)
+"""The map size (width, height in pixels) assumed before the browser has drawn the map."""
+_TILE = 256
+_MAX_LATITUDE = 85.05112878
+LatLonBounds = Sequence[Sequence[float]]  # [[south, west], [north, east]]
 
 
 def data_layers(target: Any) -> list[Layer]:
@@ -71,6 +88,99 @@ def layer_bounds(layer: Layer) -> list[list[float]] | None:
     return None
 
 
+def _mercator(lat: float, lon: float) -> tuple[float, float]:
+    """A point in Web Mercator's unit square (x to the east, y down), as Leaflet projects it."""
+    lat = max(-_MAX_LATITUDE, min(_MAX_LATITUDE, lat))
+    sin = math.sin(math.radians(lat))
+    return (lon + 180.0) / 360.0, 0.5 - math.log((1 + sin) / (1 - sin)) / (4 * math.pi)
+
+
+def _unmercator(x: float, y: float) -> tuple[float, float]:
+    """The (lat, lon) of a point of the unit square."""
+    return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * y)))), x * 360.0 - 180.0
+
+
+def view_for_bounds(bounds: LatLonBounds, size: tuple[float, float] = DEFAULT_VIEW_SIZE, *,
+                    max_zoom: int = 18, min_zoom: int = 1,
+                    padding: float = 0.05) -> tuple[tuple[float, float], int]:
+    """The centre and the zoom that show ``bounds`` whole in a view of ``size`` pixels.
+
+    Args:
+        bounds: ``[[south, west], [north, east]]`` in degrees.
+        size: the view's (width, height) in pixels.
+        max_zoom: the closest zoom (a point or a tiny area gets this one).
+        min_zoom: the farthest zoom.
+        padding: the share of the view kept free on each side.
+
+    Returns:
+        ``((lat, lon), zoom)``: the centre (the middle in Web Mercator) and the largest
+        whole zoom at which the bounds fit.
+    """
+    (south, west), (north, east) = bounds
+    x0, y1 = _mercator(float(south), float(west))
+    x1, y0 = _mercator(float(north), float(east))
+    width, height = (max(float(v), 1.0) * (1 - 2 * padding) for v in size)
+    span_x, span_y = max(x1 - x0, 1e-12), max(y1 - y0, 1e-12)
+    zoom = math.floor(math.log2(min(width / (span_x * _TILE), height / (span_y * _TILE))))
+    zoom = int(max(min_zoom, min(max_zoom, zoom)))
+    return _unmercator((x0 + x1) / 2, (y0 + y1) / 2), zoom
+
+
+def _pixels(value: Any) -> float | None:
+    text = str(value or "").strip()
+    if text.endswith("px"):
+        try:
+            return float(text[:-2])
+        except ValueError:
+            return None
+    return None
+
+
+def map_view_size(target: Any) -> tuple[float, float]:
+    """A map's (width, height) in pixels.
+
+    As its browser view last reported them, else its layout's pixel sizes, else
+    :data:`DEFAULT_VIEW_SIZE`.
+    """
+    left, top = getattr(target, "left", 0.0), getattr(target, "top", 0.0)
+    right, bottom = getattr(target, "right", 0.0), getattr(target, "bottom", 0.0)
+    if 0 < right - left < 1e5 and 0 < bottom - top < 1e5:
+        return right - left, bottom - top
+    layout = getattr(target, "layout", None)
+    width = _pixels(getattr(layout, "width", None)) or DEFAULT_VIEW_SIZE[0]
+    height = _pixels(getattr(layout, "height", None)) or DEFAULT_VIEW_SIZE[1]
+    return width, height
+
+
+def fit_map(target: Any, bounds: LatLonBounds, *, max_zoom: int | None = None) -> None:
+    """Centre and zoom the map ``target`` on ``bounds`` (``[[south, west], [north, east]]``).
+
+    Both are set in one message to the browser, which draws the new view at once.
+    """
+    limit = max_zoom if max_zoom is not None else getattr(target, "max_zoom", None) or 18
+    center, zoom = view_for_bounds(bounds, map_view_size(target), max_zoom=int(min(limit, 22)))
+    with target.hold_sync():
+        target.center = list(center)
+        target.zoom = zoom
+
+
+class PlainTextRepr:
+    """A map control that shows as a line of text when it is a cell's value.
+
+    A control is drawn by its map. Shown on its own (``m.swipe(a, b)`` or
+    ``m.add_layer_manager()`` as a cell's last line) the page would try to draw a control
+    outside any map, which JupyterLab and Voilà answer with "Javascript Error: Cannot set
+    properties of undefined (setting 'parent')"; these controls answer text instead.
+    """
+
+    def _repr_mimebundle_(self, **_kwargs: Any) -> dict[str, str]:
+        return {"text/plain": self.describe()}
+
+    def describe(self) -> str:
+        """One line saying what the control is (its text form in a notebook)."""
+        return f"{type(self).__name__} on the map ({getattr(self, 'position', '')})"
+
+
 class LayerRow(NamedTuple):
     """The widgets of one layer's row."""
 
@@ -83,12 +193,12 @@ class LayerRow(NamedTuple):
     zoom: Button
 
 
-class LayerManager(WidgetControl):
+class LayerManager(PlainTextRepr, WidgetControl):
     """A ``WidgetControl`` listing a map's data layers, top layer first.
 
-    Each row has a visibility checkbox (named after the layer), an opacity slider, ↑ / ↓
-    (draw above / below the neighbouring data layer), ✕ (remove) and ⌖ (zoom to the layer,
-    when its bounds are known).
+    Each row has a visibility checkbox (named after the layer), an opacity slider, up / down
+    arrows (draw above / below the neighbouring data layer), a cross (remove) and crosshairs
+    (zoom to the layer, when its bounds are known).
 
     Args:
         target: the map to manage.
@@ -106,6 +216,11 @@ class LayerManager(WidgetControl):
 
     def _on_layers(self, _change: dict[str, Any]) -> None:
         self.refresh()
+
+    def describe(self) -> str:
+        """``Layer manager: 2 data layers (a, b)``."""
+        names = ", ".join(layer_label(layer) for layer in self.rows)
+        return f"Layer manager: {len(self.rows)} data layers" + (f" ({names})" if names else "")
 
     def detach(self) -> None:
         """Stop following the map (call before removing the control for good)."""
@@ -135,11 +250,11 @@ class LayerManager(WidgetControl):
                               readout=False, layout=Layout(width="90px"))
         opacity.observe(lambda change: self.set_opacity(layer, change["new"]), names="value")
         buttons = []
-        for text, tip, action in (("↑", "draw above", lambda: self.move(layer, 1)),
-                                  ("↓", "draw below", lambda: self.move(layer, -1)),
-                                  ("✕", "remove", lambda: self.remove(layer)),
-                                  ("⌖", "zoom to layer", lambda: self.zoom_to(layer))):
-            button = Button(description=text, tooltip=tip, layout=_BUTTON)
+        for icon, tip, action in (("arrow-up", "draw above", lambda: self.move(layer, 1)),
+                                  ("arrow-down", "draw below", lambda: self.move(layer, -1)),
+                                  ("times", "remove", lambda: self.remove(layer)),
+                                  ("crosshairs", "zoom to layer", lambda: self.zoom_to(layer))):
+            button = Button(description="", icon=icon, tooltip=tip, layout=_BUTTON)
             button.on_click(lambda _button, act=action: act())
             buttons.append(button)
         buttons[3].disabled = layer_bounds(layer) is None
@@ -187,9 +302,9 @@ class LayerManager(WidgetControl):
             self._target.remove(layer)
 
     def zoom_to(self, layer: Layer) -> bool:
-        """Fit the map to the layer's bounds; False when they are unknown."""
+        """Centre and zoom the map on the layer's bounds; False when they are unknown."""
         bounds = layer_bounds(layer)
         if bounds is None:
             return False
-        self._target.fit_bounds(bounds)
+        fit_map(self._target, bounds)
         return True

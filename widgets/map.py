@@ -7,7 +7,7 @@ In a notebook::
 
     m = Map()                                   # offline blank basemap + graticule
     found = tl.search(admin="德清县", collections="sentinel-2-l2a")
-    m.add(found[0], bands="B08,B04,B03", rescale="0,0.3")
+    m.add(found[0], bands="B08,B04,B03", rescale="0,0.3")   # the map opens on it
     m.add(found.gdf, name="footprints", color="orange")
     m.add_basemap("tianditu-img")               # needs $TIANDITU_TOKEN
     m                                           # draw a polygon, then:
@@ -15,56 +15,50 @@ In a notebook::
     m.save_aoi("my area")                       # the drawn shapes, as a layer of my data
     m.edit(record)                              # edit a polygon layer of my data
 
-Rasters (catalog items, my-data records, tool results, files, DataArrays) are tile layers
-on the user's own Jupyter server (:mod:`terralab.widgets.tile_urls`); vectors are GeoJSON
-layers with popups (:mod:`terralab.widgets.vectors`). The map stays small on purpose: panels
-(layers, legend, swipe, inspector …) are separate controls; the map only has short
-methods that attach them (``swipe``, ``add_layer_manager``, ``add_legend``,
-``add_inspector``, ``add_time_slider``, ``add_search_panel``, ``edit``).
+Rasters (catalog items, my-data records, tool results, files, DataArrays, localtileserver
+``TileClient`` objects) are tile layers on the user's own Jupyter server
+(:mod:`terralab.widgets.tile_urls`); vectors are GeoJSON layers with popups
+(:mod:`terralab.widgets.vectors`); class maps (water masks, land cover, change masks) get
+their class colours over a transparent background (:mod:`terralab.widgets.map_data`). The
+map stays small on purpose: panels (layers, legend, swipe, inspector …) are separate
+controls; the map only has short methods that attach them (``swipe``, ``add_layer_manager``,
+``add_legend``, ``add_inspector``, ``add_time_slider``, ``add_search_panel``, ``edit``).
+
+A map made without ``center`` and ``zoom`` opens on its data: the first layer added whose
+bounds are known (an item, a record, a result, a file, an array, a vector) sets the view to
+it; ``m.fit(layer_or_data)`` does the same at any time.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import ipyleaflet
 from ipyleaflet import DrawControl, GeoJSON, Layer
 from shapely.geometry.base import BaseGeometry
-from traitlets import Unicode
+from traitlets import Unicode, validate
 
-from terralab.home import user_dir
-from terralab.identity import current_user
 from terralab.widgets.aoi import AoiTracker
-from terralab.widgets.array_cache import cache_array
 from terralab.widgets.basemaps import DEFAULT_BASEMAP, basemap_layers
 from terralab.widgets.inspector import Inspector
-from terralab.widgets.layer_manager import LayerManager, find_control
+from terralab.widgets.layer_manager import LatLonBounds, LayerManager, find_control, fit_map
 from terralab.widgets.legend import Legend
-from terralab.widgets.rasters import Bounds, file_bounds, item_bounds, raster_layer
-from terralab.widgets.search_panel import SearchPanel
+from terralab.widgets.map_data import data_bounds, layer_for
+from terralab.widgets.search_panel import SearchPanel, search_layout, show
 from terralab.widgets.swipe import Swipe, swipe_control
 from terralab.widgets.switcher import BasemapSwitcher
-from terralab.widgets.tile_urls import source_query, tile_base_url
+from terralab.widgets.tile_urls import tile_base_url
 from terralab.widgets.time_slider import TimeSlider
 from terralab.widgets.vector_editor import VectorEditor
-from terralab.widgets.vectors import VECTOR_SUFFIXES, geojson_layer
+from terralab.widgets.vectors import geojson_layer
 
 __all__ = ["Map"]
 
 _AOI_STYLE = {"color": "#e4572e", "weight": 2, "fillColor": "#e4572e", "fillOpacity": 0.1}
-
-
-def _is_stac_item(obj: Any) -> bool:
-    if hasattr(obj, "assets") and hasattr(obj, "to_dict") and hasattr(obj, "id"):
-        return True  # a pystac.Item
-    return isinstance(obj, Mapping) and obj.get("type") == "Feature" and "assets" in obj
-
-
-def _is_record(obj: Any) -> bool:
-    return hasattr(obj, "data_type") and isinstance(getattr(obj, "item", None), Mapping)
+#: maps shorter than this (pixels) get the search panel beside them, not on them
+SIDE_PANEL_BELOW = 640
 
 
 class Map(ipyleaflet.Map):
@@ -78,6 +72,8 @@ class Map(ipyleaflet.Map):
             :func:`~terralab.widgets.tile_urls.tile_base_url`).
         draw: add a draw control (polygons, rectangles, circles) that sets :attr:`aoi`.
         switcher: add the basemap switcher.
+        fit: open on the first data layer added (default: when neither ``center`` nor
+            ``zoom`` is given).
         **kwargs: ``center``, ``zoom`` and other ``ipyleaflet.Map`` options.
     """
 
@@ -85,7 +81,9 @@ class Map(ipyleaflet.Map):
 
     def __init__(self, *, basemap: str = DEFAULT_BASEMAP, tianditu_token: str | None = None,
                  tile_base_url: str | None = None, draw: bool = True, switcher: bool = True,
-                 **kwargs: Any) -> None:
+                 fit: bool | None = None, **kwargs: Any) -> None:
+        self._before_layers: list[Callable[[tuple[Layer, ...]], None]] = []
+        self._fit_first = fit if fit is not None else not ({"center", "zoom"} & set(kwargs))
         layers = basemap_layers(basemap, token=tianditu_token)
         kwargs.setdefault("center", (30.5, 120.0))
         kwargs.setdefault("zoom", 4)
@@ -107,6 +105,64 @@ class Map(ipyleaflet.Map):
                 circle={"shapeOptions": _AOI_STYLE}, polyline={}, circlemarker={}, marker={})
             self._aoi.attach(self.draw_control)
             self.add(self.draw_control)
+
+    # ----------------------------------------------------------------- the view
+    def fit(self, target: Any, *, max_zoom: int | None = None) -> LatLonBounds:
+        """Centre and zoom the map on a layer or on data; returns the bounds used.
+
+        Args:
+            target: a layer, ``(west, south, east, north)``, ``[[south, west], [north,
+                east]]``, a shapely geometry, a GeoDataFrame, a search result, a catalog
+                item, a my-data record, a tool's result or a localtileserver ``TileClient``.
+            max_zoom: the closest zoom to use (default: the map's ``max_zoom``, else 18).
+
+        Raises:
+            ValueError: when the bounds of ``target`` are not known.
+        """
+        bounds = data_bounds(target)
+        if bounds is None:
+            raise ValueError(f"the bounds of this {type(target).__name__} are not known")
+        fit_map(self, bounds, max_zoom=max_zoom)
+        self._fit_first = False
+        return bounds
+
+    def fit_bounds(self, bounds: LatLonBounds) -> None:
+        """Centre and zoom on ``[[south, west], [north, east]]`` at once.
+
+        ipyleaflet's own version zooms one level per round trip with the browser (and not
+        at all before the map is shown); this one sets the centre and the zoom together.
+        """
+        fit_map(self, bounds)
+        self._fit_first = False
+
+    def before_layers_change(self, callback: Callable[[tuple[Layer, ...]], None], *,
+                             remove: bool = False) -> None:
+        """Call ``callback(new_layers)`` just before ``m.layers`` changes (or stop calling it).
+
+        The browser hears of what the callback changes (a control taken off) before it
+        hears of the new layers; the swipe uses it to let go of its two layers in time.
+        """
+        if remove:
+            if callback in self._before_layers:
+                self._before_layers.remove(callback)
+        elif callback not in self._before_layers:
+            self._before_layers.append(callback)
+
+    @validate("layers")
+    def _validate_layers(self, proposal: Any) -> Any:
+        value = super()._validate_layers(proposal)
+        for callback in list(getattr(self, "_before_layers", ())):
+            callback(tuple(value))
+        return value
+
+    def _fit_on(self, layer: Layer) -> None:
+        """Open the view on the first data layer with known bounds."""
+        if not self._fit_first or getattr(layer, "base", False):
+            return
+        bounds = data_bounds(layer)
+        if bounds is not None:
+            fit_map(self, bounds)
+            self._fit_first = False
 
     # ----------------------------------------------------------------- basemaps
     def add_basemap(self, name: str) -> None:
@@ -193,17 +249,31 @@ class Map(ipyleaflet.Map):
         self.add(control)
         return control
 
-    def add_search_panel(self, position: str = "topright", **options: Any) -> SearchPanel:
-        """Add (once) and return the catalog search panel, in a control on this map.
+    def add_search_panel(self, position: str | None = None, **options: Any) -> SearchPanel:
+        """Add (once) and return the catalog search panel.
 
-        ``options`` go to :class:`~terralab.widgets.search_panel.SearchPanel` (``home``,
-        ``limit``, ``thumbnails``, ``download_dir``).
+        Args:
+            position: ``"side"``: the panel in its own scrolling column beside the map
+                (an ``HBox`` shown in the cell's output, also as ``panel.side_layout``);
+                a corner (``"topright"`` …): in a control on this map. Default: beside a
+                map shorter than 640 pixels (every control stays reachable), else on it.
+            **options: :class:`~terralab.widgets.search_panel.SearchPanel`'s options
+                (``home``, ``limit``, ``page_size``, ``thumbnails``, ``download_dir``,
+                ``lang``).
         """
         for control in self.controls:
             if isinstance(getattr(control, "widget", None), SearchPanel):
                 return control.widget
+        if getattr(self, "_side_panel", None) is not None:
+            return self._side_panel
+        height = str(self.layout.height or "")
+        tall = height.endswith("px") and float(height[:-2] or 0) >= SIDE_PANEL_BELOW
         panel = SearchPanel(self, **options)
-        self.add(ipyleaflet.WidgetControl(widget=panel, position=position))
+        if (position or ("topright" if tall else "side")) != "side":
+            self.add(ipyleaflet.WidgetControl(widget=panel, position=position or "topright"))
+            return panel
+        self._side_panel = panel
+        show(search_layout(self, panel))
         return panel
 
     # ----------------------------------------------------------------- the AOI
@@ -285,7 +355,7 @@ class Map(ipyleaflet.Map):
         self.add(editor)
         bounds = editor.bounds() if zoom else None
         if bounds is not None:
-            self.fit_bounds(list(bounds))
+            self.fit_bounds([list(bounds[0]), list(bounds[1])])
         return editor
 
     # ----------------------------------------------------------------- layers
@@ -296,13 +366,17 @@ class Map(ipyleaflet.Map):
         Args:
             obj: a catalog item (pystac Item or STAC dict), a my-data record, a tool result,
                 a search result (its footprints), a file path (raster, or a vector file by
-                suffix), ``"item:ID"``, an ``xarray.DataArray``, a GeoDataFrame / GeoSeries,
+                suffix), ``"item:ID"``, an ``xarray.DataArray``, a localtileserver
+                ``TileClient`` (its file, on terralab's tiles), a GeoDataFrame / GeoSeries,
                 GeoJSON or a shapely geometry; or an ipyleaflet layer or control.
             name: the layer's name (default: derived from the data).
             index: the position in the layer list (ipyleaflet's meaning).
             **style: rasters: ``bands``, ``rescale``, ``colormap``, ``nodata``, ``tilesize``,
-                ``opacity``, ``asset`` (items); vectors: Leaflet path options (``color``,
-                ``weight``, ``fillColor``, ``fillOpacity`` …) and ``popups=False``.
+                ``opacity``, ``asset`` (items), ``classes`` (``{value: (name, colour)}``: a
+                class map in these colours, other values transparent; ``False``: no class
+                colours for a result that is a class map); vectors: Leaflet path options
+                (``color``, ``weight``, ``fillColor``, ``fillOpacity`` …) and
+                ``popups=False``.
 
         Raises:
             TypeError: for an object the map cannot show, or a style it does not take.
@@ -314,75 +388,21 @@ class Map(ipyleaflet.Map):
                 isinstance(obj, Mapping) and "url" in obj and "type" not in obj):
             if style or name:
                 raise TypeError("name and style go with data, not with a ready-made layer")
-            return super().add(obj, index) if index is not None else super().add(obj)
+            added = super().add(obj, index) if index is not None else super().add(obj)
+            if isinstance(obj, Layer):
+                self._fit_on(obj)
+            return added
         layer = self._layer_for(obj, name, style)
         if index is None:
             super().add(layer)
         else:
             super().add(layer, index)
+        self._fit_on(layer)
         return layer
 
     def _layer_for(self, obj: Any, name: str | None, style: dict[str, Any]) -> Layer:
-        """The layer showing ``obj`` (the dispatch of :meth:`add`)."""
-        if hasattr(obj, "output") and hasattr(obj, "record") and hasattr(obj, "tool"):
-            target = obj.record if obj.record is not None else obj.data
-            return self._layer_for(target, name or obj.tool, style)
-        if _is_record(obj):
-            return self._record_layer(obj, name, style)
-        if _is_stac_item(obj):
-            item = obj.to_dict(transform_hrefs=False) if hasattr(obj, "to_dict") else obj
-            return self._raster(source_query(obj, asset=style.pop("asset", None)),
-                                name or str(item["id"]), item_bounds(item), style)
-        if hasattr(obj, "gdf") and hasattr(obj, "items"):  # a catalog SearchResult
-            return geojson_layer(obj.gdf, name=name or "Search results", **style)
-        if type(obj).__name__ == "DataArray":
-            relative = cache_array(obj, name=name)
-            return self._raster({"path": relative}, name or str(obj.name or "array"),
-                                file_bounds(relative), style)
-        if isinstance(obj, str) and obj.startswith("item:"):
-            return self._raster(source_query(obj, asset=style.pop("asset", None)),
-                                name or obj[5:], None, style)
-        if isinstance(obj, (str, os.PathLike)):
-            path = Path(obj)
-            if path.suffix.lower() in VECTOR_SUFFIXES:
-                return geojson_layer(self._readable(path), name=name or path.stem, **style)
-            source = source_query(path)
-            return self._raster(source, name or path.name, file_bounds(source["path"]), style)
-        try:
-            return geojson_layer(obj, name=name or "Vector", **style)
-        except TypeError:
-            raise TypeError(f"the map cannot show a {type(obj).__name__}") from None
-
-    def _raster(self, source: dict[str, str], name: str, bounds: Bounds | None,
-                style: dict[str, Any]) -> Layer:
-        return raster_layer(source, name=name, base_url=self.tile_base_url, bounds=bounds,
-                            **style)
-
-    def _record_layer(self, record: Any, name: str | None, style: dict[str, Any]) -> Layer:
-        title = name or getattr(record, "title", None) or str(record.id)
-        if record.data_type == "vector":
-            return geojson_layer(self._record_file(record), name=title, **style)
-        return self._raster(source_query(record, asset=style.pop("asset", None)), title,
-                            item_bounds(record.item), style)
-
-    @staticmethod
-    def _record_file(record: Any) -> Path:
-        """The data file of a my-data record (its ``data`` asset, else its first asset)."""
-        assets = record.item.get("assets") or {}
-        asset = assets.get("data") or next(iter(assets.values()), None)
-        if not asset:
-            raise TypeError(f"my-data item {record.id!r} has no data file")
-        path = Path(asset["href"])
-        if not path.is_absolute():
-            path = user_dir(record.owner) / record.folder / path
-        return path
-
-    @staticmethod
-    def _readable(path: Path) -> Path:
-        """A vector path as given, else relative to the user's folder."""
-        if path.is_absolute() or path.exists():
-            return path
-        return user_dir(current_user()) / path
+        """The layer showing ``obj`` (:func:`terralab.widgets.map_data.layer_for`)."""
+        return layer_for(obj, name, style, base_url=self.tile_base_url)
 
     def tile_base(self) -> str:
         """The base URL the map's raster tiles are requested under."""

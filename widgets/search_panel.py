@@ -1,25 +1,42 @@
-"""The catalog search panel: area, dates, collections and cloud cover → a list of items.
+"""The catalog search panel: area, dates, collections and cloud cover → pages of items.
 
 In a notebook::
 
-    from terralab.widgets import Map, SearchPanel
+    from terralab.widgets import Map, SearchPanel, search_layout
 
     m = Map()
-    panel = m.add_search_panel()        # on the map; or: ipywidgets.HBox([m, SearchPanel(m)])
+    panel = m.add_search_panel()        # beside a short map, on a tall one
+    box = search_layout(m, SearchPanel(m))   # or: place the two yourself (a page)
 
 The area is given in one of four ways (the mode buttons): a place name, an administrative
 region (province / city / county, by name or 6-digit code), the area drawn on the attached
 map (``m.aoi_geojson``) or an uploaded vector file (zipped shapefile, GeoJSON, GeoPackage).
-Each found item is one row: a quicklook (local items only), its id, date and cloud cover,
-and buttons to add it to the map, mark it as a favourite, download it, or add it to one of
-my projects. The footprints of all results are one GeoJSON layer on the map, replaced on
+A name several places share offers them in a list; choosing one searches it. Each found item
+is one row of a page (``page_size`` rows, Previous / Next under the form): a quicklook
+(local items only), its id, date and cloud cover, and buttons to add it to the map, mark it
+as a favourite, download it, add it to one of my projects and, when a page asks for it, send
+it to a tool. The footprints of all results are one GeoJSON layer on the map, replaced on
 each search. Problems (an unknown place, nothing found, a failed download) are shown in the
 panel's message line, never raised into the notebook. The Search button runs the search in
 a background thread, so the kernel answers other cells meanwhile.
+
+A page (the no-code lab's Search page) hooks into the rows:
+
+- :meth:`SearchPanel.on_send_to_tool`: each row gets a "send to tool" button calling
+  ``callback(item_id)``;
+- :meth:`SearchPanel.on_download_link`: the row's download becomes a link to the URL
+  ``callback(item)`` returns (the browser downloads it), instead of writing files next to
+  the notebook;
+- :meth:`SearchPanel.on_choose`: ``callback(action, item_id)`` after each row action that
+  worked (``"map"``, ``"favourite"``, ``"download"``, ``"project"``, ``"tool"``); the
+  trait :attr:`SearchPanel.chosen` holds the last item's id.
+
+Labels are in the user's language (:mod:`terralab.widgets.i18n`) or ``lang=``.
 """
 
 from __future__ import annotations
 
+import html
 import tempfile
 import threading
 from collections.abc import Callable
@@ -33,7 +50,6 @@ from ipywidgets import (
     Dropdown,
     FileUpload,
     HBox,
-    Image,
     IntSlider,
     Label,
     Layout,
@@ -42,7 +58,10 @@ from ipywidgets import (
     ToggleButtons,
     VBox,
 )
+from traitlets import Unicode
 
+from terralab.widgets.i18n import pick
+from terralab.widgets.search_rows import RowActions
 from terralab.widgets.vectors import geojson_layer
 
 if TYPE_CHECKING:
@@ -50,7 +69,7 @@ if TYPE_CHECKING:
 
     from terralab.widgets.map import Map
 
-__all__ = ["AREA_MODES", "SearchPanel"]
+__all__ = ["AREA_MODES", "SearchPanel", "search_layout", "show"]
 
 AREA_MODES: tuple[tuple[str, str], ...] = (
     ("Place", "place"), ("Region", "admin"), ("Drawn area", "drawn"),
@@ -58,77 +77,136 @@ AREA_MODES: tuple[tuple[str, str], ...] = (
 UPLOAD_SUFFIXES = ".geojson,.json,.zip,.gpkg,.kml,.fgb"
 # outlines only: scenes of one place stack up, and a fill would tint what is added under them
 FOOTPRINT_STYLE: dict[str, Any] = {"color": "#ff7f0e", "weight": 2, "fillOpacity": 0.0}
+PANEL_WIDTH = "370px"
+_ZH = {"Place": "地名", "Region": "行政区", "Drawn area": "绘制区域", "Upload": "上传文件",
+       "Area": "区域", "Vector file": "矢量文件", "From": "起始", "To": "截止",
+       "Collections": "数据集", "Max cloud %": "最大云量%", "Search": "搜索",
+       "Download to": "下载到", "Project": "项目", "add to map": "加到地图",
+       "favourite": "收藏", "download": "下载", "to project": "加入项目",
+       "send to tool": "送入工具", "Previous": "上一页", "Next": "下一页",
+       "Which one?": "请选择", "searching…": "正在搜索…",
+       "the last shape drawn on the map": "地图上最后绘制的图形"}
 _TOOLTIPS = {"place": "a place or POI name (Chinese or English)",
              "admin": "an administrative region: province, city or county, by name or code",
              "drawn": "the last shape drawn on the map",
              "upload": "a vector file: zipped shapefile, GeoJSON, GeoPackage"}
 _HINTS = {"place": "a place name, e.g. 德清", "admin": "a region name or code, e.g. 德清县",
           "drawn": "", "upload": ""}
+_FIELD = {"description_width": "78px"}
 
 
-def _as_dict(item: Any) -> dict[str, Any]:
-    """The STAC item dict of a found item (a pystac.Item or a dict)."""
-    return item.to_dict(transform_hrefs=False) if hasattr(item, "to_dict") else dict(item)
+def _wide() -> Layout:
+    return Layout(width="350px")
 
 
-def _describe(item: dict[str, Any]) -> tuple[str, str]:
-    """The date (YYYY-MM-DD) and the cloud cover text of an item."""
-    props = item.get("properties") or {}
-    when = str(props.get("datetime") or props.get("start_datetime") or "")[:10]
-    cloud = props.get("eo:cloud_cover")
-    return when, "–" if cloud is None else f"{float(cloud):.0f}%"
+def _candidate(candidate: Any) -> tuple[str, str]:
+    """(label, id) of one match of an ambiguous name (an object here, a dict via the hub)."""
+    if isinstance(candidate, dict):
+        where = " ".join(candidate.get("parents") or []) if isinstance(
+            candidate.get("parents"), list) else ""
+        label = f"{candidate.get('name', '')} ({candidate.get('code') or candidate.get('id')})"
+        return (f"{label}, {where}" if where else label), str(candidate.get("id"))
+    return candidate.describe(), str(candidate.id)
 
 
-class SearchPanel(VBox):
-    """A search form and its result list; with a map, results go on that map.
+class SearchPanel(RowActions, VBox):
+    """A search form and its pages of results; with a map, results go on that map.
 
     Args:
         m: the map that shows footprints and added items and whose drawn area is searched;
             None for a panel on its own (drawn-area mode and "add to map" then say so).
         home: the terralab data folder (default: ``$TERRALAB_HOME``; inside a hub, None
             lets searches go through the hub service).
-        limit: the most items listed per search.
+        limit: the most items found per search.
+        page_size: the rows shown per page.
         thumbnails: show a quicklook in each row (local items only).
         download_dir: the folder downloads go to (editable in the panel).
+        lang: ``"zh"`` or ``"en"`` (default: the user's language).
     """
 
+    chosen = Unicode("", help="the id of the item of the last row action that worked")
+
     def __init__(self, m: Map | None = None, *, home: Path | None = None, limit: int = 50,
-                 thumbnails: bool = True, download_dir: str | Path = ".") -> None:
-        self.map = m
-        self.home = home
-        self.limit = limit
+                 page_size: int = 10, thumbnails: bool = True, download_dir: str | Path = ".",
+                 lang: str | None = None) -> None:
+        self.map, self.home, self.limit, self.lang = m, home, limit, lang
+        self.page_size, self.page = max(1, page_size), 0
         self.thumbnails = thumbnails
         self.result: Any = None
+        self.items: list[Any] = []
         self.footprints: GeoJSON | None = None
-        self.mode = ToggleButtons(options=AREA_MODES, value="admin",
+        self._to_tool: list[Callable[[str], Any]] = []
+        self._link: Callable[[Any], str | None] | None = None
+        self._chosen: list[Callable[[str, str], Any]] = []
+        self.mode = ToggleButtons(options=[(self.t(label), value) for label, value in AREA_MODES],
+                                  value="admin",
                                   tooltips=[_TOOLTIPS[value] for _, value in AREA_MODES],
-                                  style={"button_width": "auto"})
-        self.area_text = Text(placeholder=_HINTS["admin"], description="Area")
+                                  style={"button_width": "84px"})
+        self.area_text = Text(placeholder=_HINTS["admin"], description=self.t("Area"),
+                              style=_FIELD, layout=_wide())
+        self.choice = Dropdown(options=[], description=self.t("Which one?"), style=_FIELD,
+                               layout=Layout(width="350px", display="none"))
         self.upload = FileUpload(accept=UPLOAD_SUFFIXES, multiple=False,
-                                 description="Vector file")
-        self.start = DatePicker(description="From")
-        self.end = DatePicker(description="To")
-        self.collections = SelectMultiple(options=self._collection_ids(), rows=4,
-                                          description="Collections")
-        self.max_cloud = IntSlider(value=100, min=0, max=100, step=5,
-                                   description="Max cloud %")
-        self.search_button = Button(description="Search", icon="search",
+                                 description=self.t("Vector file"))
+        self.start = DatePicker(description=self.t("From"), style=_FIELD)
+        self.end = DatePicker(description=self.t("To"), style=_FIELD)
+        self.collections = SelectMultiple(options=self._collection_ids(), rows=4, style=_FIELD,
+                                          description=self.t("Collections"), layout=_wide())
+        self.max_cloud = IntSlider(value=100, min=0, max=100, step=5, style=_FIELD,
+                                   description=self.t("Max cloud %"), layout=_wide())
+        self.search_button = Button(description=self.t("Search"), icon="search",
                                     button_style="primary")
-        # messages say what happened first and name the item last (long ids get cut)
-        self.message = Label(layout=Layout(max_width="380px"))
-        self.download_dir = Text(value=str(download_dir), description="Download to")
-        self.project = Dropdown(options=[], description="Project")
-        self.rows = VBox(layout=Layout(max_height="360px", overflow="auto"))
+        # messages say what happened first and name the item last (they wrap in the column)
+        self.message = HTML(layout=Layout(width="350px"))
+        self.download_dir = Text(value=str(download_dir), description=self.t("Download to"),
+                                 style=_FIELD, layout=_wide())
+        self.project = Dropdown(options=[], description=self.t("Project"), style=_FIELD,
+                                layout=_wide())
+        self.previous = Button(description=self.t("Previous"), icon="chevron-left",
+                               layout=Layout(width="100px"))
+        self.next = Button(description=self.t("Next"), icon="chevron-right",
+                           layout=Layout(width="100px"))
+        self.page_label = Label()
+        self.pager = HBox([self.previous, self.page_label, self.next],
+                          layout=Layout(display="none", align_items="center"))
+        self.rows = VBox()
         self._area_box = VBox()
         self.mode.observe(self._on_mode, names="value")
+        self.choice.observe(self._on_choice, names="value")
         self.search_button.on_click(lambda _: self.search_in_background())
+        self.previous.on_click(lambda _: self.show_page(self.page - 1))
+        self.next.on_click(lambda _: self.show_page(self.page + 1))
         self.search_thread: threading.Thread | None = None
         self._on_mode({"new": self.mode.value})
-        super().__init__([self.mode, self._area_box, self.start, self.end, self.collections,
-                          self.max_cloud, self.search_button, self.message,
-                          self.download_dir, self.project, self.rows],
-                         layout=Layout(width="400px"))
+        super().__init__([self.mode, self._area_box, self.choice, self.start, self.end,
+                          self.collections, self.max_cloud, self.search_button, self.message,
+                          self.download_dir, self.project, self.pager, self.rows],
+                         layout=Layout(width=PANEL_WIDTH, max_height="560px",
+                                       overflow_y="auto", padding="4px"))
         self.refresh_projects()
+
+    def t(self, english: str) -> str:
+        """A label in the panel's language."""
+        return pick(english, _ZH.get(english, ""), self.lang)
+
+    def say(self, text: str) -> None:
+        """Show ``text`` in the message line."""
+        self.message.value = html.escape(text)
+
+    # ----------------------------------------------------------------- hooks
+    def on_send_to_tool(self, callback: Callable[[str], Any]) -> None:
+        """Give each row a "send to tool" button calling ``callback(item_id)``."""
+        self._to_tool.append(callback)
+        self.show_page(self.page)
+
+    def on_download_link(self, callback: Callable[[Any], str | None]) -> None:
+        """Make each row's download a link to ``callback(item)`` (a URL; None: no link)."""
+        self._link = callback
+        self.show_page(self.page)
+
+    def on_choose(self, callback: Callable[[str, str], Any]) -> None:
+        """Call ``callback(action, item_id)`` after each row action that worked."""
+        self._chosen.append(callback)
 
     # ----------------------------------------------------------------- the form
     def _collection_ids(self) -> list[str]:
@@ -143,12 +221,20 @@ class SearchPanel(VBox):
     def _on_mode(self, change: dict[str, Any]) -> None:
         mode = change["new"]
         self.area_text.placeholder = _HINTS[mode]
+        self.choice.layout.display = "none"
         if mode in ("place", "admin"):
             self._area_box.children = (self.area_text,)
         elif mode == "upload":
             self._area_box.children = (self.upload,)
         else:
-            self._area_box.children = (Label("the last shape drawn on the map"),)
+            self._area_box.children = (Label(self.t("the last shape drawn on the map")),)
+
+    def _on_choice(self, change: dict[str, Any]) -> None:
+        """One of the matches of an ambiguous name was chosen: search it."""
+        if change["new"]:
+            self.area_text.value = change["new"]
+            self.choice.layout.display = "none"
+            self.search_in_background()
 
     def refresh_projects(self) -> None:
         """Fill the project chooser with my projects (names shown, ids kept)."""
@@ -210,17 +296,24 @@ class SearchPanel(VBox):
 
     def search(self) -> Any:
         """Run the search the form describes; returns the SearchResult, or None on errors."""
+        from terralab.areas.errors import AmbiguousAreaError
         from terralab.client.catalog import search
 
-        self.message.value = "searching…"
+        self.say(self.t("searching…"))
         try:
             found = search(**self.area_arguments(), start=self.start.value,
                            end=self.end.value, collections=list(self.collections.value) or None,
                            max_cloud=self.max_cloud.value if self.max_cloud.value < 100
                            else None, limit=self.limit, home=self.home)
+        except AmbiguousAreaError as error:  # offer the matches
+            self.show_results(None)
+            self.choice.options = [("", "")] + [_candidate(c) for c in error.candidates]
+            self.choice.layout.display = "flex" if error.candidates else "none"
+            self.say(str(error))
+            return None
         except Exception as error:  # shown in the panel, never raised
             self.show_results(None)
-            self.message.value = str(error) or type(error).__name__
+            self.say(str(error) or type(error).__name__)
             return None
         self.show_results(found)
         return found
@@ -228,13 +321,28 @@ class SearchPanel(VBox):
     def show_results(self, found: Any) -> None:
         """List ``found`` (a SearchResult, or None to clear) and draw its footprints."""
         self.result = found
-        items = list(found) if found is not None else []
-        self.rows.children = tuple(self._row(item) for item in items)
-        self._draw_footprints(found if items else None)
+        self.items = list(found) if found is not None else []
+        self.show_page(0)
+        self._draw_footprints(found if self.items else None)
         if found is not None:
-            self.message.value = (f"{len(items)} items found" if items
-                                  else "no items found: widen the area, dates or cloud cover")
+            self.say(f"{len(self.items)} items found" if self.items
+                     else "no items found: widen the area, dates or cloud cover")
         self.refresh_projects()
+
+    def pages(self) -> int:
+        """How many pages the results fill."""
+        return max(1, -(-len(self.items) // self.page_size))
+
+    def show_page(self, page: int) -> None:
+        """Show page ``page`` (0-based, clamped) of the results."""
+        self.page = max(0, min(page, self.pages() - 1))
+        first = self.page * self.page_size
+        shown = self.items[first:first + self.page_size]
+        self.rows.children = tuple(self._row(item) for item in shown)
+        self.page_label.value = f"{self.page + 1} / {self.pages()} · {len(self.items)}"
+        self.previous.disabled = self.page == 0
+        self.next.disabled = self.page >= self.pages() - 1
+        self.pager.layout.display = "flex" if len(self.items) > self.page_size else "none"
 
     def _draw_footprints(self, found: Any) -> None:
         """Replace the footprint layer of the previous search on the map."""
@@ -248,88 +356,36 @@ class SearchPanel(VBox):
                                             **FOOTPRINT_STYLE)
             self.map.add(self.footprints)
 
-    def _thumbnail(self, item: dict[str, Any]) -> Image | None:
-        """A small quicklook of a local item, or None when none can be made."""
-        if not self.thumbnails:
-            return None
-        try:
-            from terralab.catalog.thumbnails import thumbnail
 
-            data = thumbnail(item, size=96, home=self.home)
-        except Exception:  # remote or unreadable items have no quicklook
-            return None
-        return Image(value=data, format="png", layout=Layout(width="72px"))
+def search_layout(m: Any, panel: SearchPanel, *, height: str | None = None) -> HBox:
+    """The map and the panel side by side, the panel in its own scrolling column.
 
-    def _row(self, item: Any) -> HBox:
-        """One result row: quicklook, id / date / cloud, and its four buttons."""
-        data = _as_dict(item)
-        when, cloud = _describe(data)
-        text = HTML(f"<div style='word-break:break-all;line-height:1.3'><b>{data['id']}</b>"
-                    f"<br>{data.get('collection') or ''} · {when} · cloud {cloud}</div>",
-                    layout=Layout(width="190px"))
-        actions: list[tuple[str, str, str, Callable[[Any], str]]] = [
-            ("add to map", "map", "add to the map", self.add_to_map),
-            ("favourite", "star", "add to my favourites", self.favourite),
-            ("download", "download", "download into the folder above", self.download),
-            ("to project", "folder", "add to the project chosen above", self.add_to_project)]
-        buttons = []
-        for label, icon, tooltip, action in actions:
-            button = Button(description=label, icon=icon, tooltip=tooltip,
-                            layout=Layout(width="120px", height="26px"))
-            button.on_click(lambda _, run=action: self._act(run, item))
-            buttons.append(button)
-        picture = self._thumbnail(data)
-        parts = [picture] if picture is not None else []
-        # rows keep their height in the scrolling list (flex children shrink by default)
-        return HBox([*parts, text, VBox(buttons)],
-                    layout=Layout(flex="0 0 auto", align_items="center",
-                                  border_bottom="1px solid #e0e0e0"))
+    Args:
+        m: the map (it takes the width the column leaves).
+        panel: the search panel.
+        height: the height of both (default: the map's pixel height, else 480px).
 
-    # ----------------------------------------------------------------- row actions
-    def _act(self, action: Callable[[Any], str], item: Any) -> None:
-        """Run a row action, showing what it did or why it failed."""
-        try:
-            self.message.value = action(item)
-        except Exception as error:  # shown in the panel, never raised
-            self.message.value = f"{error or type(error).__name__} ({_as_dict(item)['id']})"
+    Returns:
+        An ``HBox`` to display or to place in a page; ``panel.side_layout`` is it too.
+    """
+    tall = str(m.layout.height or "")
+    height = height or (tall if tall.endswith("px") else "480px")
+    m.layout.height = height
+    m.layout.flex = "1 1 auto"
+    m.layout.width = "auto"
+    panel.layout.height = height
+    panel.layout.max_height = height
+    panel.layout.flex = f"0 0 {PANEL_WIDTH}"
+    panel.layout.overflow_y = "auto"
+    box = HBox([m, panel], layout=Layout(width="100%", align_items="stretch"))
+    panel.side_layout = box
+    return box
 
-    def add_to_map(self, item: Any) -> str:
-        """Add the item to the attached map as a raster layer."""
-        if self.map is None:
-            return "no map attached: create the panel with SearchPanel(m)"
-        self.map.add(item)
-        return f"added to the map: {_as_dict(item)['id']}"
 
-    def favourite(self, item: Any) -> str:
-        """Mark the item as one of my favourites (through the hub service inside a hub)."""
-        from terralab.client.catalog import service_client
+def show(widget: Any) -> None:
+    """Display ``widget`` in the running cell's output (nothing outside IPython)."""
+    from IPython import get_ipython
+    from IPython.display import display
 
-        data = _as_dict(item)
-        client = service_client() if self.home is None else None
-        if client is not None:
-            added = client.add_favourite(data["id"], data.get("collection"))
-        else:
-            from terralab.catalog import add_favourite
-            from terralab.identity import current_user
-
-            added = add_favourite(current_user(), data, home=self.home)
-        return ("added to favourites: " if added else "already a favourite: ") + data["id"]
-
-    def download(self, item: Any) -> str:
-        """Download the item's data assets into the download folder."""
-        from terralab.client.catalog import download
-
-        folder = Path(self.download_dir.value.strip() or ".")
-        files = download(item, folder, home=self.home) if self.home is not None \
-            else download(item, folder)
-        return f"{len(files)} files written to {folder}"
-
-    def add_to_project(self, item: Any) -> str:
-        """Add the item as a layer of the project chosen in the project list."""
-        from terralab.client.projects import open as open_project
-
-        if self.project.value is None:
-            return "no project chosen: create one with tl.projects.create(name)"
-        project = open_project(self.project.value)
-        project.add_layer(item)
-        return f"added to project {project.name!r}: {_as_dict(item)['id']}"
+    if get_ipython() is not None:
+        display(widget)

@@ -4,6 +4,17 @@ While a swipe is on, its two layers are drawn by the ``SplitMapControl`` (left a
 the divider) and are taken out of ``m.layers``; switching it off puts them back where they
 were. The chooser is a ``WidgetControl`` with two dropdowns of the map's data layers and an
 on/off toggle; its lists follow the map's layers.
+
+The swiped layers survive changes of the map's other layers (a search drawing its
+footprints, a new result, another basemap). In the browser the ``SplitMapControl`` draws its
+layers as extra layer views of the map, which the map drops whenever ``m.layers`` changes;
+so, just before such a change (:meth:`terralab.widgets.Map.before_layers_change`), the
+control is taken off the map (while its layers are still drawn, so it can let go of them)
+and, just after, a new one is put on for the same two layers.
+
+Returned as a cell's value, the chooser shows as text (``Swipe: 'a' | 'b'``), not as a
+widget: a map control drawn outside its map is what made Voilà show "Javascript Error:
+Cannot set properties of undefined (setting 'parent')" under ``m.swipe(a, b)``.
 """
 
 from __future__ import annotations
@@ -13,14 +24,14 @@ from typing import Any
 from ipyleaflet import Layer, SplitMapControl, WidgetControl
 from ipywidgets import HTML, Dropdown, Layout, ToggleButton, VBox
 
-from terralab.widgets.layer_manager import data_layers, find_control, layer_label
+from terralab.widgets.layer_manager import PlainTextRepr, data_layers, find_control, layer_label
 
 __all__ = ["Swipe", "swipe_control"]
 
 _CHOICE = Layout(width="220px")
 
 
-class Swipe(WidgetControl):
+class Swipe(PlainTextRepr, WidgetControl):
     """The swipe chooser of a map, and the swipe itself.
 
     Args:
@@ -47,6 +58,9 @@ class Swipe(WidgetControl):
                          position=position)
         self.toggle.observe(self._on_toggle, names="value")
         target.observe(self._on_layers, names="layers")
+        self._hooked = hasattr(target, "before_layers_change")
+        if self._hooked:
+            target.before_layers_change(self._before_layers)
         self.refresh()
 
     # ------------------------------------------------------------- state
@@ -61,6 +75,13 @@ class Swipe(WidgetControl):
         if self.split is None:
             return None
         return self.split.left_layer, self.split.right_layer
+
+    def describe(self) -> str:
+        """``Swipe: 'left' | 'right'`` while on, else ``Swipe: off``."""
+        if self.split is None:
+            return "Swipe: off"
+        left, right = self.split.left_layer, self.split.right_layer
+        return f"Swipe: {layer_label(left)!r} | {layer_label(right)!r}"
 
     def choices(self) -> list[Layer]:
         """The layers that can be compared: the map's data layers and the swiped ones."""
@@ -142,6 +163,42 @@ class Swipe(WidgetControl):
         """Switch off and stop following the map (before dropping the chooser for good)."""
         self.stop()
         self._target.unobserve(self._on_layers, names="layers")
+        if self._hooked:
+            self._target.before_layers_change(self._before_layers, remove=True)
+
+    # ------------------------------------------------------------- other layer changes
+    def _before_layers(self, _layers: tuple[Layer, ...]) -> None:
+        """Take the divider off the map before a change of the other layers."""
+        if self._busy or self.split is None or self.split not in self._target.controls:
+            return
+        self._busy = True
+        try:
+            self._target.remove(self.split)
+        finally:
+            self._busy = False
+
+    def _renew(self) -> None:
+        """After a change of the other layers: a new divider for the same two layers.
+
+        A swiped layer that came back into ``m.layers`` ends the swipe (the map keeps the
+        layers as they now are).
+        """
+        target, split = self._target, self.split
+        if split is None:
+            return
+        left, right = split.left_layer, split.right_layer
+        self._busy = True
+        try:
+            if split in target.controls:
+                target.remove(split)
+            if left in target.layers or right in target.layers:
+                self.split, self._saved = None, ()
+                self.toggle.value = False
+                return
+            self.split = SplitMapControl(left_layer=left, right_layer=right)
+            target.add(self.split)
+        finally:
+            self._busy = False
 
     # ------------------------------------------------------------- widgets
     def refresh(self) -> None:
@@ -167,6 +224,7 @@ class Swipe(WidgetControl):
 
     def _on_layers(self, _change: dict[str, Any]) -> None:
         if not self._busy:
+            self._renew()
             self.refresh()
 
     def _on_toggle(self, change: dict[str, Any]) -> None:

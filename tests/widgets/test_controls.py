@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from ipyleaflet import GeoJSON, SplitMapControl, TileLayer
 
 from terralab.widgets import LayerManager, Legend, Map, Swipe
-from terralab.widgets.layer_manager import data_layers, layer_bounds
+from terralab.widgets.layer_manager import (
+    data_layers,
+    layer_bounds,
+    map_view_size,
+    view_for_bounds,
+)
 from terralab.widgets.legend import class_legend_html, colorbar_html, colormap_stops
 
 SQUARE = {"type": "Polygon", "coordinates": [[[120, 30], [121, 30], [121, 31], [120, 31],
@@ -144,7 +151,7 @@ def test_layer_manager_visibility_and_opacity(m: Map) -> None:
     assert vector.style["fillOpacity"] == pytest.approx(fill * 0.5)
 
 
-def test_layer_manager_order_remove_and_zoom(m: Map, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_layer_manager_order_remove_and_zoom(m: Map) -> None:
     manager = LayerManager(m)
     base = [layer for layer in m.layers if layer.base]
     a = data_layers(m)[0]
@@ -156,14 +163,16 @@ def test_layer_manager_order_remove_and_zoom(m: Map, monkeypatch: pytest.MonkeyP
     b = data_layers(m)[0]
     manager.rows[b].down.click()  # never below the basemap
     assert list(m.layers[:len(base)]) == base and _names(m) == ["b", "c", "a"]
-    fitted: list = []
-    monkeypatch.setattr(m, "fit_bounds", fitted.append)
-    manager.rows[a].zoom.click()
-    assert fitted == [[[30.0, 120.0], [31.0, 121.0]]]
+    m.center, m.zoom = [0.0, 0.0], 3
+    manager.rows[a].zoom.click()  # centre and zoom both change, at once
+    expected_center, expected_zoom = view_for_bounds([[30, 120], [31, 121]], map_view_size(m))
+    assert m.zoom == expected_zoom == 8 and m.center == pytest.approx(list(expected_center))
+    assert 30 < m.center[0] < 31 and m.center[1] == pytest.approx(120.5)
     assert manager.rows[b].zoom.disabled and not manager.zoom_to(b)
     vector = data_layers(m)[1]
+    m.zoom = 3
     manager.rows[vector].zoom.click()
-    assert fitted[-1] == [[30.0, 120.0], [31.0, 121.0]]
+    assert m.zoom == 8
     manager.rows[b].remove.click()
     assert b not in m.layers and _names(m) == ["c", "a"]
     assert [layer.name for layer in manager.rows] == ["a", "c"]
@@ -217,3 +226,95 @@ def test_colorbar(m: Map) -> None:
         Legend()
     with pytest.raises(ValueError, match="either"):
         Legend({1: ("a", "red")}, colormap="viridis")
+
+
+def test_layer_manager_buttons_draw_icons_not_symbol_characters(m: Map) -> None:
+    """⌖ is missing from many fonts (a box offline); the buttons use Font Awesome icons."""
+    row = LayerManager(m).rows[data_layers(m)[0]]
+    assert [(b.icon, b.description) for b in (row.up, row.down, row.remove, row.zoom)] == [
+        ("arrow-up", ""), ("arrow-down", ""), ("times", ""), ("crosshairs", "")]
+
+
+# ------------------------------------------------------------------- controls as values
+def test_controls_returned_to_a_cell_show_as_text_not_as_widgets(m: Map) -> None:
+    """A control displayed outside its map made Voilà show "Cannot set properties of
+    undefined (setting 'parent')" under ``m.swipe(a, b)``: they answer text instead."""
+    swipe = m.swipe("a", "b")
+    shown = swipe._repr_mimebundle_()
+    assert shown == {"text/plain": "Swipe: 'a' | 'b'"}
+    manager = m.add_layer_manager()
+    assert manager._repr_mimebundle_() == {"text/plain": "Layer manager: 1 data layers (c)"}
+    legend = m.add_legend({1: ("Water", "#4575b4")}, title="Water")
+    assert list(legend._repr_mimebundle_()) == ["text/plain"]
+    m.unswipe()
+    assert swipe._repr_mimebundle_() == {"text/plain": "Swipe: off"}
+    plain = TileLayer(url="/x/{z}/{x}/{y}.png")  # an ordinary widget still shows as one
+    assert "application/vnd.jupyter.widget-view+json" in plain._repr_mimebundle_()
+
+
+# ------------------------------------------------------------------- swipe and other layers
+def _recorder(m: Map, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[str, ...]]]:
+    """What the browser hears, in order: each state message of the map's controls and layers."""
+    heard: list[tuple[str, tuple[str, ...]]] = []
+    send = m.send_state
+
+    def record(key: Any = None) -> None:
+        for name in ([key] if isinstance(key, str) else list(key or ())):
+            if name in ("controls", "layers"):
+                heard.append((name, tuple(type(item).__name__ if name == "controls"
+                                          else getattr(item, "name", "")
+                                          for item in getattr(m, name))))
+        send(key)
+
+    monkeypatch.setattr(m, "send_state", record)
+    return heard
+
+
+def test_swiped_layers_survive_a_change_of_the_other_layers(
+        m: Map, monkeypatch: pytest.MonkeyPatch) -> None:
+    a, b = data_layers(m)[:2]
+    control = m.swipe("a", "b")
+    (old,) = _split(m)
+    heard = _recorder(m, monkeypatch)
+    footprints = m.add({"type": "Point", "coordinates": [120.5, 30.5]}, name="footprints")
+    (new,) = _split(m)
+    assert new is not old and (new.left_layer, new.right_layer) == (a, b)
+    assert control.active and control.layers == (a, b)
+    assert a not in m.layers and b not in m.layers and footprints in m.layers
+    # the divider leaves before the layers change (so it can let go of its layers in the
+    # browser) and a new one comes after
+    kinds = [name for name, _ in heard]
+    assert kinds == ["controls", "layers", "controls"], heard
+    assert "SplitMapControl" not in heard[0][1] and "SplitMapControl" in heard[2][1]
+    m.add_basemap("osm")
+    assert control.active and len(_split(m)) == 1
+    m.unswipe()
+    assert _names(m) == ["a", "b", "c", "footprints"] and not _split(m)
+
+
+def test_a_swiped_layer_put_back_on_the_map_ends_the_swipe(m: Map) -> None:
+    a, b = data_layers(m)[:2]
+    control = m.swipe(a, b)
+    m.add(a)
+    assert not control.active and not _split(m) and not control.toggle.value
+    assert a in m.layers and b not in m.layers
+
+
+# ------------------------------------------------------------------- the view
+def test_view_for_bounds_fills_the_view() -> None:
+    ten_km = [[30.55, 119.87], [30.64, 119.97]]         # about 10 km by 10 km
+    center, zoom = view_for_bounds(ten_km, (800, 400))
+    assert zoom == 12 and center[0] == pytest.approx(30.595, abs=1e-3)
+    assert view_for_bounds(ten_km, (1600, 800))[1] == 13  # twice the pixels: one zoom more
+    assert view_for_bounds([[30, 120], [30, 120]], (800, 400), max_zoom=17)[1] == 17  # a point
+    assert view_for_bounds([[-80, -179], [80, 179]], (800, 400))[1] == 1
+
+
+def test_map_view_size_follows_the_browser_then_the_layout() -> None:
+    m = Map()
+    assert map_view_size(m) == (800, 400)
+    m.layout.height = "600px"
+    assert map_view_size(m) == (800, 600)
+    for name, value in (("left", 1000.0), ("right", 1900.0), ("top", 50.0), ("bottom", 550.0)):
+        m.set_trait(name, value)
+    assert map_view_size(m) == (900, 500)

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 from ipyleaflet import GeoJSON, TileLayer, WidgetControl
-from ipywidgets import HTML, Image
+from ipywidgets import HTML, HBox, Image
 
 from terralab.widgets import Map, SearchPanel
+from terralab.widgets.search_panel import search_layout
 
 # inside Deqing county (德清县), where the demo items lie
 DEQING = {"type": "Polygon", "coordinates": [[[119.9, 30.5], [120.1, 30.5], [120.1, 30.6],
@@ -48,7 +49,7 @@ def _draw(m: Map, geometry: dict) -> None:
 
 
 def test_admin_search_lists_results_and_footprints(home: Path) -> None:
-    m = Map()
+    m = Map(layout={"height": "700px"})  # a tall map: the panel goes on it
     panel = m.add_search_panel(thumbnails=False)  # quicklooks would write into demo_home
     assert any(isinstance(c, WidgetControl) and c.widget is panel for c in m.controls)
     assert m.add_search_panel() is panel  # once
@@ -60,7 +61,7 @@ def test_admin_search_lists_results_and_footprints(home: Path) -> None:
     panel.search_thread.join(60)
     assert not panel.search_button.disabled
     assert panel.result is not None and len(panel.result) > 0
-    assert len(panel.rows.children) == len(panel.result)
+    assert len(panel.rows.children) == min(len(panel.result), panel.page_size)
     assert panel.message.value.endswith("items found")
     first = panel.rows.children[0]
     text = next(c for c in first.children if isinstance(c, HTML)).value
@@ -87,7 +88,7 @@ def test_drawn_area_search(home: Path) -> None:
     _draw(m, DEQING)
     found = panel.search()
     assert found is not None and len(found) > 0
-    assert len(panel.rows.children) == len(found)
+    assert len(panel.rows.children) == min(len(found), panel.page_size)
     assert not any(isinstance(c, Image) for c in panel.rows.children[0].children)
 
 
@@ -190,3 +191,79 @@ def test_download_writes_files_and_errors_are_messages(home: Path, tmp_path: Pat
     panel.download_dir.value = str(tmp_path / "dl" / next((tmp_path / "dl").iterdir()).name)
     _button(panel, 0, "download").click()                   # a file where a folder should be
     assert panel.message.value.endswith(f"({found[0].id})"), panel.message.value
+
+
+# ------------------------------------------------------------------- layout, pages, hooks
+def test_beside_a_short_map_the_panel_has_its_own_column(home: Path) -> None:
+    m = Map()                                   # 400 px: a panel on it would be cut off
+    panel = m.add_search_panel(thumbnails=False)
+    assert not any(getattr(c, "widget", None) is panel for c in m.controls)
+    box = panel.side_layout
+    assert isinstance(box, HBox) and box.children == (m, panel)
+    assert panel.layout.height == m.layout.height == "480px"
+    assert panel.layout.overflow_y == "auto" and m.add_search_panel() is panel
+    on_map = Map().add_search_panel(position="topleft", thumbnails=False)
+    assert isinstance(on_map, SearchPanel)
+    standalone = search_layout(Map(layout={"height": "600px"}), SearchPanel(thumbnails=False))
+    assert standalone.children[1].layout.height == "600px"
+
+
+def test_results_come_in_pages(home: Path) -> None:
+    panel = SearchPanel(Map(), thumbnails=False, page_size=2)
+    panel.area_text.value = "德清县"
+    found = panel.search()
+    assert found is not None and len(found) > 2, "the demo region has more than 2 items"
+    ids = [item.id for item in found]
+    assert panel.pager.layout.display == "flex" and panel.previous.disabled
+    assert len(panel.rows.children) == 2 and ids[0] in panel.rows.children[0].children[0].value
+    panel.next.click()
+    assert panel.page == 1 and ids[2] in panel.rows.children[0].children[0].value
+    assert panel.page_label.value.startswith("2 / ") and not panel.previous.disabled
+    for _ in range(len(ids)):
+        panel.next.click()
+    assert panel.next.disabled and panel.page == panel.pages() - 1
+    panel.previous.click()
+    assert panel.page == panel.pages() - 2
+
+
+def test_pages_hook_send_to_tool_download_links_and_choices(home: Path) -> None:
+    m = Map()
+    panel = SearchPanel(m, thumbnails=False)
+    sent: list[str] = []
+    chosen: list[tuple[str, str]] = []
+    panel.on_send_to_tool(sent.append)
+    panel.on_download_link(lambda item: f"/user/alice/download?item={item.id}&x=<1>")
+    panel.on_choose(lambda action, item_id: chosen.append((action, item_id)))
+    panel.area_text.value = "德清县"
+    found = panel.search()
+    first = found[0].id
+    _button(panel, 0, "send to tool").click()
+    assert sent == [first] and panel.chosen == first and chosen == [("tool", first)]
+    link = next(c for c in panel.rows.children[0].children[-1].children if isinstance(c, HTML))
+    assert f"href='/user/alice/download?item={first}&amp;x=&lt;1&gt;'" in link.value
+    assert "download" in link.value
+    _button(panel, 0, "add to map").click()
+    assert chosen[-1] == ("map", first)
+
+
+def test_an_ambiguous_name_offers_its_matches(home: Path) -> None:
+    panel = SearchPanel(Map(), thumbnails=False)
+    panel.area_text.value = "西湖区"            # Hangzhou's and Nanchang's
+    assert panel.search() is None and "ambiguous" in panel.message.value
+    assert panel.choice.layout.display == "flex"
+    labels = [label for label, _ in panel.choice.options[1:]]
+    assert len(labels) == 2 and any("浙江" in label for label in labels)
+    hangzhou = next(value for label, value in panel.choice.options if "浙江" in label)
+    panel.choice.value = hangzhou                # choosing one searches it
+    assert panel.area_text.value == hangzhou and panel.choice.layout.display == "none"
+    panel.search_thread.join(60)
+    assert "ambiguous" not in panel.message.value, panel.message.value
+
+
+def test_labels_in_chinese(home: Path) -> None:
+    panel = SearchPanel(thumbnails=False, lang="zh")
+    assert panel.search_button.description == "搜索"
+    assert [label for label, _ in panel.mode.options] == ["地名", "行政区", "绘制区域", "上传文件"]
+    panel.area_text.value = "德清县"
+    panel.search()
+    assert "加到地图" in [b.description for b in panel.rows.children[0].children[-1].children]
