@@ -148,7 +148,7 @@ class TerralabHub(AuthSettings, CatalogSettings, DaskSettings, QueueSettings, Qu
         in their kernels), no tracebacks in pages, and the culling of idle kernels.
         """
         args = ["--VoilaConfiguration.template=terralab",
-                "--VoilaConfiguration.http_header_envs=['Accept-Language']",
+                "--VoilaConfiguration.http_header_envs=Accept-Language",
                 "--VoilaConfiguration.show_tracebacks=False"]
         if cull > 0:
             args += [f"--MappingKernelManager.cull_idle_timeout={cull}",
