@@ -19,6 +19,7 @@ from urllib.parse import unquote
 
 from terralab.catalog.disposition import attachment_name
 from terralab.catalog.downloads import write_whole
+from terralab.client.upload_chunks import send_chunks
 from terralab.identity import current_user
 from terralab.mydata import library, store
 from terralab.mydata.errors import MyDataError, UploadError
@@ -56,7 +57,9 @@ class MyDataService:
         """Upload ``path`` and wait until it is published; return the new item.
 
         Through the hub: ``mydata.announce_upload`` (name and size: a file over the quota
-        is refused before it is sent), ``mydata.send_upload`` (the file, streamed), then
+        is refused before it is sent), ``mydata.send_upload`` (the file in chunks of
+        :data:`~terralab.client.upload_chunks.CHUNK_BYTES`, going on from the bytes the
+        service received after a broken connection, :func:`send_chunks`), then
         :meth:`wait_published` for the workers' publish job. In-process: published here.
 
         Args:
@@ -83,16 +86,18 @@ class MyDataService:
         announced = self.client.request(
             "mydata.announce_upload",
             **{key: value for key, value in announce.items() if value is not None})
-        send = endpoint("mydata.send_upload")
-        with path.open("rb") as handle:
+        if size == 0:  # nothing to cut in chunks: the whole (empty) body
+            send = endpoint("mydata.send_upload")
             response = self.client.call(
-                send.method, send.url({"upload_id": announced["id"]}), data=handle,
-                timeout=3600, headers={"Content-Length": str(size),
-                                       "Content-Type": "application/octet-stream"})
-        body = response.json()
-        if response.status_code != send.status:  # a service that published it at once
-            return MyDataRecord.from_dict(body)
-        return self.wait_published(body["id"], timeout=timeout)
+                send.method, send.url({"upload_id": announced["id"]}), data=b"",
+                timeout=600, headers={"Content-Length": "0",
+                                      "Content-Type": "application/octet-stream"})
+            body = response.json()
+            if response.status_code != send.status:  # a service that published it at once
+                return MyDataRecord.from_dict(body)
+        else:
+            send_chunks(self.client, announced["id"], path, size)
+        return self.wait_published(announced["id"], timeout=timeout)
 
     def wait_published(self, upload: str, *, timeout: float | None = None) -> MyDataRecord:
         """Poll ``mydata.upload_status`` until the upload is published or refused.

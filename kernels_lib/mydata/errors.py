@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["MyDataError", "UploadError"]
+__all__ = ["MyDataError", "UploadError", "UploadRangeError"]
 
 
 class MyDataError(ValueError):
@@ -23,3 +23,20 @@ class UploadError(MyDataError):
         super().__init__(message)
         self.rule = rule
         self.layers = list(layers or [])
+
+
+class UploadRangeError(MyDataError):
+    """A chunk of a resumable upload that does not fit what the service has received.
+
+    The chunk is refused and nothing of it is kept, but the upload stays: the client sends
+    again from ``received`` (``Content-Range: bytes <received>-…``).
+
+    Attributes:
+        received: the bytes of the upload received so far (the next chunk starts there).
+        size: the upload's announced size.
+    """
+
+    def __init__(self, message: str, *, received: int, size: int) -> None:
+        super().__init__(message)
+        self.received = int(received)
+        self.size = int(size)

@@ -10,7 +10,11 @@ workers never both take the same upload, on SQLite or PostgreSQL):
     and opened the staging folder; :func:`announce` records it.
 ``receiving``
     ``PUT mydata/uploads/{id}``: :func:`take_for_body` gives the upload to one request,
-    which streams the body into the staging folder.
+    which streams the body into the staging folder. A request carrying one chunk of a
+    resumable upload (``Content-Range``, :mod:`terralab.mydata.upload_ranges`) appends it
+    and gives the upload back (:func:`release_chunk`): it is ``announced`` again, with the
+    bytes received so far in its staging file, until the last chunk comes; a chunk's
+    request that breaks off keeps the bytes that arrived.
 ``received``
     the quick checks passed (:func:`~terralab.mydata.uploads.check_upload`: header, size,
     type, CRS, dimensions — a refusal is answered at once); the service queued a job of the
@@ -31,7 +35,9 @@ publishing (cancelled while queued, lost workers) left behind.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -44,14 +50,15 @@ from terralab.home import terralab_home
 from terralab.mydata import store
 from terralab.mydata.errors import MyDataError, UploadError
 from terralab.mydata.limits import UploadLimits
-from terralab.mydata.tables import upload_waiting
+from terralab.mydata.tables import my_data, upload_waiting
+from terralab.mydata.upload_ranges import staged_bytes
 from terralab.mydata.uploads import PendingUpload, abort_upload, finish_upload
 from terralab.platform_sql import engine, reading
 from terralab.quotas.policy import StoragePolicy
 
 __all__ = ["PUBLISH_TOOL", "REFUSAL_SECONDS", "WaitingUpload", "announce", "drop",
-           "forget_abandoned", "mark_received", "publish_received", "release_interrupted",
-           "set_job", "settle", "take_for_body", "upload_status"]
+           "forget_abandoned", "mark_received", "publish_received", "release_chunk",
+           "release_interrupted", "set_job", "settle", "take_for_body", "upload_status"]
 
 PUBLISH_TOOL = "publish_upload"
 REFUSAL_SECONDS = 24 * 3600
@@ -144,6 +151,32 @@ def take_for_body(owner: str, item_id: str, *, home: Path | None = None) -> Wait
                            .where(_one(owner, item_id), upload_waiting.c.state == "announced")
                            .values(state="receiving", touched=time.time())).rowcount
         return _get(db, owner, item_id, home) if taken else None
+
+
+def release_chunk(waiting: WaitingUpload) -> int:
+    """A chunk's request ended (whole or broken off): the upload waits for the next chunk.
+
+    The upload is ``announced`` again with the bytes of its staging file; its row, its
+    reservation and its staging folder are touched, so an upload still being sent is never
+    taken for abandoned (:func:`forget_abandoned`, the reservations' staleness).
+
+    Returns:
+        The bytes received so far.
+    """
+    pending = waiting.pending
+    now = time.time()
+    with contextlib.suppress(OSError):
+        os.utime(pending.staging)
+    with engine(pending.home).begin() as db:
+        db.execute(upload_waiting.update()
+                   .where(_one(pending.owner, pending.item_id),
+                          upload_waiting.c.state == "receiving")
+                   .values(state="announced", touched=now))
+        db.execute(my_data.update()
+                   .where(my_data.c.owner == pending.owner, my_data.c.id == pending.item_id,
+                          my_data.c.status == "uploading")
+                   .values(touched=now))
+    return staged_bytes(pending.source)
 
 
 def _set(home: Path, owner: str, item_id: str, state: str, *,
@@ -245,16 +278,23 @@ def upload_status(owner: str, item_id: str, *, home: Path | None = None
     """Where ``owner``'s upload stands, for ``GET mydata/uploads/{id}``.
 
     Returns:
-        ``{"id", "state"[, "job"]}`` while it waits or is published; ``{"state": "ready",
-        "item": …}`` once it is an item of my data; ``{"state": "failed", "message",
-        "rule"[, "layers"]}`` when it was refused; None for an unknown upload.
+        ``{"id", "state", "name", "size", "received"[, "job"]}`` while it is sent, waits or
+        is published (``received``: the bytes in so far, where a resumable upload goes on;
+        the whole size once received); ``{"state": "ready", "item": …}`` once it is an item
+        of my data; ``{"state": "failed", "message", "rule"[, "layers"]}`` when it was
+        refused; None for an unknown upload.
     """
     home = home or terralab_home()
     with reading(engine(home)) as db:
         waiting = _get(db, owner, item_id, home)
     if waiting is not None:
+        pending = waiting.pending
         answer: dict[str, Any] = {"id": item_id, "state": waiting.state, "job": waiting.job,
-                                  "name": waiting.pending.name}
+                                  "name": pending.name, "size": pending.declared}
+        if waiting.state in ("announced", "receiving"):
+            answer["received"] = staged_bytes(pending.source)
+        elif waiting.state in ("received", "publishing"):
+            answer["received"] = pending.declared
         return {**answer, **(waiting.refusal or {})}
     record = store.get_record(owner, item_id, home=home)
     if record is None:

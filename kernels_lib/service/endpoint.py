@@ -150,6 +150,8 @@ class Endpoint:
         description: the longer text for the OpenAPI document.
         refusal: the error raised for a request that does not fit its model (a domain's own
             error, e.g. ``ProjectError``, so both transports raise what the store raises).
+        headers: request headers a hand-written (``raw``) handler reads, as ``(name,
+            description)`` pairs (OpenAPI header parameters, all optional).
     """
 
     name: str
@@ -170,6 +172,7 @@ class Endpoint:
     tag: str | None = None
     description: str = ""
     refusal: type[Exception] = RequestError
+    headers: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         """Check that the path's parameters and the special fields are request fields."""

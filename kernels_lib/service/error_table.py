@@ -15,7 +15,7 @@ from typing import Any
 from terralab.areas.errors import AmbiguousAreaError, AreaError
 from terralab.catalog.asset_policy import HrefRefusedError
 from terralab.catalog.assets import AssetAccessError, AssetMissingError
-from terralab.mydata.errors import MyDataError, UploadError
+from terralab.mydata.errors import MyDataError, UploadError, UploadRangeError
 from terralab.projects.errors import ProjectError, ProjectNotFound
 from terralab.queue.errors import JobError, JobLimitReached, JobNotFound, QueueNotAllowed
 from terralab.quotas.checks import QuotaExceeded
@@ -23,7 +23,7 @@ from terralab.service.endpoint import RequestError
 from terralab.service.errors import ErrorRule, ErrorTable
 from terralab.tiles.errors import TileAccessError, TileNotFound, TileOutside, TileParameterError
 
-__all__ = ["ERRORS", "MyDataNotFound", "NotFound"]
+__all__ = ["ERRORS", "MyDataNotFound", "NotFound", "ServiceUnavailable"]
 
 
 class NotFound(LookupError):  # noqa: N818 (reads as what happened)
@@ -39,6 +39,10 @@ class MyDataNotFound(NotFound, MyDataError):  # noqa: N818 (a NotFound of my dat
     A :class:`~terralab.mydata.errors.MyDataError` too, as the store functions raise for an
     unknown item, so a caller catching that sees it on both transports.
     """
+
+
+class ServiceUnavailable(ConnectionError):  # noqa: N818 (reads as what happened)
+    """The hub service is not there for this server (no hub, or it does not answer)."""
 
 
 def _quota(error: BaseException) -> dict[str, Any]:
@@ -83,6 +87,16 @@ def _upload_back(message: str, body: Mapping[str, Any]) -> UploadError:
                        layers=body.get("layers"))
 
 
+def _range(error: BaseException) -> dict[str, Any]:
+    assert isinstance(error, UploadRangeError)
+    return {"received": error.received, "size": error.size}
+
+
+def _range_back(message: str, body: Mapping[str, Any]) -> UploadRangeError:
+    return UploadRangeError(message, received=int(body.get("received") or 0),
+                            size=int(body.get("size") or 0))
+
+
 def _candidate(candidate: Any) -> dict[str, Any] | str:
     """A JSON view of one candidate of an ambiguous area name."""
     to_dict = getattr(candidate, "to_dict", None)
@@ -111,6 +125,7 @@ def _outside(message: str, body: Mapping[str, Any]) -> TileOutside:
 ERRORS = ErrorTable([
     # requests and rights
     ErrorRule(RequestError, HTTPStatus.BAD_REQUEST, "bad_request"),
+    ErrorRule(ServiceUnavailable, HTTPStatus.SERVICE_UNAVAILABLE, "service_unavailable"),
     ErrorRule(PermissionError, HTTPStatus.FORBIDDEN, "forbidden"),
     ErrorRule(NotFound, HTTPStatus.NOT_FOUND, "not_found"),
     # quotas
@@ -135,6 +150,8 @@ ERRORS = ErrorTable([
     ErrorRule(UploadError, HTTPStatus.BAD_REQUEST, "upload_refused", details=_upload,
               rebuild=_upload_back, status_for=_upload_status,
               also=tuple(sorted(set(_UPLOAD_STATUSES.values())))),
+    ErrorRule(UploadRangeError, HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, "upload_range",
+              details=_range, rebuild=_range_back),
     ErrorRule(MyDataError, HTTPStatus.BAD_REQUEST, "mydata_refused"),
     # the catalog: an item's file the caller may not read is as absent as a missing one
     ErrorRule(AreaError, HTTPStatus.BAD_REQUEST, "area_refused"),

@@ -72,6 +72,9 @@ def _parameters(found: Endpoint) -> list[dict[str, Any]]:
         if "description" in field_schema:
             parameter["description"] = field_schema["description"]
         parameters.append(parameter)
+    parameters.extend({"name": name, "in": "header", "required": False,
+                       "schema": {"type": "string"}, "description": text}
+                      for name, text in found.headers)
     return parameters
 
 

@@ -3,9 +3,18 @@
 An upload is announced first (``POST mydata/uploads``: its type, size and the storage quota
 are checked and the size reserved before a byte is sent), then sent (``PUT``, 202 and its
 publish job, streamed by :class:`terralab.hub.upload_handlers.UploadHandler`), then followed
-(``GET``) until it is published or refused. ``mydata/uploads/{upload_id}`` is declared
-``raw`` for all its methods, since its ``PUT`` streams the file; its ``GET`` and ``DELETE``
-run the operations declared here.
+(``GET``) until it is published or refused.
+
+A large file is sent in chunks, each a ``PUT`` with ``Content-Range: bytes START-END/TOTAL``
+(:mod:`terralab.mydata.upload_ranges`): a chunk before the last is answered **200** with
+``{"state": "announced", "received", "size"}`` and the header ``Range: bytes=0-<received-1>``
+(200 rather than Google's 308 "resume incomplete", which browsers' ``fetch`` and some proxies
+take for a redirect); the last chunk is answered like a whole-body ``PUT`` (header checks,
+the publish job, 202). A chunk that does not fit what was received is 416 with ``received``;
+after a broken connection, ``GET`` says ``received`` and the client sends on from there.
+
+``mydata/uploads/{upload_id}`` is declared ``raw`` for all its methods, since its ``PUT``
+streams the file; its ``GET`` and ``DELETE`` run the operations declared here.
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from terralab.mydata.errors import MyDataError, UploadError
+from terralab.mydata.errors import MyDataError, UploadError, UploadRangeError
 from terralab.mydata.limits import UploadLimits
 from terralab.mydata.upload_jobs import (
     announce,
@@ -62,13 +71,20 @@ class UploadRef(BaseModel):
 
 
 class UploadReceived(BaseModel):
-    """``PUT mydata/uploads/{upload_id}``: received and checked; publishing is a queued job."""
+    """``PUT mydata/uploads/{upload_id}``: a chunk in (200), or the whole file (202).
+
+    202: received and checked, ``state`` ``received`` and publishing is the queued ``job``.
+    200 (a chunk before the last): ``state`` ``announced`` and the bytes ``received`` so far.
+    """
 
     id: str
     name: str
     state: str
-    job: dict[str, Any] = Field(description="the publish job (as GET jobs/{id} answers it)")
+    job: dict[str, Any] | None = Field(
+        None, description="the publish job (as GET jobs/{id} answers it), once all is in")
     status: str = Field(description="the path of GET mydata/uploads/{upload_id}")
+    received: int | None = Field(None, description="the bytes received so far")
+    size: int | None = Field(None, description="the announced size")
 
 
 class UploadState(BaseModel):
@@ -82,6 +98,9 @@ class UploadState(BaseModel):
     id: str
     state: str
     name: str | None = None
+    size: int | None = Field(None, description="the announced size")
+    received: int | None = Field(
+        None, description="the bytes received so far (a resumable upload goes on from here)")
     job: str | None = None
     item: MyDataItem | None = None
     message: str | None = None
@@ -146,11 +165,19 @@ _declare("announce_upload", "POST", "mydata/uploads",
 _SEND = _declare(
     "send_upload", "PUT", _UPLOAD, "Send the bytes of an announced upload (streamed)",
     request=UploadRef, raw=True, response=UploadReceived, status=HTTPStatus.ACCEPTED,
-    errors=(*_ERRORS, UploadError),
-    description="The body is the file, exactly the announced size (Content-Length). Its "
-                "header is checked at once (400 with the rule; nothing kept); publishing "
-                "is queued for the workers as a job of kind publish (429 when my job limit "
-                "is reached, 503 when the queue cannot take it).")
+    other_statuses=(HTTPStatus.OK,), errors=(*_ERRORS, UploadError, UploadRangeError),
+    headers=(("Content-Range", "one chunk of a resumable upload: 'bytes START-END/TOTAL' "
+                               "(END inclusive, TOTAL the announced size); without it the "
+                               "body is the whole file"),),
+    description="The body is the file, exactly the announced size (Content-Length), or one "
+                "chunk of it (Content-Range). A chunk before the last is answered 200 with "
+                "the bytes received (and Range: bytes=0-N); a chunk sent again that lies "
+                "inside what was received is accepted and dropped; a wrong TOTAL, a gap, an "
+                "overlap or bytes beyond the size are 416 with the bytes received. Once the "
+                "whole file is in, its header is checked at once (400 with the rule; "
+                "nothing kept) and publishing is queued for the workers as a job of kind "
+                "publish, answered 202 (429 when my job limit is reached, 503 when the queue "
+                "cannot take it).")
 _STATE = _declare("upload_status", "GET", _UPLOAD, "Where one of my uploads stands",
                   call=_state, raw=True, request=UploadRef, response=UploadState)
 _declare("cancel_upload", "DELETE", _UPLOAD,
