@@ -10,6 +10,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 from terralab._version import __version__
+from terralab.extension.bridge import bridge_routes
 from terralab.extension.static_assets import static_routes
 from terralab.extension.tiles import tile_routes
 from terralab.home import terralab_home
@@ -40,4 +41,5 @@ def setup_handlers(web_app: Any) -> None:
     web_app.add_handlers(".*$", [(url_path_join(base, "terralab", "api", "status"),
                                   StatusHandler)])
     web_app.add_handlers(".*$", tile_routes(base))
+    web_app.add_handlers(".*$", bridge_routes(base))
     web_app.add_handlers(".*$", static_routes(base))
