@@ -14,4 +14,7 @@ SITE_LINES: list[str] = [
     'c.TerralabHub.storage_quota_users = {"admin": "10MB"}',
     # the job-limit test (tests/security/test_queue.py): q8-nojobs may queue no job at all
     'c.TerralabHub.job_limit_users = {"q8-nojobs": 0}',
+    # the jobs page test (tests/browser/test_nocode_shell.py): a queue no worker serves, so
+    # a job of it stays queued, first in line
+    'c.TerralabHub.job_queues = {"nocode-idle": {"workers": 0, "groups": ["nocode-idle"]}}',
 ]

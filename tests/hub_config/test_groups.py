@@ -13,7 +13,7 @@ def test_members_of_the_dashboards_group_land_on_voila(hub):
     landing = requests.get(f"{hub.url}/user/admin/", headers=headers, timeout=120)
     assert landing.status_code == 200
     assert landing.url.endswith("/user/admin/voila/render/dashboards/home.ipynb")
-    assert "is ready" in landing.text
+    assert "terralab" in landing.text and "voila" in landing.text
 
 
 def test_other_users_land_on_jupyterlab(hub):

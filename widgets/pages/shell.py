@@ -32,7 +32,8 @@ from IPython.display import display
 from terralab.widgets.i18n import language, pick
 from terralab.widgets.page_signal import PageSignal
 
-__all__ = ["PAGES", "PageLink", "Shell", "base_url", "message_of", "page_url", "run_page"]
+__all__ = ["PAGES", "PageLink", "Shell", "base_url", "fit_to_catalog", "message_of", "page_url",
+           "run_page"]
 
 log = logging.getLogger("terralab.pages")
 
@@ -186,3 +187,23 @@ def run_page(page: str, build: Callable[[Shell], None], *, lang: str | None = No
     finally:
         shell.ready()
     return shell
+
+
+def fit_to_catalog(m: Any) -> None:
+    """Open the map ``m`` on the catalog's data (the union of its collections' extents).
+
+    A page's empty map then shows where the imagery is, not the whole world; nothing
+    happens when the catalog is empty or cannot be read.
+    """
+    from terralab.service.local import transport
+
+    try:
+        collections = transport().request("catalog.collections")["collections"]
+        boxes = [box for found in collections if found.get("count")
+                 for box in found["extent"]["spatial"]["bbox"]]
+    except Exception as error:  # an empty map is still a map
+        log.warning("terralab pages: the catalog's extent is not known: %s", error)
+        return
+    if boxes:
+        m.fit((min(b[0] for b in boxes), min(b[1] for b in boxes),
+               max(b[2] for b in boxes), max(b[3] for b in boxes)))
