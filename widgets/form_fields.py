@@ -196,7 +196,7 @@ def _bounds(schema: dict[str, Any]) -> tuple[float | None, float | None, bool, b
 
 def _widget(schema: dict[str, Any]) -> Widget:
     """The value widget for a (non-null) field schema."""
-    wide = Layout(width="100%")
+    wide = Layout(width="auto", flex="1 1 auto", min_width="0")
     choices = _choices(schema)
     if choices is not None:
         return Dropdown(options=choices, value=schema.get("default", choices[0])
@@ -212,7 +212,7 @@ def _widget(schema: dict[str, Any]) -> Widget:
 
 
 def _number(schema: dict[str, Any], *, integer: bool) -> Widget:
-    wide = Layout(width="100%")
+    wide = Layout(width="auto", flex="1 1 auto", min_width="0")
     low, high, low_open, high_open = _bounds(schema)
     default = schema.get("default")
     if integer:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ipywidgets import Dropdown, Layout, SelectMultiple
+from ipywidgets import HTML, Dropdown, Layout, SelectMultiple
 
 from terralab.widgets.i18n import pick
 
@@ -237,8 +237,26 @@ class InputSources:
         return getattr(self.map, "aoi_geojson", None)
 
 
+def _hint(lang: str | None) -> HTML:
+    """The line a picker shows while it has nothing to offer."""
+    text = pick("Nothing to choose yet: find images on the Search page or upload your own "
+                "in My data, then send them to this tool.",
+                "暂无可选数据：请先在“数据”页搜索影像，或在“我的数据”中上传，"
+                "再发送到此工具。", lang)
+    hint = HTML(f"<div style='color:#8a6d3b;font-size:12px'>{text}</div>",
+                layout=Layout(display="none"))
+    hint.add_class("tl-picker-empty")
+    return hint
+
+
+def _show_hint(picker: Any) -> None:
+    picker.hint.layout.display = "none" if picker.choices else ""
+
+
 class InputPicker(Dropdown):
     """A dropdown choosing one dataset for a ``raster`` or ``vector`` input.
+
+    Its ``value`` is the chosen reference, or ``""`` while "— choose —" is shown.
 
     Args:
         sources: where the choices come from.
@@ -252,12 +270,13 @@ class InputPicker(Dropdown):
         self.required: tuple[str, ...] = ()
         self.choices: list[Choice] = []
         self._extra: list[Choice] = []
-        kwargs.setdefault("layout", Layout(width="100%"))
+        self.hint = _hint(lang)
+        kwargs.setdefault("layout", Layout(width="auto", flex="1 1 auto", min_width="0"))
         super().__init__(options=[], **kwargs)
         self.refresh()
 
-    def _placeholder(self) -> tuple[str, None]:
-        return (pick("— choose —", "— 请选择 —", self.lang), None)
+    def _placeholder(self) -> tuple[str, str]:
+        return (pick("— choose —", "— 请选择 —", self.lang), "")
 
     def refresh(self, required: Sequence[str] | None = None) -> None:
         """Offer what fits now, keeping the selection when it still fits."""
@@ -271,7 +290,13 @@ class InputPicker(Dropdown):
         self.choices = extra + fitting
         self.options = [self._placeholder()] + [(c.text(self.lang), c.ref) for c in self.choices]
         refs = {choice.ref for choice in self.choices}
-        self.value = current if current in refs else None
+        self.value = current if current in refs else ""
+        _show_hint(self)
+
+    @property
+    def ref(self) -> str | None:
+        """The chosen dataset's reference, or None while "— choose —" is shown."""
+        return self.value or None
 
     def select(self, ref: str) -> bool:
         """Choose ``ref``; False when it does not fit this input.
@@ -303,7 +328,9 @@ class MultiInputPicker(SelectMultiple):
         self.sources, self.kind, self.lang = sources, kind, lang
         self.required: tuple[str, ...] = ()
         self.choices: list[Choice] = []
-        kwargs.setdefault("layout", Layout(width="100%", height="120px"))
+        self.hint = _hint(lang)
+        kwargs.setdefault("layout", Layout(width="auto", flex="1 1 auto", min_width="0",
+                                           height="120px"))
         super().__init__(options=[], **kwargs)
         self.refresh()
 
@@ -316,6 +343,7 @@ class MultiInputPicker(SelectMultiple):
         self.options = [(choice.text(self.lang), choice.ref) for choice in self.choices]
         refs = {choice.ref for choice in self.choices}
         self.value = tuple(ref for ref in current if ref in refs)
+        _show_hint(self)
 
     def select(self, ref: str) -> bool:
         """Add ``ref`` to the chosen ones; False when no source offers it here."""

@@ -146,12 +146,12 @@ class ToolForm(VBox):
         basic = [f for f in self.fields.values() if not f.advanced]
         advanced = [f for f in self.fields.values() if f.advanced]
         self.advanced = Accordion(children=[VBox(advanced)] if advanced else [],
-                                  selected_index=None, layout=Layout(width="100%"))
+                                  selected_index=None)
         if advanced:
             self.advanced.set_title(0, pick("Advanced", "高级", lang_))
         self.advanced.add_class("tl-advanced")
         self.run_button = Button(description=pick("Run", "运行", lang_), button_style="primary",
-                                 layout=Layout(width="100%", height="38px"))
+                                 layout=Layout(width="auto", height="38px"))
         self.run_button.add_class("tl-run")
         self.run_button.on_click(lambda _: self.run())
         self.job_view = JobView(lang=lang_, interval=interval)
@@ -211,10 +211,11 @@ class ToolForm(VBox):
                     self._watch(name, self.fields[name].auto)
                 continue
             self.pickers[name] = picker
-            read = (lambda v: list(v) or None) if kind == "rasters" else (lambda v: v)
+            read = (lambda v: list(v) or None) if kind == "rasters" else (lambda v: v or None)
             self.fields[name] = Field(name, field_schema, required=name in required,
                                       lang=self.lang, widget=picker, read=read,
-                                      write=lambda v: v)
+                                      write=lambda v: v if v is not None else "")
+            self.fields[name].children = (*self.fields[name].children, picker.hint)
             self._watch(name, picker)
 
     def _watch(self, name: str, widget: Any) -> None:

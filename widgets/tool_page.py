@@ -101,7 +101,7 @@ def build(shell: Shell, query: Mapping[str, str] | None = None, **options: Any) 
         shell.notify(shell.t(f"{wanted} does not fit this tool's input.",
                              f"{wanted} 不适合作为该工具的输入。"), "error")
     left = VBox([form], layout=Layout(width=FORM_WIDTH, min_width=FORM_WIDTH,
-                                      padding="0 12px 0 0"))
+                                      padding="0 12px 0 0", overflow="hidden"))
     right = VBox([map_], layout=Layout(flex="1 1 auto", min_height=MAP_HEIGHT))
     page = HBox([left, right], layout=Layout(width="100%", align_items="flex-start"))
     page.add_class("tl-tool-page")

@@ -64,11 +64,12 @@ class JobView(VBox):
     def __init__(self, *, lang: str | None = None, interval: float = 1.0) -> None:
         self.lang, self.interval = lang, float(interval)
         self.job: Any = None
-        self.bar = IntProgress(value=0, min=0, max=100, layout=Layout(width="100%"))
+        self.bar = IntProgress(value=0, min=0, max=100,
+                               layout=Layout(width="auto", flex="1 1 auto", min_width="0"))
         self.status = HTML("")
         self.status.add_class("tl-job-status")
         self.log_area = Textarea(value="", disabled=True,
-                                 layout=Layout(width="100%", height="90px"))
+                                 layout=Layout(width="auto", height="90px"))
         self.cancel_button = Button(description=pick("Cancel", "取消", lang), icon="",
                                     button_style="warning", layout=Layout(width="90px"))
         self.cancel_button.add_class("tl-cancel")
@@ -76,7 +77,8 @@ class JobView(VBox):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._on_done: Callable[[Any], None] | None = None
-        super().__init__([HBox([self.bar, self.cancel_button]), self.status, self.log_area],
+        row = HBox([self.bar, self.cancel_button], layout=Layout(width="100%"))
+        super().__init__([row, self.status, self.log_area],
                          layout=Layout(display="none", width="100%"))
         self.add_class("tl-job")
 
@@ -283,14 +285,18 @@ class ResultView(VBox):
         self.summary = HTML("")
         self.downloads = HTML("")
         self.downloads.add_class("tl-downloads")
-        self.project_choice = Dropdown(options=[], layout=Layout(width="60%"))
+        self.project_choice = Dropdown(options=[], layout=Layout(width="auto", flex="1 1 auto",
+                                                                 min_width="0"))
         self.project_button = Button(description=pick("Add to project", "添加到项目", lang),
-                                     layout=Layout(width="40%"))
+                                     layout=Layout(width="auto"))
         self.project_button.add_class("tl-add-to-project")
         self.project_button.on_click(lambda _: self.add_to_project())
         self.project_row = HBox([self.project_choice, self.project_button],
                                 layout=Layout(width="100%"))
         self.note = HTML("")
+        for part in (self.summary, self.downloads, self.note):
+            part.add_class("tl-wrap")  # long result names wrap inside the form
+        self.summary.layout.width = self.downloads.layout.width = "100%"
         super().__init__([self.summary, self.downloads, self.project_row, self.note],
                          layout=Layout(display="none", width="100%"))
         self.add_class("tl-result")
@@ -312,8 +318,10 @@ class ResultView(VBox):
         self.records = list(records)
         self.layout.display = ""
         titles = ", ".join(html.escape(str(r.title)) for r in self.records)
-        self.summary.value = "<b>" + html.escape(pick("Result", "结果", lang)) + "</b>: " + (
-            titles or html.escape(pick("nothing was saved", "未生成结果", lang)))
+        self.summary.value = (
+            "<div style='overflow-wrap:anywhere'><b>" + html.escape(pick("Result", "结果", lang))
+            + "</b>: " + (titles or html.escape(pick("nothing was saved", "未生成结果", lang)))
+            + "</div>")
         self.downloads.value = self._links()
         self._fill_projects()
         if map is not None and self.records:
@@ -322,8 +330,11 @@ class ResultView(VBox):
     def _links(self) -> str:
         try:
             from terralab.widgets import download_url
-        except ImportError:  # the download bridge of this installation is missing
-            return ""
+        except ImportError:
+            try:
+                from terralab.widgets.upload_picker import download_url
+            except ImportError:  # no download bridge in this installation
+                return ""
         rows = []
         for record in self.records:
             formats = DOWNLOAD_FORMATS.get(record.data_type, ((None, "file"),))
@@ -331,7 +342,8 @@ class ResultView(VBox):
                 f"<a href='{html.escape(download_url(record.id, format=fmt))}' "
                 f"target='_blank' download class='tl-download' data-format='{fmt or ''}'>"
                 f"{html.escape(label)}</a>" for fmt, label in formats)
-            rows.append(f"<div>⬇ {html.escape(str(record.title))}: {links}</div>")
+            rows.append(f"<div style='overflow-wrap:anywhere'>⬇ "
+                        f"{html.escape(str(record.title))}: {links}</div>")
         return "".join(rows)
 
     def _fill_projects(self) -> None:

@@ -226,11 +226,16 @@ def test_pickers_offer_what_fits_the_tool() -> None:
     ndvi = form("index")
     ndvi.set_catalog_items([S2, S1])
     offered = [ref for _, ref in ndvi.pickers["image"].options]
-    assert offered == [None, "field-1", "field-2", "s2-scene"]  # no radar image, no vector
+    assert offered == ["", "field-1", "field-2", "s2-scene"]  # no radar image, no vector
     assert ndvi.pickers["image"].options[0][0] == "— choose —"
+    assert ndvi.pickers["image"].hint.layout.display == "none"
+    empty = form("index", "zh", my_data=lambda: [])
+    assert empty.pickers["image"].hint.layout.display == ""  # says where data comes from
+    assert "数据" in empty.pickers["image"].hint.value
+    assert empty.pickers["image"].hint in empty.fields["image"].children
     water = form("sar_water", "zh")
     water.set_catalog_items([S2, S1])
-    assert [ref for _, ref in water.pickers["image"].options] == [None, "field-1", "field-2",
+    assert [ref for _, ref in water.pickers["image"].options] == ["", "field-1", "field-2",
                                                                   "s1-scene"]
     assert water.pickers["image"].options[3][0].startswith("目录 · s1-scene")
     assert not water.set_input("s2-scene")  # an optical image does not fit
@@ -244,7 +249,7 @@ def test_a_vector_input_takes_my_vectors_or_the_area_drawn_on_the_map() -> None:
 
     m = Map()
     clip = form("clip", map=m, submit=Submitted())
-    assert [ref for _, ref in clip.pickers["area"].options] == [None, "parcels-1", AOI]
+    assert [ref for _, ref in clip.pickers["area"].options] == ["", "parcels-1", AOI]
     clip.set_input("field-1")
     clip.pickers["area"].value = AOI
     assert clip.run() is None
