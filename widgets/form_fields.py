@@ -220,6 +220,7 @@ def _number(schema: dict[str, Any], *, integer: bool) -> Widget:
         high = None if high is None else int(high) - (1 if high_open else 0)
         start = default if isinstance(default, int) else (low if low is not None else 0)
         if low is not None and high is not None:
+            start = default if isinstance(default, int) else (low + high) // 2
             return IntSlider(value=start, min=low, max=high, step=1, layout=wide,
                              continuous_update=False)
         return IntText(value=start, layout=wide)
@@ -228,7 +229,8 @@ def _number(schema: dict[str, Any], *, integer: bool) -> Widget:
         step = _step(float(low), float(high))
         low_shown = float(low) + (step if low_open else 0)
         high_shown = float(high) - (step if high_open else 0)
-        value = start if start is not None else low_shown
+        value = start if start is not None else round(
+            (low_shown + high_shown) / 2 / step) * step  # an optional field starts midway
         on_step = abs(round((value - low_shown) / step) * step - (value - low_shown)) < step / 1e3
         if on_step and low_shown <= value <= high_shown:
             digits = max(0, -math.floor(math.log10(step)))
