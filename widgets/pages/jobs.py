@@ -24,6 +24,8 @@ _STATES = {"queued": ("queued", "排队中"), "running": ("running", "运行中"
            "succeeded": ("done", "已完成"), "failed": ("failed", "失败"),
            "cancelled": ("cancelled", "已取消")}
 _ACTIVE = ("queued", "running")
+_PLACES = 10
+"""Queued jobs of mine whose place in the queue a listing asks for (one request each)."""
 
 
 def _duration(seconds: float | None) -> str:
@@ -68,12 +70,17 @@ class JobTable:
         self.widget.add_class("tl-jobs")
         self._timer: threading.Timer | None = None
         self.jobs: list[Any] = []
+        self._user: str | None = None
 
     def refresh(self) -> None:
         """List the jobs again; keep refreshing while one of them is queued or running."""
         import terralab as tl
 
         self.jobs = tl.jobs(everybody=self.everybody, limit=self.limit)
+        # a listing leaves out the place in the queue: ask for it for the first queued jobs
+        for job in [job for job in self.jobs if job.status == "queued"][:_PLACES]:
+            if job.record.standing is None and job.record.owner == self._me():
+                job.refresh()
         t = self.shell.t
         if not self.jobs:
             empty = t("No jobs yet: run a tool from Tools.", "还没有任务：在“工具”里运行一个工具。")
@@ -81,6 +88,13 @@ class JobTable:
         else:
             self.rows.children = [self._header(), *(self._row(job) for job in self.jobs)]
         self._schedule()
+
+    def _me(self) -> str:
+        if self._user is None:
+            from terralab.identity import current_user
+
+            self._user = current_user()
+        return self._user
 
     def _schedule(self) -> None:
         if self._timer is not None:
