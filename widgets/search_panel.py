@@ -92,7 +92,7 @@ _TOOLTIPS = {"place": "a place or POI name (Chinese or English)",
              "upload": "a vector file: zipped shapefile, GeoJSON, GeoPackage"}
 _HINTS = {"place": "a place name, e.g. 德清", "admin": "a region name or code, e.g. 德清县",
           "drawn": "", "upload": ""}
-_FIELD = {"description_width": "78px"}
+_FIELD = {"description_width": "92px"}
 
 
 def _wide() -> Layout:
@@ -141,7 +141,7 @@ class SearchPanel(RowActions, VBox):
         self.mode = ToggleButtons(options=[(self.t(label), value) for label, value in AREA_MODES],
                                   value="admin",
                                   tooltips=[_TOOLTIPS[value] for _, value in AREA_MODES],
-                                  style={"button_width": "84px"})
+                                  style={"button_width": "auto"})
         self.area_text = Text(placeholder=_HINTS["admin"], description=self.t("Area"),
                               style=_FIELD, layout=_wide())
         self.choice = Dropdown(options=[], description=self.t("Which one?"), style=_FIELD,
@@ -158,6 +158,7 @@ class SearchPanel(RowActions, VBox):
                                     button_style="primary")
         # messages say what happened first and name the item last (they wrap in the column)
         self.message = HTML(layout=Layout(width="350px"))
+        self.message_text = ""
         self.download_dir = Text(value=str(download_dir), description=self.t("Download to"),
                                  style=_FIELD, layout=_wide())
         self.project = Dropdown(options=[], description=self.t("Project"), style=_FIELD,
@@ -178,11 +179,13 @@ class SearchPanel(RowActions, VBox):
         self.next.on_click(lambda _: self.show_page(self.page + 1))
         self.search_thread: threading.Thread | None = None
         self._on_mode({"new": self.mode.value})
-        super().__init__([self.mode, self._area_box, self.choice, self.start, self.end,
-                          self.collections, self.max_cloud, self.search_button, self.message,
-                          self.download_dir, self.project, self.pager, self.rows],
-                         layout=Layout(width=PANEL_WIDTH, max_height="560px",
-                                       overflow_y="auto", padding="4px"))
+        children = [self.mode, self._area_box, self.choice, self.start, self.end,
+                    self.collections, self.max_cloud, self.search_button, self.message,
+                    self.download_dir, self.project, self.pager, self.rows]
+        for child in children:  # in a column of fixed height nothing shrinks: it scrolls
+            child.layout.flex = "0 0 auto"
+        super().__init__(children, layout=Layout(width=PANEL_WIDTH, max_height="560px",
+                                                 overflow_y="auto", padding="4px"))
         self.refresh_projects()
 
     def t(self, english: str) -> str:
@@ -190,8 +193,10 @@ class SearchPanel(RowActions, VBox):
         return pick(english, _ZH.get(english, ""), self.lang)
 
     def say(self, text: str) -> None:
-        """Show ``text`` in the message line."""
-        self.message.value = html.escape(text)
+        """Show ``text`` in the message line (long item ids wrap in the column)."""
+        self.message_text = text
+        self.message.value = (f"<div style='overflow-wrap:anywhere;line-height:1.3'>"
+                              f"{html.escape(text)}</div>")
 
     # ----------------------------------------------------------------- hooks
     def on_send_to_tool(self, callback: Callable[[str], Any]) -> None:

@@ -62,7 +62,7 @@ def test_admin_search_lists_results_and_footprints(home: Path) -> None:
     assert not panel.search_button.disabled
     assert panel.result is not None and len(panel.result) > 0
     assert len(panel.rows.children) == min(len(panel.result), panel.page_size)
-    assert panel.message.value.endswith("items found")
+    assert panel.message_text.endswith("items found")
     first = panel.rows.children[0]
     text = next(c for c in first.children if isinstance(c, HTML)).value
     assert panel.result[0].id in text and "cloud" in text
@@ -97,11 +97,11 @@ def test_drawn_area_without_drawing_says_so(home: Path) -> None:
     panel = SearchPanel(m)
     panel.mode.value = "drawn"
     assert panel.search() is None
-    assert "nothing is drawn" in panel.message.value
+    assert "nothing is drawn" in panel.message_text
     assert panel.rows.children == ()
     alone = SearchPanel()
     alone.mode.value = "drawn"
-    assert alone.search() is None and "nothing is drawn" in alone.message.value
+    assert alone.search() is None and "nothing is drawn" in alone.message_text
 
 
 def test_bad_place_and_no_results_are_messages(home: Path) -> None:
@@ -110,15 +110,15 @@ def test_bad_place_and_no_results_are_messages(home: Path) -> None:
     panel.mode.value = "place"
     panel.area_text.value = "Nowhereville Zzz"
     assert panel.search() is None
-    assert "Nowhereville Zzz" in panel.message.value
+    assert "Nowhereville Zzz" in panel.message_text
     panel.area_text.value = ""
-    assert panel.search() is None and "place name" in panel.message.value
+    assert panel.search() is None and "place name" in panel.message_text
     panel.mode.value = "admin"
     panel.area_text.value = "德清县"
     panel.start.value = panel.end.value = date(1990, 1, 1)
     found = panel.search()
     assert found is not None and len(found) == 0
-    assert "no items found" in panel.message.value
+    assert "no items found" in panel.message_text
     assert not any(isinstance(layer, GeoJSON) and layer.name == "Search results"
                    for layer in m.layers)
 
@@ -126,14 +126,14 @@ def test_bad_place_and_no_results_are_messages(home: Path) -> None:
 def test_uploaded_vector_file(home: Path) -> None:
     panel = SearchPanel(thumbnails=False)
     panel.mode.value = "upload"
-    assert panel.search() is None and "no file uploaded" in panel.message.value
+    assert panel.search() is None and "no file uploaded" in panel.message_text
     content = json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {}, "geometry": DEQING}]}).encode()
     panel.upload.value = ({"name": "../deqing.geojson", "type": "application/json",
                            "size": len(content), "content": memoryview(content),
                            "last_modified": datetime(2025, 1, 1, tzinfo=UTC)},)
     found = panel.search()
-    assert found is not None and len(found) > 0, panel.message.value
+    assert found is not None and len(found) > 0, panel.message_text
 
 
 def test_add_to_map_adds_a_raster_layer(home: Path) -> None:
@@ -146,12 +146,12 @@ def test_add_to_map_adds_a_raster_layer(home: Path) -> None:
     assert len(m.layers) == before + 1
     layer = m.layers[-1]
     assert isinstance(layer, TileLayer) and layer.name == found[0].id
-    assert "added to the map" in panel.message.value
+    assert "added to the map" in panel.message_text
     alone = SearchPanel(thumbnails=False)
     alone.area_text.value = "德清县"
     alone.search()
     _button(alone, 0, "add to map").click()
-    assert "no map attached" in alone.message.value
+    assert "no map attached" in alone.message_text
 
 
 def test_favourite_and_add_to_project(writable_home: Path) -> None:
@@ -166,14 +166,14 @@ def test_favourite_and_add_to_project(writable_home: Path) -> None:
     assert any(isinstance(c, Image) for c in panel.rows.children[0].children)  # a quicklook
     item = found[0]
     _button(panel, 0, "favourite").click()
-    assert "added to favourites" in panel.message.value
+    assert "added to favourites" in panel.message_text
     assert [f["id"] for f in list_favourites("alice")] == [item.id]
     _button(panel, 0, "favourite").click()
-    assert "already a favourite" in panel.message.value
+    assert "already a favourite" in panel.message_text
     assert panel.project.options == (("Deqing study", project.id),)
     panel.project.value = project.id
     _button(panel, 0, "to project").click()
-    assert "added to project" in panel.message.value, panel.message.value
+    assert "added to project" in panel.message_text, panel.message_text
     assert [layer.ref for layer in projects.open(project.id).layers] == [item.id]
 
 
@@ -183,14 +183,14 @@ def test_download_writes_files_and_errors_are_messages(home: Path, tmp_path: Pat
     found = panel.search()
     assert found is not None
     _button(panel, 0, "download").click()
-    assert "files written" in panel.message.value, panel.message.value
+    assert "files written" in panel.message_text, panel.message_text
     assert any((tmp_path / "dl").iterdir())
     panel.project.options = []
     _button(panel, 0, "to project").click()
-    assert "no project chosen" in panel.message.value
+    assert "no project chosen" in panel.message_text
     panel.download_dir.value = str(tmp_path / "dl" / next((tmp_path / "dl").iterdir()).name)
     _button(panel, 0, "download").click()                   # a file where a folder should be
-    assert panel.message.value.endswith(f"({found[0].id})"), panel.message.value
+    assert panel.message_text.endswith(f"({found[0].id})"), panel.message_text
 
 
 # ------------------------------------------------------------------- layout, pages, hooks
@@ -249,7 +249,7 @@ def test_pages_hook_send_to_tool_download_links_and_choices(home: Path) -> None:
 def test_an_ambiguous_name_offers_its_matches(home: Path) -> None:
     panel = SearchPanel(Map(), thumbnails=False)
     panel.area_text.value = "西湖区"            # Hangzhou's and Nanchang's
-    assert panel.search() is None and "ambiguous" in panel.message.value
+    assert panel.search() is None and "ambiguous" in panel.message_text
     assert panel.choice.layout.display == "flex"
     labels = [label for label, _ in panel.choice.options[1:]]
     assert len(labels) == 2 and any("浙江" in label for label in labels)
@@ -257,7 +257,7 @@ def test_an_ambiguous_name_offers_its_matches(home: Path) -> None:
     panel.choice.value = hangzhou                # choosing one searches it
     assert panel.area_text.value == hangzhou and panel.choice.layout.display == "none"
     panel.search_thread.join(60)
-    assert "ambiguous" not in panel.message.value, panel.message.value
+    assert "ambiguous" not in panel.message_text, panel.message_text
 
 
 def test_labels_in_chinese(home: Path) -> None:
