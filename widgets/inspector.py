@@ -19,7 +19,7 @@ from ipyleaflet import Layer, WidgetControl
 from ipywidgets import HTML, Layout
 
 from terralab.identity import current_user
-from terralab.widgets.layer_manager import data_layers, layer_label
+from terralab.widgets.layer_manager import PlainTextRepr, data_layers, layer_label
 
 __all__ = ["BandValue", "Inspector", "read_pixel", "source_of"]
 
@@ -107,7 +107,7 @@ def _format(value: float | None) -> str:
     return f"{value:.6g}"
 
 
-class Inspector(WidgetControl):
+class Inspector(PlainTextRepr, WidgetControl):
     """A panel showing the band values of every raster layer at the last clicked point.
 
     Args:

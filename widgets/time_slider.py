@@ -21,6 +21,8 @@ from typing import Any, NamedTuple
 from ipyleaflet import TileLayer, WidgetControl
 from ipywidgets import HBox, Layout, Play, SelectionSlider
 
+from terralab.widgets.layer_manager import PlainTextRepr
+
 __all__ = ["Frame", "TimeSlider", "frame_date"]
 
 _DATE = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
@@ -77,7 +79,7 @@ def _labelled(stack: Any) -> list[tuple[str, Any]]:
     return pairs
 
 
-class TimeSlider(WidgetControl):
+class TimeSlider(PlainTextRepr, WidgetControl):
     """A date slider (with a play button) switching one raster layer of the map.
 
     Args:

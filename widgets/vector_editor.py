@@ -37,6 +37,7 @@ from ipyleaflet import GeomanDrawControl, WidgetControl
 from ipywidgets import HTML, Button, HBox, Layout, VBox
 
 from terralab.widgets.ctrl_click import CtrlClickDelete
+from terralab.widgets.layer_manager import PlainTextRepr
 from terralab.widgets.vertex_diff import polygon_edit, same_outline
 
 __all__ = ["EDIT_STYLE", "VectorEditor", "open_layer"]
@@ -102,7 +103,7 @@ def _features(geo_json: Any) -> list[Mapping[str, Any]]:
     return [f for f in items if isinstance(f, Mapping) and f.get("geometry")]
 
 
-class VectorEditor(WidgetControl):
+class VectorEditor(PlainTextRepr, WidgetControl):
     """The edit mode of one vector layer on a map: Geoman handles and a small panel.
 
     Args:

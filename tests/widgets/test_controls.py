@@ -248,6 +248,12 @@ def test_controls_returned_to_a_cell_show_as_text_not_as_widgets(m: Map) -> None
     assert list(legend._repr_mimebundle_()) == ["text/plain"]
     m.unswipe()
     assert swipe._repr_mimebundle_() == {"text/plain": "Swipe: off"}
+    inspector = m.add_inspector()
+    assert inspector._repr_mimebundle_() == {"text/plain": "Inspector on the map (bottomright)"}
+    from terralab.widgets import TimeSlider, VectorEditor
+    from terralab.widgets.layer_manager import PlainTextRepr
+
+    assert issubclass(TimeSlider, PlainTextRepr) and issubclass(VectorEditor, PlainTextRepr)
     plain = TileLayer(url="/x/{z}/{x}/{y}.png")  # an ordinary widget still shows as one
     assert "application/vnd.jupyter.widget-view+json" in plain._repr_mimebundle_()
 
