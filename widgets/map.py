@@ -129,11 +129,9 @@ class Map(ipyleaflet.Map):
     def fit_bounds(self, bounds: LatLonBounds) -> None:
         """Centre and zoom on ``[[south, west], [north, east]]`` at once.
 
-        ipyleaflet's own version zooms one level per round trip with the browser (and not
-        at all before the map is shown); this one sets the centre and the zoom together.
+        ipyleaflet's own version zooms a level per round trip with the browser.
         """
-        fit_map(self, bounds)
-        self._fit_first = False
+        self.fit(bounds)
 
     def before_layers_change(self, callback: Callable[[tuple[Layer, ...]], None], *,
                              remove: bool = False) -> None:
@@ -142,10 +140,9 @@ class Map(ipyleaflet.Map):
         The browser hears of what the callback changes (a control taken off) before it
         hears of the new layers; the swipe uses it to let go of its two layers in time.
         """
-        if remove:
-            if callback in self._before_layers:
-                self._before_layers.remove(callback)
-        elif callback not in self._before_layers:
+        if callback in self._before_layers:
+            self._before_layers.remove(callback)
+        if not remove:
             self._before_layers.append(callback)
 
     @validate("layers")
@@ -157,12 +154,8 @@ class Map(ipyleaflet.Map):
 
     def _fit_on(self, layer: Layer) -> None:
         """Open the view on the first data layer with known bounds."""
-        if not self._fit_first or getattr(layer, "base", False):
-            return
-        bounds = data_bounds(layer)
-        if bounds is not None:
-            fit_map(self, bounds)
-            self._fit_first = False
+        if self._fit_first and not getattr(layer, "base", False) and data_bounds(layer):
+            self.fit(layer)
 
     # ----------------------------------------------------------------- basemaps
     def add_basemap(self, name: str) -> None:
