@@ -199,6 +199,9 @@ class TerralabHub(AuthSettings, CatalogSettings, DaskSettings, QueueSettings, Qu
     def _apply_auth(self, c: Config, home: Path) -> None:
         """Sign-up with admin approval; lock-out and name rules; who may reach the service."""
         c.JupyterHub.authenticator_class = "terralab.hub.authenticator.TerralabAuthenticator"
+        # terralab's page.html: JupyterHub's own, with the login page's show-password button
+        # drawn with the hub's Font Awesome (its emoji is a box without an emoji font)
+        c.JupyterHub.template_paths = [str(Path(__file__).parent / "templates")]
         self.apply_auth_policy(c)
         c.Authenticator.admin_users = set(self.admin_users)
         # NativeAuthenticator decides who may log in (approved accounts only).

@@ -17,4 +17,7 @@ SITE_LINES: list[str] = [
     # the jobs page test (tests/browser/test_nocode_shell.py): a queue no worker serves, so
     # a job of it stays queued, first in line
     'c.TerralabHub.job_queues = {"nocode-idle": {"workers": 0, "groups": ["nocode-idle"]}}',
+    # the cull test (tests/browser/test_nocode_shell.py): dashboards members' idle kernels
+    # without a page go after 10 s, not 2 min
+    "c.TerralabHub.dashboard_kernel_cull = 10",
 ]

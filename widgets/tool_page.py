@@ -18,8 +18,6 @@ on it raises into the page: a problem is a message, its details go to the server
 from __future__ import annotations
 
 import html
-import logging
-import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,22 +34,6 @@ FORM_WIDTH = "380px"
 MAP_HEIGHT = "640px"
 QUERY_KEYS = ("tool", "input", "item", "project")
 """What the page reads from its query string."""
-
-
-def _server_log() -> None:
-    """Send terralab's log to the kernel's own stderr (the server's log), never to the page.
-
-    Without a handler, Python writes warnings to ``sys.stderr``, which in a page's kernel is
-    an output of the page.
-    """
-    logger = logging.getLogger("terralab")
-    if any(getattr(handler, "terralab_server_log", False) for handler in logger.handlers):
-        return
-    handler = logging.StreamHandler(sys.__stderr__)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.terralab_server_log = True  # type: ignore[attr-defined]
-    logger.addHandler(handler)
-    logger.propagate = False
 
 
 def page_query() -> dict[str, str]:
@@ -116,5 +98,4 @@ def show_tool_page(**options: Any) -> Shell:
     Never raises: a problem while building is a message in the page, its traceback goes to
     the server's log, and the page is marked ready either way.
     """
-    _server_log()
     return run_page("tool", lambda shell: build(shell, **options))

@@ -179,3 +179,56 @@ def test_jobs_page_shows_the_place_in_the_queue_and_cancels(hub, chromium_browse
     assert user in page.locator(".tl-job-rows").inner_text()
     page.screenshot(path=ARTIFACTS / "nocode-jobs-admin.png", full_page=True)
     admin.close()
+
+
+def _kernels(hub, user: str) -> list[dict]:
+    answer = requests.get(f"{hub.url}/user/{user}/api/kernels",
+                          headers={"Authorization": f"token {hub.token(user)}"}, timeout=30)
+    answer.raise_for_status()
+    return answer.json()
+
+
+def test_refreshed_and_closed_pages_leave_no_kernel_after_the_cull(hub, chromium_browser):
+    """The test hub culls dashboards members' idle kernels without a page after 10 s."""
+    import time
+
+    user = "nocode4"
+    _member(hub, user, "dashboards")
+    context = chromium_browser.new_context()
+    page = context.new_page()
+    login(page, hub, user)
+    page.wait_for_url("**/voila/render/dashboards/home.ipynb*", timeout=180_000)
+    _ready(page)
+    for _ in range(3):
+        page.reload()
+        _ready(page)
+    # the page shown now has its kernel; a closed page whose browser never said goodbye
+    # (no beforeunload: a killed tab, a lost network) leaves its kernel behind …
+    page.close(run_before_unload=False)
+    assert len(_kernels(hub, user)) >= 1
+    # … until the cull: idle and without a connection for 10 s, checked every 5 s
+    deadline = time.monotonic() + 90
+    while _kernels(hub, user) and time.monotonic() < deadline:
+        time.sleep(2)
+    assert _kernels(hub, user) == []
+    context.close()
+
+
+def test_the_login_page_draws_its_icons_with_the_hubs_own_font(hub, chromium_browser):
+    """The show-password button was an emoji, a box on machines without an emoji font."""
+    context = chromium_browser.new_context()
+    page = context.new_page()
+    watch = Watch(page, hub.url)
+    page.goto(f"{hub.url}/hub/login")
+    eye = page.locator("#eye")
+    before = "(e) => getComputedStyle(e, '::before')"
+    assert eye.evaluate(f"{before}.content") == '"\uf06e"'
+    assert page.evaluate("async () => { await document.fonts.ready;"
+                         " return document.fonts.check('900 14px \"Font Awesome 7 Free\"'); }")
+    page.fill("#password_input", "secret")
+    eye.click()
+    assert page.locator("#password_input").get_attribute("type") == "text"
+    assert eye.evaluate(f"{before}.content") == '"\uf070"'
+    page.screenshot(path=ARTIFACTS / "nocode-login.png")
+    watch.check(page)
+    context.close()

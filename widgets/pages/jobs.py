@@ -40,11 +40,11 @@ def _duration(seconds: float | None) -> str:
 
 
 def _tool_titles(lang: str) -> dict[str, str]:
-    from terralab.tools import default_registry
+    """Each tool's title in ``lang``, from the service's list (no tool module imported)."""
     from terralab.widgets.i18n import tool_title
+    from terralab.widgets.pages.tools import list_tool_dicts
 
-    registry = default_registry()
-    return {name: tool_title(registry[name].info, lang) for name in registry}
+    return {tool["name"]: tool_title(tool, lang) for tool in list_tool_dicts()}
 
 
 class JobTable:

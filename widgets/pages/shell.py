@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import logging
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -33,9 +34,9 @@ from terralab.widgets.i18n import language, pick
 from terralab.widgets.page_signal import PageSignal
 
 __all__ = ["PAGES", "PageLink", "Shell", "base_url", "fit_to_catalog", "message_of", "page_url",
-           "run_page"]
+           "run_page", "server_log"]
 
-log = logging.getLogger("terralab.pages")
+log = logging.getLogger("terralab.pages")  # the server's log: see server_log()
 
 
 @dataclass(frozen=True)
@@ -172,12 +173,29 @@ class Shell:
         self.signal.ready = True
 
 
+def server_log() -> None:
+    """Send terralab's log to the kernel's own stderr (the server's log), never to the page.
+
+    Without a handler, Python writes warnings and errors (tracebacks included) to
+    ``sys.stderr``, which in a page's kernel is an output of the page.
+    """
+    logger = logging.getLogger("terralab")
+    if any(getattr(handler, "terralab_server_log", False) for handler in logger.handlers):
+        return
+    handler = logging.StreamHandler(sys.__stderr__)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.terralab_server_log = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.propagate = False
+
+
 def run_page(page: str, build: Callable[[Shell], None], *, lang: str | None = None) -> Shell:
     """Show the page ``page``: the shell at once, then what ``build(shell)`` puts in it.
 
-    An error while building is shown as a message in the page (and logged), never as a
-    traceback; the page is marked ready either way.
+    An error while building is shown as a message in the page (and logged to the server's
+    log, :func:`server_log`), never as a traceback; the page is marked ready either way.
     """
+    server_log()
     shell = Shell(page, lang=lang)
     display(shell.widget)
     try:

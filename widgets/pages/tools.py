@@ -7,6 +7,7 @@ tool without its model is shown as such, never as a page whose Run fails.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import ipywidgets as widgets
@@ -16,8 +17,12 @@ from terralab.widgets.pages.shell import Shell, page_url, run_page
 __all__ = ["build", "gallery", "list_tool_dicts", "show"]
 
 
+@cache
 def list_tool_dicts() -> list[dict[str, Any]]:
-    """The tools of ``GET tools`` (through the hub service in a hub, else in-process)."""
+    """The tools of ``GET tools`` (through the hub service in a hub, else in-process).
+
+    Asked once per page (its kernel): the gallery and the job tables share the answer.
+    """
     from terralab.service.local import transport
 
     return list(transport().request("tools.list")["tools"])
