@@ -6,7 +6,8 @@ In a notebook, as on the no-code lab's tool pages::
 
     m = Map()
     form = ToolForm("index", map=m)        # lang="zh" for Chinese
-    form.set_input("deqing-s2-20240601")   # preselect an image (what "send to tool" does)
+    # preselect an image (what "send to tool" does)
+    form.set_input("S2A_MSIL2A_20250507T023551_R089_T51RTP_20250507T061010")
     form                                   # pick, choose, press Run; the result lands on m
 
 The form is made field by field from ``Tool.schema()``, the JSON schema of the same pydantic

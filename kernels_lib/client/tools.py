@@ -4,7 +4,7 @@ In a notebook::
 
     import terralab as tl
     tl.tools.list_tools()                         # names, titles, kinds
-    result = tl.run("ndvi", image="deqing-s2-20240601")
+    result = tl.run("ndvi", image="S2A_MSIL2A_20250507T023551_R089_T51RTP_20250507T061010")
     result.record                                 # saved in my data as a result
     lazy = tl.run("ndvi", image=..., save=False).data     # a lazy DataArray, nothing written
     tl.tools.ndvi(image=...)                      # the same call, by attribute

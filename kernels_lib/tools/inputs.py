@@ -4,7 +4,9 @@ A raster input (``image=`` …) may be:
 
 - an ``xarray.DataArray`` with a CRS (``rioxarray``), e.g. the output of another tool;
 - the id of one of the user's items (an upload or a result), or of a catalog item the user may
-  see (``"deqing-s2-20240601"``; ``{"item": id, "asset": key}`` picks one asset);
+  see (a demo Sentinel-2 scene:
+  ``"S2A_MSIL2A_20250507T023551_R089_T51RTP_20250507T061010"``; ``{"item": id, "asset": key}``
+  picks one asset);
 - a GeoTIFF path. Paths from a notebook are read as that user; in a shared worker (``restricted``)
   they must stay inside the user's folder (:func:`terralab.tiles.check_user_path`).
 
