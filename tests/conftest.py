@@ -202,14 +202,22 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHub]:
     """A real terralab hub (JupyterHub + configurable-http-proxy + the hub service).
 
     Its home holds a small demo region, indexed, so the catalog endpoints have items; its
-    site configuration is ``tests.hub_site_config.SITE_LINES``.
+    site configuration is ``tests.hub_site_config.SITE_LINES``; one tool is installed as a
+    plug-in (``tests.browser.page_plugin``: on the ``PYTHONPATH`` of the hub, its service,
+    workers and users' servers).
     """
+    from tests.browser.page_plugin import plugin_site
+
     home = write_small_demo(tmp_path_factory.mktemp("terralab-home"))
     site = home / "site_config.py"
     site.write_text("".join(f"{line}\n" for line in SITE_LINES))
+    plugins = plugin_site(tmp_path_factory.mktemp("hub-plugins"))
+    python_path = os.pathsep.join(filter(None, [str(plugins), str(ROOT),
+                                                os.environ.get("PYTHONPATH", "")]))
     port = free_port()
     process, output = start_terralab_up(home, port,
-                                        env_extra={"TERRALAB_HUB_SITE_CONFIG": str(site)})
+                                        env_extra={"TERRALAB_HUB_SITE_CONFIG": str(site),
+                                                   "PYTHONPATH": python_path})
     logins = dict(re.findall(r"^\s+(\w+)\s+password: (\S+)$", output, flags=re.M))
     running = RunningHub(url=f"http://127.0.0.1:{port}", home=home, logins=logins)
     yield running

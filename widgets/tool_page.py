@@ -25,7 +25,7 @@ from ipywidgets import HTML, HBox, Layout, VBox, Widget
 
 from terralab.tools.registry import default_registry
 from terralab.widgets.i18n import tool_title
-from terralab.widgets.pages.shell import Shell, page_url, run_page
+from terralab.widgets.pages.shell import Shell, fit_to_catalog, page_url, run_page
 
 __all__ = ["FORM_WIDTH", "MAP_HEIGHT", "QUERY_KEYS", "build", "page_query", "show_tool_page",
            "tool_list_html"]
@@ -75,6 +75,7 @@ def build(shell: Shell, query: Mapping[str, str] | None = None, **options: Any) 
         shell.content.children = [content]
         return content
     map_ = Map(layout=Layout(height=MAP_HEIGHT, width="100%"))
+    fit_to_catalog(map_)  # where the imagery is; the input and the result fit it again
     form = ToolForm(name, map=map_, lang=shell.lang, **options)
     if values.get("project"):
         form.set_project(values["project"])

@@ -63,6 +63,15 @@ def _ready(page, timeout: float = 120_000) -> None:
     page.wait_for_selector("body[data-tl-ready='1']", state="attached", timeout=timeout)
 
 
+def _land(context, hub, user: str):
+    """A new page of ``context``, logged in as ``user`` and landed on a usable Home."""
+    page = context.new_page()
+    login(page, hub, user)
+    page.wait_for_url("**/voila/render/dashboards/home.ipynb*", timeout=180_000)
+    _ready(page)
+    return page
+
+
 def _nav(page, key: str):
     return page.locator(f"a[data-tl-nav='{key}']")
 
@@ -105,10 +114,7 @@ def test_a_dashboards_member_walks_every_page_and_switches_language(hub, chromiu
 
     # remembered for the user: another browser that asks for English still gets Chinese
     other = chromium_browser.new_context(locale="en-US")
-    page = other.new_page()
-    login(page, hub, user)
-    page.wait_for_url("**/voila/render/dashboards/home.ipynb*", timeout=180_000)
-    _ready(page)
+    page = _land(other, hub, user)
     assert _nav(page, "tools").inner_text() == NAV_ZH["tools"]
     other.close()
 
@@ -117,10 +123,7 @@ def test_chinese_by_default_when_the_browser_asks_for_it(hub, chromium_browser):
     user = "nocode2"
     _member(hub, user, "dashboards")
     context = chromium_browser.new_context(locale="zh-CN")
-    page = context.new_page()
-    login(page, hub, user)
-    page.wait_for_url("**/voila/render/dashboards/home.ipynb*", timeout=180_000)
-    _ready(page)
+    page = _land(context, hub, user)
     assert _nav(page, "search").inner_text() == NAV_ZH["search"]
     assert page.get_by_text("选择数据，运行工具，在地图上查看结果。").is_visible()
     page.screenshot(path=ARTIFACTS / "nocode-home-zh.png", full_page=True)
@@ -195,10 +198,7 @@ def test_refreshed_and_closed_pages_leave_no_kernel_after_the_cull(hub, chromium
     user = "nocode4"
     _member(hub, user, "dashboards")
     context = chromium_browser.new_context()
-    page = context.new_page()
-    login(page, hub, user)
-    page.wait_for_url("**/voila/render/dashboards/home.ipynb*", timeout=180_000)
-    _ready(page)
+    page = _land(context, hub, user)
     for _ in range(3):
         page.reload()
         _ready(page)

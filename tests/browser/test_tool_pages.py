@@ -21,11 +21,12 @@ from terralab.catalog.query import SearchQuery
 from terralab.tools.registry import default_registry
 from terralab.widgets.i18n import tool_title
 from tests.browser.lab import login
+from tests.browser.page_plugin import PLUGIN_TOOL, PageBrightness
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
 USER, PASSWORD = "toolpages", "toolpages-pass-123"
-TOOLS = sorted(default_registry())
+TOOLS = [*sorted(default_registry()), PLUGIN_TOOL]  # and a plug-in's, installed in the hub
 _ERRORS = ("Traceback", "Javascript Error", "Error displaying widget", "Failed to display")
 
 
@@ -80,8 +81,9 @@ def test_every_tool_page_renders(session, hub, name):
     open_tool(page, hub, f"tool={name}")
     header = page.locator(".tl-tool-header")
     header.wait_for()
-    assert tool_title(default_registry()[name].info, "en") in header.inner_text()
-    ready = not getattr(default_registry()[name], "needs_model", False)
+    tool = PageBrightness if name == PLUGIN_TOOL else default_registry()[name]
+    assert tool_title(tool.info, "en") in header.inner_text()
+    ready = not getattr(tool, "needs_model", False)
     if ready:
         assert page.locator("button.tl-run").is_visible()
     else:
