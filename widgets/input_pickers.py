@@ -30,7 +30,7 @@ from ipywidgets import HTML, Dropdown, Layout, SelectMultiple
 from terralab.widgets.i18n import pick
 
 __all__ = ["AOI", "Choice", "InputPicker", "InputSources", "MultiInputPicker", "band_names",
-           "fits_bands"]
+           "catalog_neighbours", "fits_bands"]
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +127,36 @@ def _catalog_label(item: Mapping[str, Any]) -> str:
     return f"{item.get('id')} ({details})" if details else str(item.get("id"))
 
 
+def catalog_neighbours(item_id: str, *, limit: int = 20) -> list[dict[str, Any]]:
+    """The catalog item ``item_id`` and the other items of its collection over its place.
+
+    What a form offers for an item sent from another page: the other date of a pair, the
+    other scenes of a stack, another scene to compare. The search goes where ``tl.search``
+    goes (the hub service inside a hub).
+
+    Args:
+        item_id: a catalog item's id.
+        limit: the most neighbours (newest first); the item itself is always first.
+
+    Returns:
+        STAC item dicts, or ``[]`` when the catalog has no such item.
+    """
+    from terralab.catalog.sources import get_source
+    from terralab.client.catalog import search
+
+    item = get_source().get_item(item_id)
+    if item is None:
+        return []
+    item = _item_dict(item)
+    found: list[dict[str, Any]] = [item]
+    if item.get("geometry") and item.get("collection"):
+        result = search(geometry=item["geometry"], collections=[str(item["collection"])],
+                        limit=limit)
+        found += [_item_dict(other) for other in result
+                  if str(_item_dict(other).get("id")) != item_id]
+    return found
+
+
 class InputSources:
     """Everything the pickers of one form may offer.
 
@@ -175,6 +205,24 @@ class InputSources:
             items = items.items  # a catalog SearchResult
             items = items() if callable(items) else items
         self.catalog_items = [_item_dict(item) for item in (items or [])]
+
+    def offer_neighbours(self, item_id: str) -> bool:
+        """Offer catalog item ``item_id`` and the other scenes of its place, first.
+
+        See :func:`catalog_neighbours`; the catalog items offered so far follow them.
+
+        Returns:
+            True when the catalog knows the item (the pickers should refresh).
+        """
+        try:
+            found = catalog_neighbours(item_id)
+        except Exception as error:  # the item is still offered as it was given
+            log.warning("the catalog's items near %s could not be listed: %s", item_id, error)
+            return False
+        known = {str(item.get("id")) for item in found}
+        self.catalog_items = [*found, *(item for item in self.catalog_items
+                                        if str(item.get("id")) not in known)]
+        return bool(found)
 
     def set_project(self, project_id: str | None) -> None:
         """Offer the layers of this project (None: no project)."""

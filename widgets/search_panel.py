@@ -186,6 +186,7 @@ class SearchPanel(RowActions, VBox):
             child.layout.flex = "0 0 auto"
         super().__init__(children, layout=Layout(width=PANEL_WIDTH, max_height="560px",
                                                  overflow_y="auto", padding="4px"))
+        self.add_class("tl-search-panel")
         self.refresh_projects()
 
     def t(self, english: str) -> str:

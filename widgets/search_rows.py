@@ -95,9 +95,11 @@ class RowActions:
         picture = self._thumbnail(data)
         parts = [picture] if picture is not None else []
         # rows keep their height in the column (flex children shrink by default)
-        return HBox([*parts, text, VBox(buttons)],
-                    layout=Layout(flex="0 0 auto", align_items="center",
-                                  border_bottom="1px solid #e0e0e0"))
+        row = HBox([*parts, text, VBox(buttons)],
+                   layout=Layout(flex="0 0 auto", align_items="center",
+                                 border_bottom="1px solid #e0e0e0"))
+        row.add_class("tl-search-row")
+        return row
 
     def _download_link(self, item: Any) -> HTML:
         try:
@@ -107,8 +109,9 @@ class RowActions:
         if not url:
             return HTML(f"<small>{html.escape(self.t('download'))}: –</small>")
         return HTML(f"<a href='{html.escape(url, quote=True)}' download target='_blank' "
-                    f"class='jupyter-button' style='display:inline-block;width:112px;"
-                    f"height:26px;line-height:26px;text-align:center;text-decoration:none'>"
+                    f"class='jupyter-button' style='display:inline-block;box-sizing:border-box;"
+                    f"width:120px;height:26px;line-height:26px;padding:0;margin:0;"
+                    f"text-align:center;text-decoration:none'>"
                     f"{html.escape(self.t('download'))}</a>")
 
     # ----------------------------------------------------------------- row actions

@@ -271,6 +271,8 @@ class ToolForm(VBox):
         Returns:
             True when an input took it.
         """
+        if self.sources.find(item_id) is None and self.sources.offer_neighbours(item_id):
+            self._refresh_pickers()  # a pair's other date, a stack's other scenes
         names = [name] if name else list(self.pickers)
         for candidate in names:
             picker = self.pickers.get(candidate)

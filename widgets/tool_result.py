@@ -385,21 +385,33 @@ class ResultView(VBox):
                 self.input_layer = map.add(input_data, name=input_name or "input")
             except Exception as error:
                 problems.append(str(error))
-        legend, rasters = None, []
-        for record in self.records:
+        legend: dict[str, Any] | None = None
+
+        def draw(record: Any) -> Any:
+            nonlocal legend
             style, record_legend = result_style(tool, params, record, lang)
             try:
                 layer = map.add(record, name=str(record.title), **style)
             except Exception as error:
                 problems.append(str(error))
-                continue
+                return None
             self.layers.append(layer)
-            if record.data_type == "raster":
-                rasters.append(layer)
             legend = legend or record_legend
+            return layer
+
+        rasters = [layer for record in self.records if record.data_type == "raster"
+                   if (layer := draw(record)) is not None]
         try:
             if self.input_layer is not None and rasters:
                 map.swipe(self.input_layer, rasters[0])
+        except Exception as error:
+            problems.append(str(error))
+        # polygons go on after the swipe has taken its layers out of the map's list: a layer
+        # view the browser drops and draws again loses its popup with a JavaScript error
+        for record in self.records:
+            if record.data_type != "raster":
+                draw(record)
+        try:
             if legend is not None:
                 map.add_legend(legend.pop("classes", None), **legend)
             bounds = next((layer.bounds for layer in rasters if getattr(layer, "bounds", None)),

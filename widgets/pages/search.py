@@ -18,14 +18,22 @@ from terralab.widgets.pages.shell import Shell, fit_to_catalog, page_url, run_pa
 __all__ = ["SearchPage", "build", "show"]
 
 
+_SENDABLE = ("raster", "raster_pair", "rasters")
+"""The first inputs of the tools an image can be sent to (one image, a pair, a stack)."""
+
+
 def _raster_tools(lang: str) -> list[tuple[str, str]]:
-    """(title, name) of the tools that take one raster, for "send to tool"."""
+    """(title, name) of the tools whose first input is an image, for "send to tool".
+
+    A pair's or a stack's tool page offers the other scenes of the sent item's place for
+    its other inputs (:func:`terralab.widgets.input_pickers.catalog_neighbours`).
+    """
     from terralab.tools import default_registry
     from terralab.widgets.i18n import tool_title
 
     registry = default_registry()
     tools = [(tool_title(registry[name].info, lang), name) for name in registry
-             if registry[name].info.inputs[:1] == ("raster",)]
+             if registry[name].info.inputs[:1] and registry[name].info.inputs[0] in _SENDABLE]
     return sorted(tools, key=lambda pair: (pair[1] != "index", pair[0]))
 
 
