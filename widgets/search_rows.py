@@ -112,7 +112,8 @@ class RowActions:
                     f"class='jupyter-button' style='display:inline-block;box-sizing:border-box;"
                     f"width:120px;height:26px;line-height:26px;padding:0;margin:0;"
                     f"text-align:center;text-decoration:none'>"
-                    f"{html.escape(self.t('download'))}</a>")
+                    f"{html.escape(self.t('download'))}</a>",
+                    layout=Layout(width="120px", height="26px", margin="2px"))
 
     # ----------------------------------------------------------------- row actions
     def _act(self, action: Callable[[Any], str], item: Any, name: str = "") -> None:
