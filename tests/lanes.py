@@ -115,19 +115,25 @@ def lane_markers(item: pytest.Item) -> set[str]:
     return lanes
 
 
+HUB_GROUPS = ("hub", "hub-browser")
+"""The groups of the session hub's tests: those that drive Chromium, and the others. Each
+group runs on one worker, which starts a hub of its own, so the two run side by side."""
+
+
 def group(item: pytest.Item) -> str:
-    """The group a test runs in on pytest-xdist: ``hub`` for the session hub's, else its
-    module (:mod:`tests.xdist_lanes`)."""
-    if "hub" in getattr(item, "fixturenames", ()):
-        return "hub"
+    """The group a test runs in on pytest-xdist: one of :data:`HUB_GROUPS` for the session
+    hub's tests, else its module (:mod:`tests.xdist_lanes`)."""
+    names = getattr(item, "fixturenames", ())
+    if "hub" in names:
+        return "hub-browser" if "chromium_browser" in names else "hub"
     return item.nodeid.partition("::")[0]
 
 
 def distribute(items: list[pytest.Item]) -> list[pytest.Item]:
-    """The tests in the order to hand their groups out: the hub's group, then the modules
+    """The tests in the order to hand their groups out: the hub's groups, then the modules
     with heavy tests, then the rest (each in its own order)."""
     heavy = {group(item) for item in items
              if any(item.get_closest_marker(name) for name in LANES)}
-    rank = {name: (0 if name == "hub" else 1 if name in heavy else 2)
+    rank = {name: (0 if name in HUB_GROUPS else 1 if name in heavy else 2)
             for name in map(group, items)}
     return sorted(items, key=lambda item: rank[group(item)])

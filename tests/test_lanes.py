@@ -63,17 +63,18 @@ def _collected(nodeid: str, *fixtures: str, lane: str | None = None) -> SimpleNa
                            get_closest_marker=lambda name: name if name == lane else None)
 
 
-def test_the_hubs_tests_are_one_group_and_go_first_then_heavy_modules() -> None:
+def test_the_hubs_tests_are_two_groups_and_go_first_then_heavy_modules() -> None:
     items = [_collected("tests/a.py::test_1"),
              _collected("tests/b.py::test_1", lane="subprocess"),
              _collected("tests/c.py::test_1", "hub", lane="hub"),
              _collected("tests/b.py::test_2"),
+             _collected("tests/e.py::test_1", "hub", "chromium_browser", lane="hub"),
              _collected("tests/d.py::test_1", "hub", lane="hub")]
     assert [group(item) for item in items] == ["tests/a.py", "tests/b.py", "hub", "tests/b.py",
-                                               "hub"]
+                                               "hub-browser", "hub"]
     ordered = [item.nodeid for item in distribute(items)]  # type: ignore[arg-type]
-    assert ordered == ["tests/c.py::test_1", "tests/d.py::test_1", "tests/b.py::test_1",
-                       "tests/b.py::test_2", "tests/a.py::test_1"]
+    assert ordered == ["tests/c.py::test_1", "tests/e.py::test_1", "tests/d.py::test_1",
+                       "tests/b.py::test_1", "tests/b.py::test_2", "tests/a.py::test_1"]
 
 
 def test_every_collected_test_carries_the_markers_of_its_lanes(

@@ -1,15 +1,16 @@
 """Spreading the suite over pytest-xdist workers by group (``--dist loadgroup``).
 
-A group goes to one worker as a whole: the tests that use the session's hub form one group
-(so one worker starts one hub for all of them), every other module is a group of its own (so
-its module-scoped fixtures, a Jupyter server, a gateway, a demo region, are made once).
+A group goes to one worker as a whole: the tests that use the session's hub form two groups,
+those driving Chromium and the others (each worker that takes one starts one hub for all of
+its tests, and the two run side by side), every other module is a group of its own (so its
+module-scoped fixtures, a Jupyter server, a gateway, a demo region, are made once).
 
 pytest-xdist's own ``loadgroup`` reads groups from a suffix it writes into each test's node
 id, which pytest 9.2 no longer lets a plugin change; so the workers, which collect the tests,
 write each test's group into a file the controller names (``pytest_configure_node``), and the
 controller's scheduler (:class:`LaneScheduling`) reads them from there. The groups are handed
 out in the order the workers collected them: :func:`tests.lanes.distribute` puts the hub's
-group and the modules with heavy tests first, so that no long module runs alone at the end.
+groups and the modules with heavy tests first, so that no long module runs alone at the end.
 """
 
 from __future__ import annotations
