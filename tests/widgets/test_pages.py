@@ -127,6 +127,7 @@ def test_my_data_lists_filters_renames_shows_and_deletes(user_home, tmp_path):
     assert tl.my_data() != []
     delete.click()
     assert tl.my_data() == [] and "deleted" in page.notice.value
+    assert data.map_layer is None and data.shown is None  # the deleted item left the map
 
 
 def test_projects_create_open_rename_delete(user_home):

@@ -160,7 +160,7 @@ class JobTable:
         children: list[widgets.Widget] = [info]
         if record.status in _ACTIVE:
             cancel = widgets.Button(description=t("Cancel", "取消"),
-                                    layout=widgets.Layout(width="auto"))
+                                    layout=widgets.Layout(width="auto", flex="0 0 auto"))
             cancel.add_class("tl-cancel")
             cancel.on_click(self.shell.guard(lambda _button, job_id=record.id:
                                              self._cancel(job_id)))

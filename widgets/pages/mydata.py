@@ -14,6 +14,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from terralab.sizes import format_size
 from terralab.widgets.pages.shell import Shell, fit_to_catalog, run_page
 
 __all__ = ["MyDataPage", "build", "show"]
@@ -23,10 +24,9 @@ _FORMATS = {"raster": (("GeoTIFF", "geotiff"),),
                        ("Shapefile (zip)", "shapefile"))}
 
 
-def _size(count: int) -> str:
-    from terralab.sizes import format_size
-
-    return format_size(count)
+def _button() -> widgets.Layout:
+    """A row's button: as wide as its label, never squeezed by a long title beside it."""
+    return widgets.Layout(width="auto", flex="0 0 auto")
 
 
 class MyDataPage:
@@ -57,6 +57,7 @@ class MyDataPage:
         self.map = Map(layout=widgets.Layout(height="560px", width="100%"))
         fit_to_catalog(self.map)
         self.map_layer: Any = None
+        self.shown: str | None = None  # the id of the item on the map
         filters = widgets.HBox([self.kind, self.data_type, self.text],
                                layout=widgets.Layout(gap="6px", flex_flow="row wrap"))
         left = widgets.VBox([self.picker, filters, self.rows],
@@ -95,17 +96,16 @@ class MyDataPage:
         info = widgets.HTML(
             f'<b title="{html.escape(record.id)}">{html.escape(record.title)}</b><br>'
             f'<small>{kinds.get(record.kind, record.kind)} · '
-            f'{types.get(record.data_type, record.data_type)} · {_size(record.bytes)} · '
+            f'{types.get(record.data_type, record.data_type)} · {format_size(record.bytes)} · '
             f'{html.escape(record.created[:16].replace("T", " "))}</small><br>'
             f'<small class="tl-downloads">{t("Download", "下载")}: {links}</small>',
             layout=widgets.Layout(flex="1 1 auto", min_width="0"))
-        show = widgets.Button(description=t("Show", "显示"), layout=widgets.Layout(width="auto"))
+        show = widgets.Button(description=t("Show", "显示"), layout=_button())
         show.add_class("tl-show")
         show.on_click(self.shell.guard(lambda _b, item=record.id: self.show_item(item)))
-        rename = widgets.Button(description=t("Rename", "重命名"),
-                                layout=widgets.Layout(width="auto"))
+        rename = widgets.Button(description=t("Rename", "重命名"), layout=_button())
         delete = widgets.Button(description=t("Delete", "删除"), button_style="danger",
-                                layout=widgets.Layout(width="auto"))
+                                layout=_button())
         row = widgets.HBox([info, show, rename, delete],
                            layout=widgets.Layout(align_items="center", gap="4px"))
         row.add_class("tl-item-row")
@@ -126,8 +126,8 @@ class MyDataPage:
         if self.map_layer is not None and self.map_layer in self.map.layers:
             self.map.remove(self.map_layer)
         self.map_layer = self.map.add(record, name=record.title)
-        if hasattr(self.map, "fit"):
-            self.map.fit(self.map_layer)
+        self.shown = record.id
+        self.map.fit(self.map_layer)
 
     def _rename_form(self, row: widgets.HBox, record: Any) -> None:
         t = self.shell.t
@@ -153,11 +153,11 @@ class MyDataPage:
             button.description = t("Really delete?", "确认删除？")
             return
         freed = tl.mydata.delete(record.id)
-        self.shell.notify(t(f"“{record.title}” deleted ({_size(freed)} freed).",
-                            f"已删除“{record.title}”（释放 {_size(freed)}）。"), "success")
-        if self.map_layer is not None and getattr(self.map_layer, "name", None) == record.title:
+        self.shell.notify(t(f"“{record.title}” deleted ({format_size(freed)} freed).",
+                            f"已删除“{record.title}”（释放 {format_size(freed)}）。"), "success")
+        if self.shown == record.id and self.map_layer in self.map.layers:
             self.map.remove(self.map_layer)
-            self.map_layer = None
+            self.map_layer, self.shown = None, None
         self.refresh()
         if hasattr(self.shell, "header"):
             self.shell.header.refresh_quota()

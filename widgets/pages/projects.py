@@ -83,7 +83,7 @@ class ProjectsPage:
                 f'{len(project.runs)} · {html.escape(project.modified[:16].replace("T", " "))}'
                 "</small>", layout=widgets.Layout(flex="1 1 auto"))
             open_button = widgets.Button(description=t("Open", "打开"),
-                                         layout=widgets.Layout(width="auto"))
+                                         layout=widgets.Layout(width="auto", flex="0 0 auto"))
             open_button.on_click(self.shell.guard(lambda _b, pid=project.id: self.open(pid)))
             row = widgets.HBox([label, open_button], layout=widgets.Layout(align_items="center"))
             row.add_class("tl-project-row")

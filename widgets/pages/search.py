@@ -28,12 +28,11 @@ def _raster_tools(lang: str) -> list[tuple[str, str]]:
     A pair's or a stack's tool page offers the other scenes of the sent item's place for
     its other inputs (:func:`terralab.widgets.input_pickers.catalog_neighbours`).
     """
-    from terralab.tools import default_registry
     from terralab.widgets.i18n import tool_title
+    from terralab.widgets.pages.tools import list_tool_dicts
 
-    registry = default_registry()
-    tools = [(tool_title(registry[name].info, lang), name) for name in registry
-             if registry[name].info.inputs[:1] and registry[name].info.inputs[0] in _SENDABLE]
+    tools = [(tool_title(tool, lang), tool["name"]) for tool in list_tool_dicts()
+             if tool["inputs"][:1] and tool["inputs"][0] in _SENDABLE]
     return sorted(tools, key=lambda pair: (pair[1] != "index", pair[0]))
 
 
