@@ -9,15 +9,19 @@ PROXY := node_modules/.bin/configurable-http-proxy
 UP_ARGS ?=
 # Extra arguments for pytest, e.g. `make test PYTEST_ARGS="-m hub"` (one lane) or "-k quota".
 PYTEST_ARGS ?=
-# The fast lane: every test without a lane marker (hub, browser, postgres, gateway,
+# The fast lane: every test without a lane marker (hub, browser, postgres, gateway, memory,
 # subprocess), which tests/conftest.py gives from the heavy fixtures a test uses.
-FAST_LANE := not hub and not browser and not postgres and not gateway and not subprocess
+FAST_LANE := not hub and not browser and not postgres and not gateway and not memory and not subprocess
 # pytest-xdist, one worker per core (at most 4): the tests of the session's hub on one worker,
 # each other module on one (tests/xdist_lanes.py). More workers than cores starve the tests
 # that time leases and charges. TEST_WORKERS=0 or FAST_WORKERS=0: one process.
 TEST_WORKERS ?= auto
 FAST_WORKERS ?= auto
 XDIST := --dist loadgroup --no-loadscope-reorder
+# Python may keep compiled modules (__pycache__, ignored by git) even where the shell says not
+# to: every test process, hub, Jupyter server and kernel would otherwise compile terralab and
+# rewrite the tests' asserts afresh (half of the tests' collection time).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: up test test-fast install install-test proxy browser postgres bench-deps lint clean fuzz
 

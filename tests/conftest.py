@@ -15,7 +15,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from terralab.hub.ports import free_port
 from tests.hub_helpers import RunningHub
 from tests.hub_site_config import SITE_LINES
 from tests.lanes import distribute, group, lane_markers
+from tests.memory_probe import Peak, measure_peak
 from tests.postgres_server import PostgresServer, running_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,6 +102,12 @@ def clean_environment(request: pytest.FixtureRequest, monkeypatch: pytest.Monkey
     for fixture in request.fixturenames:
         for name, value in _FIXTURE_ENV.get(fixture, {}).items():
             monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def peak_memory() -> Callable[..., AbstractContextManager[Peak]]:
+    """:func:`tests.memory_probe.measure_peak`; a test using it is in the ``memory`` lane."""
+    return measure_peak
 
 
 @pytest.fixture(scope="session")
@@ -181,12 +189,44 @@ def start_terralab_up(home: Path, port: int, *extra: str,
     raise RuntimeError("terralab up did not start:\n" + "".join(lines) + "\n" + tail)
 
 
+#: Where this run keeps the one small demo region its tests copy (set by ``demo_cache``).
+_DEMO_CACHE: list[Path] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def demo_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """One folder per run, shared by pytest-xdist's workers, for the small demo region."""
+    base = tmp_path_factory.getbasetemp()
+    run = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    _DEMO_CACHE[:] = [run / "small-demo-cache"]
+
+
 def write_small_demo(home: Path) -> Path:
-    """Write a small demo region into ``home`` and index it; returns ``home``."""
+    """Write a small demo region into ``home`` and index it; returns ``home``.
+
+    The region (256 px, seed 42) is generated once per run, under a lock shared by the
+    workers, and copied; the copy is indexed where it lies. The tests of the generator itself
+    (tests/kernels_lib/test_demo_data.py) call it directly.
+    """
+    import fcntl
+
     from terralab.catalog.bootstrap import index_demo_data
     from terralab.demo import write_demo_data
 
-    write_demo_data(home, size=256, seed=42)
+    if not _DEMO_CACHE:  # called outside a test session
+        write_demo_data(home, size=256, seed=42)
+    else:
+        cache = _DEMO_CACHE[0]
+        cache.mkdir(parents=True, exist_ok=True)
+        with (cache / ".lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            region = cache / "home"
+            if not (region / ".complete").exists():
+                shutil.rmtree(region, ignore_errors=True)
+                write_demo_data(region, size=256, seed=42)
+                (region / ".complete").touch()
+        shutil.copytree(region, home, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns(".complete"))
     index_demo_data(home)
     return home
 

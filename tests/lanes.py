@@ -7,6 +7,8 @@ A test is marked
 - ``postgres`` when they include ``postgres_server`` / ``postgres_url``, or when the test is
   the ``postgresql`` case of a fixture parametrised over the database,
 - ``gateway`` when they include a dask-gateway server (``gateway``, ``dask_hub``),
+- ``memory`` when they include ``peak_memory`` (a check that memory stays bounded, on rasters
+  of hundreds of megapixels),
 - ``subprocess`` when the test, one of its fixtures, or a test helper they call starts a
   process (``subprocess``, a Jupyter kernel, a process pool); the processes of the fixtures
   above do not count.
@@ -32,7 +34,7 @@ import pytest
 __all__ = ["LANES", "distribute", "group", "lane_markers"]
 
 #: The lane markers (declared, with their help text, in pyproject.toml).
-LANES = ("hub", "browser", "postgres", "gateway", "subprocess")
+LANES = ("hub", "browser", "postgres", "gateway", "memory", "subprocess")
 
 #: Fixtures that are heavy by themselves; their own code is not scanned further.
 FIXTURE_LANES = {
@@ -42,6 +44,7 @@ FIXTURE_LANES = {
     "postgres_url": "postgres",
     "gateway": "gateway",
     "dask_hub": "gateway",
+    "peak_memory": "memory",
 }
 
 #: Test helpers that start a heavy thing when a test or fixture calls them.

@@ -44,6 +44,7 @@ def test_heavy_fixtures_give_their_lanes() -> None:
     assert lane_markers(_item("chromium_browser", "hub")) == {"browser", "hub"}
     assert lane_markers(_item("postgres_url", "postgres_server")) == {"postgres"}
     assert lane_markers(_item("dask_hub", "hub")) == {"gateway", "hub"}
+    assert lane_markers(_item("tmp_path", "peak_memory")) == {"memory"}
     assert lane_markers(_item("tmp_path", "monkeypatch", function=_pure)) == set()
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tracemalloc
 from pathlib import Path
 
 import dask.array as da
@@ -174,17 +173,15 @@ def test_chunks_of_128_give_the_same_mask_as_one_chunk(demo_home, options):
     assert np.array_equal(masks[0].values, masks[1].values)
 
 
-def test_statistics_are_summed_chunk_by_chunk_in_bounded_memory():
+def test_statistics_are_summed_chunk_by_chunk_in_bounded_memory(peak_memory):
     size, chunk = 4096, 256
     base = da.random.RandomState(1).normal(size=(3, size, size), chunks=(3, chunk, chunk))
     stack = da.concatenate([base, 0.5 * base + 3]).astype("float32")  # 400 MB if held whole
-    tracemalloc.start()
-    fit = irmad_fit(stack, iterations=1)  # one pass of covariance sums, as every iteration
-    histogram = chunk_histogram(stack[:1])
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    with peak_memory() as peak:
+        fit = irmad_fit(stack, iterations=1)  # one pass of covariance sums, as every iteration
+        histogram = chunk_histogram(stack[:1])
     assert fit.count == size * size and histogram.total == size * size
-    assert peak < 100e6, f"peak {peak / 1e6:.0f} MB"  # measured ~35 MB, whatever the size
+    assert peak.traced < 100e6, f"peak {peak.traced_mb:.0f} MB"  # ~35 MB, whatever the size
 
 
 def test_wrong_inputs_get_clear_messages(real_data, tmp_path, home):

@@ -9,8 +9,14 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-import numpy as np
 import pytest
+
+# Without an NVIDIA device node there is no CUDA: skip before importing torch (seconds of
+# every test run's collection).
+if not Path("/dev/nvidiactl").exists():
+    pytest.skip("no CUDA device here (the CPU path is tested elsewhere)", allow_module_level=True)
+
+import numpy as np
 import rasterio
 import xarray as xr
 from rasterio.transform import from_origin

@@ -13,6 +13,7 @@ import rasterio
 import rioxarray
 from click.testing import CliRunner
 from rasterio.transform import from_origin
+from rasterio.windows import Window
 
 from terralab.ai.datasets import add_haze
 from terralab.ai.metrics import psnr, ssim
@@ -35,11 +36,15 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-def _hazy(clear_path: Path, target: Path, dtype: str = "uint8"
+def _hazy(clear_path: Path, target: Path, dtype: str = "uint8", side: int | None = None
           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Write a hazy copy of a clear image; returns (clear, hazy, valid) as written."""
+    """Write a hazy copy of a clear image (its top-left ``side``² pixels when given);
+    returns (clear, hazy, valid) as written."""
     with rasterio.open(clear_path) as src:
-        clear, profile = src.read(), src.profile
+        window = Window(0, 0, side, side) if side else None
+        clear, profile = src.read(window=window), src.profile
+        if window is not None:
+            profile.update(width=side, height=side, transform=src.window_transform(window))
     hazy, valid = add_haze(clear, profile.get("nodata"))
     if dtype == "uint16":
         clear, hazy = clear.astype("uint16") * 257, hazy.astype("uint16") * 257
@@ -100,7 +105,7 @@ def test_sixteen_bit_nodata_and_the_nir_band(home: Path, real_data: Path) -> Non
 @pytest.mark.parametrize("options", [{}, {"refine": False}, {"patch": 7, "radius": 10}])
 def test_tiles_give_what_the_whole_image_gives(home: Path, real_data: Path, options) -> None:
     hazy_path = home / "hazy.tif"
-    _hazy(real_data / NAIP, hazy_path)
+    _hazy(real_data / NAIP, hazy_path, side=448)  # 4 × 4 chunks of 128 with their overlaps
     small = run_tool("dehazing", user="alice", home=home, image=str(hazy_path), save=False,
                      chunk=128, **options)
     whole = run_tool("dehazing", user="alice", home=home, image=str(hazy_path), save=False,

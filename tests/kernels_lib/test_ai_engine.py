@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
 import dask.array as da
@@ -104,10 +102,8 @@ def test_thresholds_split_a_bimodal_histogram():
     assert -17 < kittler_illingworth(counts, edges) < -11 and -17 < otsu(counts, edges) < -11
 
 
-def _peak_growth(side: int, folder: Path) -> tuple[float, Path]:
+def _peak_growth(side: int, folder: Path, peak_memory) -> tuple[float, Path]:
     """Write a smoothed-and-classified ``side``² two-band float32 input; peak RSS growth (MiB)."""
-    import psutil
-
     pattern = da.arange(side, dtype="float32", chunks=1024)
     wave = da.sin(pattern[:, None] / 97.0) * da.cos(pattern[None, :] / 53.0)
     data = _raster(da.stack([wave, -wave]))  # 2 bands: 3.2 GB at 20k² if ever held at once
@@ -116,30 +112,14 @@ def _peak_growth(side: int, folder: Path) -> tuple[float, Path]:
         return (uniform_filter(block[0], size=7) > 0).astype("uint8")[None]
 
     result = tiled(data, smooth_and_classify, depth=3, bands=1, dtype="uint8", chunk=1024)
-    process = psutil.Process()
-    baseline = process.memory_info().rss
-    peak = [baseline]
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], process.memory_info().rss)
-            time.sleep(0.02)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
+    with peak_memory(traced=False) as peak:
         path = write_output(ToolOutput(raster=result, name="mask"), folder)
-    finally:
-        done.set()
-        sampler.join()
-    return (peak[0] - baseline) / 2**20, path
+    return peak.rss_growth_mib, path
 
 
-def test_a_20k_by_20k_input_runs_with_memory_bounded_by_the_chunk(tmp_path: Path):
-    pytest.importorskip("psutil")
-    small, _ = _peak_growth(5_000, tmp_path / "small")
-    large, path = _peak_growth(20_000, tmp_path / "large")
+def test_a_20k_by_20k_input_runs_with_memory_bounded_by_the_chunk(tmp_path: Path, peak_memory):
+    small, _ = _peak_growth(5_000, tmp_path / "small", peak_memory)
+    large, path = _peak_growth(20_000, tmp_path / "large", peak_memory)
     with rasterio.open(path) as written:
         assert (written.width, written.height) == (20_000, 20_000)
         corner = written.read(1, window=((0, 8), (0, 8)))

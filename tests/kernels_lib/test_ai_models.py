@@ -26,11 +26,7 @@ from terralab.ai.models import (
 )
 from terralab.tools.inputs import InputError
 from terralab.tools.runner import ToolParameterError, run_tool
-
-torch = pytest.importorskip("torch")
-smp = pytest.importorskip("segmentation_models_pytorch")
-
-from tests.kernels_lib.untrained_models import write_model  # noqa: E402  (needs torch)
+from tests.kernels_lib.untrained_models import write_model
 
 
 @pytest.fixture
@@ -65,6 +61,8 @@ def test_import_pick_newest_pin_and_export(home, tmp_path):
 
 
 def test_unsafe_or_broken_models_are_refused(home, tmp_path):
+    import torch
+
     class Payload:
         def __reduce__(self):
             return (print, ("pickled code ran",))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import tracemalloc
 import warnings
 from pathlib import Path
 
@@ -273,7 +272,7 @@ def test_nodata_is_left_out_when_resampling() -> None:
     assert out.values[0, 0, 0] == pytest.approx(3.0)   # (2 + 3 + 4) / 3
 
 
-def test_lazy_reprojection_memory(tmp_path: Path) -> None:
+def test_lazy_reprojection_memory(tmp_path: Path, peak_memory) -> None:
     side = 6000
     path = tmp_path / "big.tif"
     with rasterio.open(path, "w", driver="GTiff", width=side, height=side, count=1,
@@ -290,16 +289,12 @@ def test_lazy_reprojection_memory(tmp_path: Path) -> None:
                     crs="EPSG:4549").data
     assert lazy.chunks is not None   # nothing computed yet
     image_bytes = side * side * 2
-    tracemalloc.start()
-    try:
-        with dask.config.set(num_workers=2), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = run_tool("reproject", user="alice", home=home, image=str(path),
-                              crs="EPSG:4549")
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak < image_bytes / 2, f"peak {peak / 1e6:.0f} MB, image {image_bytes / 1e6:.0f} MB"
+    with peak_memory() as peak, dask.config.set(num_workers=2), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = run_tool("reproject", user="alice", home=home, image=str(path),
+                          crs="EPSG:4549")
+    assert peak.traced < image_bytes / 2, \
+        f"peak {peak.traced_mb:.0f} MB, image {image_bytes / 1e6:.0f} MB"
     with rasterio.open(result.path) as out:
         assert out.crs == CRS.from_epsg(4549) and out.dtypes[0] == "uint16"
         assert out.width > 5000 and out.height > 5000

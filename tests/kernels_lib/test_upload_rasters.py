@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 import struct
 import time
-import tracemalloc
 import warnings
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from terralab.mydata.errors import UploadError
 from terralab.mydata.limits import UploadLimits
 from terralab.mydata.raster_checks import band_names, inspect_raster, open_raster
 from terralab.mydata.raster_publish import BandStats, publish_raster
+from tests.memory_probe import measure_peak
 
 pytestmark = pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
 
@@ -182,19 +182,15 @@ def test_absurd_header_dimensions_are_refused_from_the_header(tmp_path: Path) ->
     path = write_raster(tmp_path / "huge.tif", width=64, height=64, tiled=False, compress=None)
     patch_dimensions(path, 2_000_000, 2_000_000)
     assert path.stat().st_size < 20_000
-    tracemalloc.start()
     started = time.perf_counter()
-    try:
+    with measure_peak() as peak:  # a small file: this test stays in the fast lane
         error = refused(path)
-        elapsed = time.perf_counter() - started
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    elapsed = time.perf_counter() - started
     assert error.rule == "pixels"
     assert "'huge.tif' is 2,000,000×2,000,000 pixels" in str(error)
     assert "1,024 to 100,000 pixels a side" in str(error)
     assert elapsed < 2.0
-    assert peak < 5 * 1024**2  # nothing near 2e6² pixels (or even one row) was allocated
+    assert peak.traced < 5 * 1024**2  # nothing near 2e6² pixels (or even one row) was allocated
     # and publishing stops at the same check
     with pytest.raises(UploadError, match="2,000,000×2,000,000"):
         publish_raster(path, tmp_path / "out", LIMITS)
@@ -439,7 +435,7 @@ def test_thumbnail_is_rgba_256_with_transparent_nodata(tmp_path: Path) -> None:
     assert rgba[:3, :, :120].std() > 20
 
 
-def test_publishing_memory_does_not_grow_with_the_raster(tmp_path: Path) -> None:
+def test_publishing_memory_does_not_grow_with_the_raster(tmp_path: Path, peak_memory) -> None:
     side = 8000
     path = tmp_path / "big.tif"
     profile = dict(driver="GTiff", width=side, height=side, count=3, dtype="uint8",
@@ -451,13 +447,10 @@ def test_publishing_memory_does_not_grow_with_the_raster(tmp_path: Path) -> None
             dataset.write(np.stack([band, band[::-1], band * 3 % 256]).astype("uint8"),
                           window=Window(0, row, side, 1000))
     image_bytes = side * side * 3
-    tracemalloc.start()
-    try:
+    with peak_memory() as peak:
         published = publish_raster(path, tmp_path / "out", LIMITS)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak < image_bytes / 4, f"peak {peak / 1e6:.0f} MB, image {image_bytes / 1e6:.0f} MB"
+    assert peak.traced < image_bytes / 4, \
+        f"peak {peak.traced_mb:.0f} MB, image {image_bytes / 1e6:.0f} MB"
     assert published.statistics[0].valid_percent == 100.0
     with rasterio.open(published.cog) as cog:
         assert len(cog.overviews(1)) >= 3

@@ -9,9 +9,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import segmentation_models_pytorch as smp
-import torch
-
 __all__ = ["ARCH", "write_model"]
 
 ARCH = {"name": "smp.Unet", "encoder_name": "resnet18", "encoder_depth": 3,
@@ -23,6 +20,10 @@ def write_model(folder: Path, *, tool: str = "building_extraction", version: str
                 classes: tuple[str, ...] = ("background", "building"),
                 fmt: str = "safetensors") -> Path:
     """A model folder with an untrained U-Net (seeded) and its card."""
+    # torch is imported here, not at the top: collecting the tests stays free of its seconds
+    import segmentation_models_pytorch as smp
+    import torch
+
     torch.manual_seed(0)
     spec = {k: v for k, v in ARCH.items() if k != "name"}
     network = smp.Unet(encoder_weights=None, in_channels=len(bands) * dates,
