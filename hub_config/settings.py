@@ -29,6 +29,7 @@ from terralab.hub.logins import logins_path
 from terralab.hub.ports import free_port
 from terralab.hub.queue_settings import QueueSettings
 from terralab.hub.quota_settings import QuotaSettings
+from terralab.hub.raster_settings import RasterSettings
 from terralab.settings import DOCUMENT_VARIABLE, Settings, UploadSettings, document, problems
 from terralab.settings import settings as current_settings
 from terralab.sizes import parse_size
@@ -71,7 +72,7 @@ def _port(port: int | None) -> int:
 
 
 class TerralabHub(AuthSettings, CatalogSettings, DaskSettings, QueueSettings, QuotaSettings,
-                  LoggingConfigurable):
+                  RasterSettings, LoggingConfigurable):
     """Settings of a terralab JupyterHub deployment."""
 
     home = Unicode(
@@ -325,6 +326,7 @@ class TerralabHub(AuthSettings, CatalogSettings, DaskSettings, QueueSettings, Qu
             "queue": self.queue_settings(),
             "catalog": self.catalog_settings(),
             "dask": {"no_client_timeout": float(self.dask_no_client_timeout)},
+            "raster": self.raster_settings(),
         }
         if self.platform_db_url:
             values["platform_db_url"] = self.platform_db_url

@@ -35,6 +35,8 @@ from typing import Any
 import rasterio
 from rasterio.errors import RasterioError, RasterioIOError
 
+from terralab.raster_budget import apply_raster_budget
+
 __all__ = ["ALLOWED_DRIVERS", "FORMAT_NAMES", "SAFE_GDAL_OPTIONS", "RasterRefusedError",
            "check_dataset", "open_checked", "open_dataset"]
 
@@ -135,6 +137,7 @@ def open_checked(path: str | Path, label: str) -> Iterator[Any]:
     Raises:
         RasterRefusedError: as :func:`open_dataset` and :func:`check_dataset`.
     """
+    apply_raster_budget()
     with rasterio.Env(**SAFE_GDAL_OPTIONS):
         dataset = open_dataset(path, label)
         with dataset:

@@ -39,6 +39,7 @@ from rasterio.windows import Window
 from terralab.mydata.errors import UploadError
 from terralab.mydata.limits import UploadLimits
 from terralab.mydata.raster_checks import SAFE_GDAL_OPTIONS, RasterInfo, inspect_raster, open_raster
+from terralab.raster_budget import apply_raster_budget
 
 __all__ = ["COG_NAME", "THUMBNAIL_NAME", "BandStats", "PublishedRaster", "check_raster",
            "publish_raster", "raster_statistics"]
@@ -365,6 +366,7 @@ def publish_raster(path: str | Path, folder: str | Path, limits: UploadLimits, *
             :func:`~terralab.mydata.raster_checks.inspect_raster`), one that is damaged or
             truncated (``rule="truncated"``), or one GDAL cannot convert (``rule="publish"``).
     """
+    apply_raster_budget()  # GDAL's cache bounded: memory stays flat whatever the size
     path = Path(path)
     info = check_raster(path, limits, name=name, band_names=band_names)
     label = repr(name or path.name)

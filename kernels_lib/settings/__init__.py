@@ -44,6 +44,7 @@ from terralab.settings.model import (
     MapSettings,
     QueueSettings,
     QuotaSettings,
+    RasterSettings,
     ServiceSettings,
     Settings,
     UploadSettings,
@@ -60,7 +61,8 @@ from terralab.settings.reading import (
 
 __all__ = ["DOCUMENT_VARIABLE", "AreaSettings", "CatalogSettings", "DaskSettings",
            "HubEnvironment", "LaunchSettings", "MapSettings", "QueueSettings",
-           "QuotaSettings", "ServiceSettings", "Settings", "SettingsError", "UploadSettings",
+           "QuotaSettings", "RasterSettings", "ServiceSettings", "Settings", "SettingsError",
+           "UploadSettings",
            "document", "fields", "problems", "read_settings", "reload_settings", "settings",
            "settings_of", "variable_names"]
 

@@ -26,7 +26,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from terralab.sizes import parse_duration, parse_size
 
 __all__ = ["AreaSettings", "CatalogSettings", "DaskSettings", "HubEnvironment",
-           "LaunchSettings", "MapSettings", "QueueSettings", "QuotaSettings",
+           "LaunchSettings", "MapSettings", "QueueSettings", "QuotaSettings", "RasterSettings",
            "ServiceSettings", "Settings", "UploadSettings"]
 
 
@@ -289,6 +289,19 @@ class DaskSettings(_Section):
         help="Set by dask-gateway in the processes of its clusters.")
 
 
+class RasterSettings(_Section):
+    """The memory each process may spend on rasters (:mod:`terralab.raster_budget`)."""
+
+    gdal_cache: Bytes = setting(256 * 1024**2, env="TERRALAB_GDAL_CACHE",
+                                trait="raster_gdal_cache", ge=16 * 1024**2,
+                                help="GDAL's block cache in each process (256 MiB; GDAL "
+                                     "alone would take 5 % of the machine's memory).")
+    dask_chunk: Bytes = setting(128 * 1024**2, env="TERRALAB_DASK_CHUNK",
+                                trait="raster_dask_chunk", ge=1024**2,
+                                help="The size of the chunks Dask cuts lazy rasters into "
+                                     "when a tool leaves it to Dask (128 MiB).")
+
+
 class LaunchSettings(_Section):
     """What ``terralab up`` hands the hub process (process fields)."""
 
@@ -345,5 +358,7 @@ class Settings(_Section):
     queue: QueueSettings = Field(default_factory=QueueSettings,
                                  description=QueueSettings.__doc__)
     dask: DaskSettings = Field(default_factory=DaskSettings, description=DaskSettings.__doc__)
+    raster: RasterSettings = Field(default_factory=RasterSettings,
+                                   description=RasterSettings.__doc__)
     launch: LaunchSettings = Field(default_factory=LaunchSettings,
                                    description=LaunchSettings.__doc__)

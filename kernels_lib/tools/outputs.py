@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from dask.callbacks import Callback
 
+from terralab.raster_budget import apply_raster_budget
 from terralab.tools.base import ToolOutput
 
 __all__ = ["write_output"]
@@ -98,6 +99,7 @@ def write_output(output: ToolOutput, folder: Path, *,
         folder: where to write it.
         progress: called with the share done (0…1) while a raster is computed and written.
     """
+    apply_raster_budget()
     folder.mkdir(parents=True, exist_ok=True)
     if output.raster is not None:
         if progress is None:

@@ -24,6 +24,7 @@ from terralab.mydata.errors import UploadError
 from terralab.mydata.limits import UploadLimits
 from terralab.mydata.raster_checks import band_names, inspect_raster, open_raster
 from terralab.mydata.raster_publish import BandStats, publish_raster
+from terralab.raster_budget import apply_raster_budget
 from tests.memory_probe import measure_peak
 
 pytestmark = pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
@@ -435,25 +436,45 @@ def test_thumbnail_is_rgba_256_with_transparent_nodata(tmp_path: Path) -> None:
     assert rgba[:3, :, :120].std() > 20
 
 
-def test_publishing_memory_does_not_grow_with_the_raster(tmp_path: Path, peak_memory) -> None:
-    side = 8000
-    path = tmp_path / "big.tif"
+def _textured_geotiff(path: Path, side: int) -> Path:
+    """A DEFLATE-tiled 3-band uint8 GeoTIFF of ``side``², written 1024 rows at a time."""
     profile = dict(driver="GTiff", width=side, height=side, count=3, dtype="uint8",
                    crs="EPSG:4490", transform=Affine(1e-5, 0, 116, 0, -1e-5, 40),
-                   tiled=True, blockxsize=512, blockysize=512)
+                   tiled=True, blockxsize=512, blockysize=512, compress="DEFLATE", zlevel=1,
+                   BIGTIFF="IF_SAFER")
+    columns = np.arange(side)
     with rasterio.open(path, "w", **profile) as dataset:
-        for row in range(0, side, 1000):
-            band = (np.arange(row, row + 1000)[:, None] // 7 + np.arange(side) // 5) % 256
+        for row in range(0, side, 1024):
+            rows = np.arange(row, min(side, row + 1024))[:, None]
+            band = (rows // 7 + columns // 5 + (rows * columns) % 13) % 256
             dataset.write(np.stack([band, band[::-1], band * 3 % 256]).astype("uint8"),
-                          window=Window(0, row, side, 1000))
-    image_bytes = side * side * 3
-    with peak_memory() as peak:
-        published = publish_raster(path, tmp_path / "out", LIMITS)
-    assert peak.traced < image_bytes / 4, \
-        f"peak {peak.traced_mb:.0f} MB, image {image_bytes / 1e6:.0f} MB"
-    assert published.statistics[0].valid_percent == 100.0
-    with rasterio.open(published.cog) as cog:
-        assert len(cog.overviews(1)) >= 3
+                          window=Window(0, row, side, len(rows)))
+    return path
+
+
+def test_publishing_memory_does_not_grow_with_the_raster(tmp_path: Path, peak_memory,
+                                                         monkeypatch) -> None:
+    """Publishing (statistics, COG with overviews, thumbnail) at 5,000² and at 20,000²: the
+    process's resident memory grows alike, bounded by GDAL's cache budget, not the image."""
+    monkeypatch.setenv("TERRALAB_GDAL_CACHE", "64MiB")
+    apply_raster_budget(force=True)
+    try:
+        growth = {}
+        for side in (5_000, 20_000):
+            path = _textured_geotiff(tmp_path / f"in-{side}.tif", side)
+            with peak_memory(traced=False) as peak:
+                published = publish_raster(path, tmp_path / f"out-{side}", LIMITS)
+            growth[side] = peak.rss_growth_mib
+            assert published.statistics[0].valid_percent == 100.0
+            with rasterio.open(published.cog) as cog:
+                assert (cog.width, cog.height) == (side, side) and len(cog.overviews(1)) >= 3
+            path.unlink()
+    finally:
+        monkeypatch.delenv("TERRALAB_GDAL_CACHE")
+        apply_raster_budget(force=True)
+    # 1.2 GB of pixels at 20,000²; 16 times the pixels of 5,000², the same memory
+    assert growth[20_000] < 400, growth
+    assert growth[20_000] < growth[5_000] + 100 * 1e6 / 2**20, growth
 
 
 # --- real samples ---------------------------------------------------------------------------
