@@ -185,7 +185,7 @@ class SearchPanel(RowActions, VBox):
         for child in children:  # in a column of fixed height nothing shrinks: it scrolls
             child.layout.flex = "0 0 auto"
         super().__init__(children, layout=Layout(width=PANEL_WIDTH, max_height="560px",
-                                                 overflow_y="auto", padding="4px"))
+                                                 overflow="hidden auto", padding="4px"))
         self.add_class("tl-search-panel")
         self.refresh_projects()
 

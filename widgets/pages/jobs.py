@@ -224,7 +224,7 @@ def build(shell: Shell) -> None:
         parts.append(_workers(shell))
     table.refresh()
     title = widgets.HTML(f'<h2>{t("My jobs", "我的任务")}</h2>')
-    bar = widgets.HBox(controls, layout=widgets.Layout(gap="12px", align_items="center"))
+    bar = widgets.HBox(controls, layout=widgets.Layout(align_items="center")).add_class("tl-gap-12")
     shell.content.children = [title, bar, table.widget, *parts]
     shell.jobs = table  # type: ignore[attr-defined]
 

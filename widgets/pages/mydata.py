@@ -59,11 +59,12 @@ class MyDataPage:
         self.map_layer: Any = None
         self.shown: str | None = None  # the id of the item on the map
         filters = widgets.HBox([self.kind, self.data_type, self.text],
-                               layout=widgets.Layout(gap="6px", flex_flow="row wrap"))
+                               layout=widgets.Layout(flex_flow="row wrap")).add_class("tl-gap-6")
         left = widgets.VBox([self.picker, filters, self.rows],
-                            layout=widgets.Layout(width="560px", flex="0 0 560px", gap="8px"))
+                            layout=widgets.Layout(width="560px", flex="0 0 560px"))
+        left.add_class("tl-gap-8")
         right = widgets.VBox([self.map], layout=widgets.Layout(flex="1 1 auto", min_width="0"))
-        self.widget = widgets.HBox([left, right], layout=widgets.Layout(gap="16px"))
+        self.widget = widgets.HBox([left, right]).add_class("tl-gap-16")
         self.records: list[Any] = []
         self.refresh()
         if shown:
@@ -107,7 +108,7 @@ class MyDataPage:
         delete = widgets.Button(description=t("Delete", "删除"), button_style="danger",
                                 layout=_button())
         row = widgets.HBox([info, show, rename, delete],
-                           layout=widgets.Layout(align_items="center", gap="4px"))
+                           layout=widgets.Layout(align_items="center")).add_class("tl-gap-4")
         row.add_class("tl-item-row")
         rename.on_click(self.shell.guard(lambda _b: self._rename_form(row, record)))
         delete.on_click(self.shell.guard(lambda _b: self._delete(record, delete)))

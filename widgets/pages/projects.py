@@ -57,10 +57,10 @@ class ProjectsPage:
         self.list.add_class("tl-project-list")
         self.detail = widgets.VBox(layout=widgets.Layout(flex="1 1 auto", min_width="0"))
         self.detail.add_class("tl-project-detail")
-        left = widgets.VBox([widgets.HBox([self.name, self.create],
-                                          layout=widgets.Layout(gap="8px")), self.list],
-                            layout=widgets.Layout(width="380px", flex="0 0 380px"))
-        self.widget = widgets.HBox([left, self.detail], layout=widgets.Layout(gap="16px"))
+        new = widgets.HBox([self.name, self.create]).add_class("tl-gap-8")
+        left = widgets.VBox([new, self.list], layout=widgets.Layout(width="380px",
+                                                                   flex="0 0 380px"))
+        self.widget = widgets.HBox([left, self.detail]).add_class("tl-gap-16")
         self.refresh()
         if opened:
             self.open(opened)
@@ -133,8 +133,7 @@ class ProjectsPage:
             f'<h4>{t("Layers (top first)", "图层（上层在前）")}</h4>'
             f'<ul>{layers or "<li>–</li>"}</ul>'
             f'<h4>{t("Runs", "运行记录")}</h4><ul>{runs or "<li>–</li>"}</ul>')
-        self.detail.children = [widgets.HBox([rename, save, delete],
-                                             layout=widgets.Layout(gap="8px")), info, m]
+        self.detail.children = [widgets.HBox([rename, save, delete]).add_class("tl-gap-8"), info, m]
         self.opened = project
 
     def _rename(self, project_id: str, name: str) -> None:

@@ -69,7 +69,7 @@ class SearchPage:
         self.panel.on_send_to_tool(shell.guard(self.send_to_tool))
         self.panel.on_download_link(_download_link)
         self.layout = search_layout(self.map, self.panel, height="640px")
-        self.widget = widgets.VBox([self.tool, self.layout], layout=widgets.Layout(gap="6px"))
+        self.widget = widgets.VBox([self.tool, self.layout]).add_class("tl-gap-6")
 
     def send_to_tool(self, item_id: str) -> None:
         """Open the chosen tool's page with ``item_id`` as its input."""
