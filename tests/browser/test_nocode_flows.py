@@ -31,7 +31,7 @@ import pytest
 import rasterio
 import requests
 from PIL import Image
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import Locator, Page, expect
 from rasterio.transform import Affine, array_bounds, from_origin
 
 from terralab.tools.registry import default_registry
@@ -280,7 +280,8 @@ def test_search_deqing_sentinel2_add_send_to_ndvi_swipe_and_download(flow, hub, 
     results = _result_ids(page)
     _wait_for_tiles(page, tool_map, f"item={results['geotiff']}", minimum=2)
     _wait_for_tiles(page, tool_map, f"item={item_id}", minimum=2)
-    assert "NDVI" in " ".join(tool_map.locator(".leaflet-control").all_inner_texts())
+    # the legend is added after both layers: it may draw after their tiles
+    expect(tool_map.locator(".leaflet-control", has_text="NDVI").first).to_be_visible()
     divider = tool_map.locator(".leaflet-sbs-divider")
     box, frame = divider.bounding_box(), tool_map.bounding_box()
     unswiped = picture(tool_map, artifacts / "flow-1-ndvi-result.png")
