@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from traitlets import HasTraits, TraitError, Unicode, validate
+from traitlets import CaselessStrEnum, Float, HasTraits, TraitError, Unicode, validate
 
 from terralab.sizes import parse_size
 
@@ -18,7 +18,11 @@ __all__ = ["RasterSettings"]
 
 
 class RasterSettings(HasTraits):
-    """GDAL's block cache and Dask's chunk size in every process of the lab."""
+    """The memory and compression of rasters in every process of the lab.
+
+    GDAL's block cache and Dask's chunk size (:mod:`terralab.raster_budget`), and how the
+    rasters the lab writes are compressed (:mod:`terralab.raster_codecs`).
+    """
 
     raster_gdal_cache = Unicode(
         "256MiB",
@@ -35,6 +39,29 @@ class RasterSettings(HasTraits):
         chunking to Dask, e.g. "128MiB".""",
     )
 
+    raster_codec = CaselessStrEnum(
+        ["deflate", "zstd"],
+        default_value="deflate",
+        config=True,
+        help="""How tool results and published COGs are compressed, losslessly with a
+        predictor: "deflate" (read by every GIS) or "zstd" (faster to decode).""",
+    )
+
+    raster_float_max_error = Float(
+        None,
+        allow_none=True,
+        config=True,
+        help="""The error allowed in floating-point results (e.g. 0.001 for an index): they
+        are then compressed with LERC at this maximum error. None (default): lossless.""",
+    )
+
+    @validate("raster_float_max_error")
+    def _check_error(self, proposal: dict[str, Any]) -> float | None:
+        value = proposal["value"]
+        if value is not None and value <= 0:
+            raise TraitError(f"raster_float_max_error: give an error > 0, not {value}")
+        return value
+
     @validate("raster_gdal_cache", "raster_dask_chunk")
     def _check_size(self, proposal: dict[str, Any]) -> str:
         try:
@@ -43,7 +70,9 @@ class RasterSettings(HasTraits):
             raise TraitError(f"{proposal['trait'].name}: {error}") from None
         return proposal["value"]
 
-    def raster_settings(self) -> dict[str, int]:
+    def raster_settings(self) -> dict[str, Any]:
         """The ``raster`` section of the settings document."""
         return {"gdal_cache": parse_size(self.raster_gdal_cache),
-                "dask_chunk": parse_size(self.raster_dask_chunk)}
+                "dask_chunk": parse_size(self.raster_dask_chunk),
+                "codec": self.raster_codec.lower(),
+                "float_max_error": self.raster_float_max_error}

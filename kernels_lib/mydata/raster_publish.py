@@ -8,7 +8,8 @@ Every upload is published for viewing at once (PRODUCT.md §2). terralab:
    the exact minimum, maximum, mean, standard deviation and share of valid pixels, and the
    2nd and 98th percentiles from a histogram (exact for 8- and 16-bit data). A block GDAL
    cannot read means a damaged or truncated upload, refused here rather than shown with holes;
-3. writes ``data.tif``, a DEFLATE Cloud-Optimized GeoTIFF with 512-pixel tiles and overviews
+3. writes ``data.tif``, a Cloud-Optimized GeoTIFF with 512-pixel tiles and overviews
+   (compressed as :mod:`terralab.raster_codecs` says: DEFLATE with a predictor by default)
    (GDAL's COG driver, average resampling), keeping the CRS, geotransform, nodata, sample
    type; band descriptions are set to the band names and the statistics are stored as GDAL
    ``STATISTICS_*`` metadata, so map tiles can be stretched without another pass;
@@ -40,6 +41,7 @@ from terralab.mydata.errors import UploadError
 from terralab.mydata.limits import UploadLimits
 from terralab.mydata.raster_checks import SAFE_GDAL_OPTIONS, RasterInfo, inspect_raster, open_raster
 from terralab.raster_budget import apply_raster_budget
+from terralab.raster_codecs import cog_options
 
 __all__ = ["COG_NAME", "THUMBNAIL_NAME", "BandStats", "PublishedRaster", "check_raster",
            "publish_raster", "raster_statistics"]
@@ -54,9 +56,8 @@ _GDAL_TYPES = {"uint8": "Byte", "int8": "Int8", "uint16": "UInt16", "int16": "In
                "uint32": "UInt32", "int32": "Int32", "uint64": "UInt64", "int64": "Int64",
                "float32": "Float32", "float64": "Float64"}
 _COLOURS = {"red": "Red", "green": "Green", "blue": "Blue", "alpha": "Alpha"}
-_COG_OPTIONS = {"compress": "DEFLATE", "predictor": "YES", "overview_resampling": "average",
-                "blocksize": 512, "BIGTIFF": "IF_SAFER", "num_threads": "ALL_CPUS",
-                "overviews": "IGNORE_EXISTING"}
+_COG_OPTIONS = {"overview_resampling": "average", "blocksize": 512, "BIGTIFF": "IF_SAFER",
+                "overviews": "IGNORE_EXISTING"}  # compression: terralab.raster_codecs
 
 
 @dataclass(frozen=True)
@@ -384,7 +385,7 @@ def publish_raster(path: str | Path, folder: str | Path, limits: UploadLimits, *
         with rasterio.Env(**SAFE_GDAL_OPTIONS), \
                 MemoryFile(_vrt(path, info, statistics, mask), ext=".vrt") as memory, \
                 memory.open(driver="VRT") as source:
-            rio_copy(source, cog, driver="COG", **_COG_OPTIONS)
+            rio_copy(source, cog, driver="COG", **_COG_OPTIONS, **cog_options(info.dtype))
         report(90, "drawing the thumbnail")
         thumbnail = _thumbnail(cog, info, statistics, folder / THUMBNAIL_NAME)
     except RasterioError as error:

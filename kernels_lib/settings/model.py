@@ -300,6 +300,15 @@ class RasterSettings(_Section):
                                 trait="raster_dask_chunk", ge=1024**2,
                                 help="The size of the chunks Dask cuts lazy rasters into "
                                      "when a tool leaves it to Dask (128 MiB).")
+    codec: Literal["deflate", "zstd"] = setting(
+        "deflate", env="TERRALAB_RASTER_CODEC", trait="raster_codec",
+        help="How results and published COGs are compressed: `deflate` (read everywhere) or "
+             "`zstd` (faster to decode); lossless, with a predictor "
+             "(`terralab.raster_codecs`).")
+    float_max_error: float | None = setting(
+        env="TERRALAB_FLOAT_MAX_ERROR", trait="raster_float_max_error", gt=0,
+        help="The error allowed in floating-point results (e.g. 0.001 for an index): LERC "
+             "with this maximum error before the codec; None: lossless.")
 
 
 class LaunchSettings(_Section):

@@ -23,6 +23,7 @@ import numpy as np
 from dask.callbacks import Callback
 
 from terralab.raster_budget import apply_raster_budget
+from terralab.raster_codecs import gtiff_options
 from terralab.tools.base import ToolOutput
 
 __all__ = ["write_output"]
@@ -56,9 +57,9 @@ def _write_raster(output: ToolOutput, target: Path) -> Path:
     # interleave=band: dask writes one band at a time; with pixel interleaving every tile
     # would be decompressed and recompressed once per band (measured 3.7× slower, 2.9× larger
     # in benchmarks/processing.py). NUM_THREADS: compress on every core.
-    options = {"tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "DEFLATE",
-               "BIGTIFF": "IF_SAFER", "photometric": "MINISBLACK", "interleave": "band",
-               "NUM_THREADS": "ALL_CPUS"}
+    options = {"tiled": True, "blockxsize": 512, "blockysize": 512, "BIGTIFF": "IF_SAFER",
+               "photometric": "MINISBLACK", "interleave": "band",
+               **gtiff_options(data.dtype)}  # the codec and predictor of this kind of output
     if output.band_names:
         data.attrs["long_name"] = tuple(output.band_names)
     path = target.absolute()  # the workers of a distributed cluster have another cwd
