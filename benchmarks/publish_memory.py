@@ -32,13 +32,8 @@ from rasterio.windows import Window
 _CHILD = """
 import json, resource, sys, time
 from pathlib import Path
-from rasterio.env import set_gdal_config
 from terralab.mydata.limits import UploadLimits
 from terralab.mydata.raster_publish import publish_raster
-import terralab.raster_budget as budget
-if sys.argv[3] == "gdal":  # GDAL's own default: keep terralab from setting the cache
-    budget._APPLIED[:] = [(0, 0)]
-    set_gdal_config("GDAL_CACHEMAX", int(sys.argv[4]))
 started = time.perf_counter()
 publish_raster(sys.argv[1], Path(sys.argv[2]), UploadLimits())
 print(json.dumps({"seconds": time.perf_counter() - started,
@@ -65,13 +60,11 @@ def write_input(path: Path, side: int) -> Path:
 
 def run(path: Path, out: Path, budget: str) -> dict[str, float]:
     """Publish ``path`` in a child process with the GDAL cache ``budget``."""
-    env = {**os.environ}
-    gdal_default = int(psutil.virtual_memory().total * 0.05)
-    if budget != "gdal":
-        env["TERRALAB_GDAL_CACHE"] = budget
-    done = subprocess.run([sys.executable, "-c", _CHILD, str(path), str(out), budget,
-                           str(gdal_default)], env=env, check=True, capture_output=True,
-                          text=True)
+    gdal_default = int(psutil.virtual_memory().total * 0.05)  # what GDAL takes by itself
+    env = {**os.environ, "TERRALAB_GDAL_CACHE": str(gdal_default) if budget == "gdal"
+           else budget}
+    done = subprocess.run([sys.executable, "-c", _CHILD, str(path), str(out)], env=env,
+                          check=True, capture_output=True, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

@@ -44,6 +44,8 @@ def apply_raster_budget(*, force: bool = False) -> tuple[int, int]:
     Returns:
         The budgets in force: (GDAL cache bytes, Dask chunk bytes).
     """
+    if _APPLIED and not force:  # every raster open passes here: no lock once set
+        return _APPLIED[0]
     with _LOCK:
         if _APPLIED and not force:
             return _APPLIED[0]

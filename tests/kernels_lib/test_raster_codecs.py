@@ -13,14 +13,14 @@ from rasterio.transform import from_origin
 from terralab.mydata.limits import UploadLimits
 from terralab.mydata.raster_publish import publish_raster
 from terralab.raster_codecs import cog_options, gtiff_options
-from terralab.settings import reload_settings
 from terralab.tools.base import ToolOutput
 from terralab.tools.outputs import write_output
 
 
 @pytest.fixture
 def raster_settings(monkeypatch):
-    """Set the ``raster`` settings of this test: ``raster_settings(codec=..., error=...)``."""
+    """Set the ``raster`` settings of this test: ``raster_settings(codec=..., error=...)``
+    (the settings follow the variables; the autouse fixture clears them afterwards)."""
 
     def apply(codec: str | None = None, error: float | None = None) -> None:
         for name, value in (("TERRALAB_RASTER_CODEC", codec),
@@ -29,12 +29,8 @@ def raster_settings(monkeypatch):
                 monkeypatch.delenv(name, raising=False)
             else:
                 monkeypatch.setenv(name, str(value))
-        reload_settings()
 
-    yield apply
-    monkeypatch.delenv("TERRALAB_RASTER_CODEC", raising=False)
-    monkeypatch.delenv("TERRALAB_FLOAT_MAX_ERROR", raising=False)
-    reload_settings()
+    return apply
 
 
 def _index(side: int = 1024) -> xr.DataArray:
