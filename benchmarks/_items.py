@@ -129,6 +129,9 @@ class Catalog:
     sat: np.ndarray  # int8: index into the collection's satellites (+ virtual copies)
     cloud: np.ndarray  # float64: eo:cloud_cover in percent, NaN for SAR
     natural: dict[str, int]  # acquisitions of the full schedule, per collection
+    # move each item's footprint by up to ~100 m (its own offset), as real scene framing
+    # varies from pass to pass: then no two items share a footprint
+    jitter: bool = False
 
     def __len__(self) -> int:
         return len(self.ms)
@@ -171,6 +174,9 @@ class Catalog:
                                              ms.tolist(), sat.tolist(), cloud.tolist(),
                                              stamps.tolist(), strict=True):
             items.append(self._item(c, f, g, t, s, cc, stamp + "Z"))
+        if self.jitter:
+            for item, t in zip(items, ms.tolist(), strict=True):
+                _shift(item, t)
         return items
 
     def _item(self, c: int, f: int, g: int, t: int, s: int, cloud: float,
@@ -219,6 +225,15 @@ class Catalog:
         }
 
 
+def _shift(item: dict[str, Any], seed: int) -> None:
+    """Move an item's footprint and bbox by its own offset of at most 0.001 degrees."""
+    dx = ((seed * 7919) % 2001 - 1000) * 1e-6
+    dy = ((seed * 104729) % 2001 - 1000) * 1e-6
+    ring = [[x + dx, y + dy] for x, y in item["geometry"]["coordinates"][0]]
+    item["geometry"] = {"type": "Polygon", "coordinates": [ring]}
+    item["bbox"] = list(shapely.bounds(shapely.Polygon(ring)).tolist())
+
+
 def _schedule(col: Collection, fps: Footprints, copies: int) -> tuple[np.ndarray, ...]:
     """Every acquisition of one collection: (footprint, time ms, satellite)."""
     period = col.orbit.period_s * 1000.0
@@ -241,8 +256,11 @@ def _schedule(col: Collection, fps: Footprints, copies: int) -> tuple[np.ndarray
     return np.concatenate(fp_all), np.concatenate(ms_all), np.concatenate(sat_all)
 
 
-def build_catalog(total: int, seed: int) -> Catalog:
-    """Make the catalog of ``total`` items (seeded), sorted by time."""
+def build_catalog(total: int, seed: int, *, jitter: bool = False) -> Catalog:
+    """Make the catalog of ``total`` items (seeded), sorted by time.
+
+    ``jitter``: give every item a footprint of its own (see :attr:`Catalog.jitter`).
+    """
     rng = np.random.default_rng(seed)
     footprints = tuple(_FOOTPRINTS[c.id]() for c in COLLECTIONS)
     natural = {c.id: len(_schedule(c, f, 1)[0]) for c, f in zip(COLLECTIONS, footprints,
@@ -268,4 +286,4 @@ def build_catalog(total: int, seed: int) -> Catalog:
     coll, fp, ms, sat, cloud = (np.concatenate(x) for x in zip(*parts, strict=True))
     order = np.lexsort((fp, coll, ms))
     return Catalog(COLLECTIONS, footprints, coll[order], fp[order], ms[order], sat[order],
-                   cloud[order], natural)
+                   cloud[order], natural, jitter)

@@ -13,20 +13,33 @@ __all__ = ["SCHEMA", "STATS_MERGE", "collection_dicts", "existing", "merge_stats
 _US = 1_000_000
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
-    rowid INTEGER PRIMARY KEY, collection TEXT NOT NULL, id TEXT NOT NULL,
-    owner TEXT NOT NULL DEFAULT '', dt INTEGER NOT NULL, t0 INTEGER NOT NULL,
-    t1 INTEGER NOT NULL, cloud REAL, minx REAL, miny REAL, maxx REAL, maxy REAL,
-    geom BLOB NOT NULL, UNIQUE (collection, id, owner));
-CREATE INDEX IF NOT EXISTS items_by_time ON items (dt DESC, id);
-CREATE TABLE IF NOT EXISTS bodies (rowid INTEGER PRIMARY KEY, body TEXT NOT NULL);
-CREATE VIRTUAL TABLE IF NOT EXISTS items_rtree USING rtree(
-    rid, minx, maxx, miny, maxy, mint, maxt, minc, maxc);
+    rowid INTEGER PRIMARY KEY, key INTEGER NOT NULL, coll INTEGER NOT NULL, dt INTEGER NOT NULL,
+    t0 INTEGER, t1 INTEGER, cloud REAL, shape INTEGER NOT NULL, codec INTEGER NOT NULL,
+    id TEXT NOT NULL, body BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS items_by_key ON items (key);
+CREATE INDEX IF NOT EXISTS items_by_time ON items (dt DESC);
+CREATE INDEX IF NOT EXISTS items_by_shape ON items (shape, dt);
+CREATE TABLE IF NOT EXISTS shapes (
+    rowid INTEGER PRIMARY KEY AUTOINCREMENT, key INTEGER NOT NULL, minx REAL NOT NULL,
+    miny REAL NOT NULL, maxx REAL NOT NULL, maxy REAL NOT NULL, uses INTEGER NOT NULL,
+    wkb BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS shapes_by_key ON shapes (key);
+CREATE VIRTUAL TABLE IF NOT EXISTS shapes_rtree USING rtree(
+    rid, minx, maxx, miny, maxy, mint, maxt);
+CREATE TABLE IF NOT EXISTS collections (
+    code INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, dictionary BLOB);
 CREATE TABLE IF NOT EXISTS collection_stats (
     collection TEXT NOT NULL, owner TEXT NOT NULL, count INTEGER NOT NULL,
     minx REAL, miny REAL, maxx REAL, maxy REAL, mint INTEGER, maxt INTEGER,
     PRIMARY KEY (collection, owner));
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);
 """
+"""Schema 2: compact rows (see :mod:`terralab.catalog._item_codec`). ``t0``/``t1`` are NULL
+for an instant (then both are ``dt``); ``coll`` is a code of ``collections``, which also holds
+each collection's zstd dictionary; ``shape`` a row of ``shapes`` (each distinct footprint and
+bbox once, with how many items were added with it; AUTOINCREMENT: a removed footprint's rowid
+is never given to another, so connections may cache footprints by rowid). ``shapes_rtree``
+indexes the footprints by bbox and by the time span of their items."""
 
 STATS_MERGE = """
 INSERT INTO collection_stats VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -53,9 +66,10 @@ def _fold(current: list[Any], values: list[Any]) -> None:
         current[index] = pick(current[index], values[index])
 
 
-def existing(conn: sqlite3.Connection, collection: str, name: str, owner: str) -> int | None:
-    row = conn.execute("SELECT rowid FROM items WHERE collection = ? AND id = ? AND owner = ?",
-                       (collection, name, owner)).fetchone()
+def existing(conn: sqlite3.Connection, key: int, code: int, name: str) -> int | None:
+    """The rowid of the item ``name`` (whose id hashes to ``key``) of collection ``code``."""
+    row = conn.execute("SELECT rowid FROM items WHERE key = ? AND coll = ? AND id = ?",
+                       (key, code, name)).fetchone()
     return None if row is None else row[0]
 
 
@@ -71,14 +85,14 @@ def merge_stats(stats: dict[tuple[str, str], list[Any]], row: tuple[Any, ...],
         _fold(current, values)
 
 
-def recount(conn: sqlite3.Connection, collection: str, owner: str) -> None:
-    """Recompute one collection's count and extent after a removal."""
-    conn.execute("DELETE FROM collection_stats WHERE collection = ? AND owner = ?",
-                 (collection, owner))
-    conn.execute("INSERT INTO collection_stats SELECT collection, owner, count(*), min(minx), "
-                 "min(miny), max(maxx), max(maxy), min(t0), max(t1) FROM items "
-                 "WHERE collection = ? AND owner = ? GROUP BY collection, owner",
-                 (collection, owner))
+def recount(conn: sqlite3.Connection, collection: str, code: int) -> None:
+    """Recompute one public collection's count and extent after a removal."""
+    conn.execute("DELETE FROM collection_stats WHERE collection = ? AND owner = ''",
+                 (collection,))
+    conn.execute("INSERT INTO collection_stats SELECT ?, '', count(*), min(s.minx), "
+                 "min(s.miny), max(s.maxx), max(s.maxy), min(coalesce(i.t0, i.dt)), "
+                 "max(coalesce(i.t1, i.dt)) FROM items i JOIN shapes s ON s.rowid = i.shape "
+                 "WHERE i.coll = ? HAVING count(*) > 0", (collection, code))
 
 
 def _iso(micros: int | None) -> str | None:

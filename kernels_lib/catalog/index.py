@@ -1,4 +1,4 @@
-"""The embedded catalog index: public STAC Items in one SQLite file with a 4-D R*Tree.
+"""The embedded catalog index: public STAC Items in one SQLite file, compact rows, an R*Tree.
 
 The items users own (uploads, results) are platform state: they live in the platform
 database (:mod:`terralab.catalog.user_items`; SQLite or PostgreSQL), and a search made for a
@@ -6,29 +6,35 @@ user merges that user's matching items into the public ones, in the same order. 
 file of an earlier release that still holds users' rows hands them to the platform database
 the first time a process that may write it opens it (meta key ``users_items``).
 
-Schema (one file, WAL journal):
+Schema 2 (one file, WAL journal; a file of schema 1 is upgraded in place when a process that
+may write it opens it, see :mod:`terralab.catalog._index_upgrade`):
 
-- ``items``: one compact row per item — ``collection``, ``id``, ``owner`` ('' = the public
-  catalog; users' rows of earlier releases carried the user's name), ``dt`` (the sort key: the
-  item's ``datetime``, else its ``start_datetime``), ``t0``/``t1`` (the acquisition interval;
-  all times are integer microseconds since 1970 UTC), ``cloud`` (``eo:cloud_cover`` or NULL),
-  the bbox and the footprint as WKB. Indexed on ``(dt DESC, id)`` for searches without an area.
-- ``bodies``: the item JSON, by the same rowid (kept apart so scans stay on small rows).
-- ``items_rtree``: an R*Tree over (lon, lat, time, cloud cover), with time in 30-day steps
-  and cloud cover in 10 % steps (-0.1 when the item has none), so that a county-sized area and
-  a year are boxes of similar size (the R*Tree splits by box margins; with time in days a
-  search took ~40 times longer). Its 32-bit float bounds are rounded outwards by SQLite, so it
-  is a prefilter only. An item whose bbox crosses the antimeridian gets the full lon range.
-- ``collection_stats``: item count and extent per (collection, owner), kept up to date on add
+- ``items``: one compact row per public item — a 64-bit hash of its ``id`` (indexed, for
+  lookups by id), its collection as a small code (``collections``), ``dt`` (the sort key: the
+  item's ``datetime``, else its ``start_datetime``; indexed), ``t0``/``t1`` (the acquisition
+  interval, NULL for an instant; all times are integer microseconds since 1970 UTC),
+  ``cloud`` (``eo:cloud_cover`` or NULL), ``shape`` (its footprint and bbox, kept once per
+  distinct footprint in ``shapes`` as WKB), the id, and the item's JSON text as a zstd frame
+  of what the row does not already hold (:mod:`terralab.catalog._item_codec`), compressed
+  with a dictionary trained on the first items of its collection. The text given back is
+  the one added, byte for byte.
+- ``shapes`` / ``shapes_rtree``: each distinct footprint (WKB) and bbox once — the tiles and
+  scenes of an archive are imaged again and again — with how many items were added with it,
+  and an R*Tree over (lon, lat, time) of the footprints, each spanning the times of its items
+  (time in 30-day steps, so that a county-sized area and a year are boxes of similar size:
+  the R*Tree splits by box margins). Its 32-bit float bounds are rounded outwards by SQLite,
+  so it is a prefilter only. A footprint whose bbox crosses the antimeridian gets the full
+  lon range.
+- ``collection_stats``: item count and extent per collection, kept up to date on add
   (extents only grow on an upsert) and recomputed on remove.
 - ``meta``: the schema version, the longest item interval (``max_span``) and ``users_items``.
 
-A search with an area takes the R*Tree candidates, applies the exact time, cloud, collection
-and owner tests to them in SQL, sorts them (datetime descending, then id) and tests each
-footprint against the prepared area (shapely) in that order until the page is full. When the
-R*Tree yields more than ``_PROBE`` candidates (an area covering much of the index), scanning
-the time index in sort order fills the page sooner and is used instead; searches without an
-area always scan the time index.
+A search with an area takes the R*Tree's footprints, tests each against the prepared area
+(shapely) once, and then, when those footprints were used by at most ``_PROBE`` items, reads
+their items through the ``(shape, dt)`` index, applies the exact time, cloud and collection
+tests in SQL and sorts them (datetime descending, then id). Otherwise (an area covering much of
+the index) it scans the time index in sort order, keeping the items whose footprint meets the
+area, which fills a page sooner. Searches without an area always scan the time index.
 """
 
 from __future__ import annotations
@@ -37,7 +43,9 @@ import heapq
 import itertools
 import json
 import os
+import shutil
 import sqlite3
+import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -47,6 +55,7 @@ import pystac
 import shapely
 
 from terralab.catalog import user_items
+from terralab.catalog._compact_rows import TIME_UNIT, CompactRows
 from terralab.catalog._index_sql import (
     SCHEMA,
     STATS_MERGE,
@@ -56,6 +65,8 @@ from terralab.catalog._index_sql import (
     move_users_rows,
     recount,
 )
+from terralab.catalog._index_upgrade import SCHEMA_VERSION, upgrade
+from terralab.catalog._item_codec import key_of
 from terralab.catalog._item_rows import (
     absolute_hrefs,
     as_item_dict,
@@ -69,14 +80,8 @@ from terralab.home import terralab_home
 __all__ = ["CatalogIndex", "absolute_hrefs", "default_index_path", "item_interval"]
 
 _US = 1_000_000
-# R*Tree units, chosen so that a county-sized area and a year span comparable ranges (the
-# R*Tree splits by box margins, so the scale of each axis shapes the tree): lon/lat in degrees,
-# time in 30-day steps, cloud cover in 10 % steps (-0.1 = no cloud cover).
-_TIME_UNIT = 30 * 86_400 * _US
-_CLOUD_UNIT = 10.0
-_SCHEMA_VERSION = 1
 _FAR = 2**62
-_PROBE = 20_000  # above this many R*Tree candidates, scan the time index instead
+_PROBE = 20_000  # above this many candidate items, scan the time index instead
 _BATCH = 5_000
 _CACHE_KIB = 65_536  # page cache of each connection
 _WRITE_CACHE_KIB = 1_048_576  # while adding items: random index inserts need a big cache
@@ -120,19 +125,41 @@ class CatalogIndex:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._write = threading.Lock()
+        self._file = self.path  # a read-only index of an earlier schema: an upgraded copy
+        self._copy: Path | None = None
         row = self._schema_version()
         if row is None:  # a new file: only then take the write lock (an ingest may hold it)
             with self._write:
                 self._conn.executescript(SCHEMA)
                 self._conn.executemany("INSERT OR IGNORE INTO meta VALUES (?, ?)",
-                                       [("schema", _SCHEMA_VERSION),
+                                       [("schema", SCHEMA_VERSION),
                                         ("users_items", "platform")])
             row = self._schema_version()
         (version,) = row
-        if version != _SCHEMA_VERSION:
+        if version not in (1, SCHEMA_VERSION):
             raise ValueError(f"{self.path} has index schema {version}, this terralab reads "
-                             f"{_SCHEMA_VERSION}: remove the file and ingest again")
+                             f"{SCHEMA_VERSION} and upgrades 1: remove the file and ingest "
+                             "again")
         self.moved = self._move_users_items()
+        if version == 1:
+            self._upgrade()
+
+    def _upgrade(self) -> None:
+        """Rewrite a schema-1 file as schema 2.
+
+        A process that may not write the file reads an upgraded copy of it instead (in a
+        temporary folder, removed on close).
+        """
+        if not os.access(self.path, os.W_OK):
+            self._copy = Path(tempfile.mkdtemp(prefix="terralab-index-"))
+            copy = self._copy / self.path.name
+            with sqlite3.connect(copy) as target:
+                self._conn.backup(target)
+            target.close()
+            self.close()
+            self._file = copy
+        with self._write:
+            upgrade(self._conn)
 
     def _move_users_items(self) -> int:
         """Hand the users' rows of an index of an earlier release to the platform database.
@@ -141,7 +168,7 @@ class CatalogIndex:
         not write the file (a read-only copy) leaves it as it is and sees public items only.
         """
         if self._conn.execute("SELECT 1 FROM meta WHERE key = 'users_items'").fetchone() \
-                or not os.access(self.path, os.W_OK):
+                or not os.access(self._file, os.W_OK):
             return 0
         with self._write:
             return move_users_rows(self._conn, lambda rows: user_items.put(rows, **self._users))
@@ -158,16 +185,22 @@ class CatalogIndex:
         """This thread's connection."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+            conn = sqlite3.connect(self._file, isolation_level=None, check_same_thread=False,
                                    timeout=30)
             for pragma in ("journal_mode=WAL", "synchronous=NORMAL", f"cache_size=-{_CACHE_KIB}",
                            "journal_size_limit=67108864", "mmap_size=268435456",
                            "temp_store=MEMORY"):
                 conn.execute(f"PRAGMA {pragma}")
             self._local.conn = conn
+            self._local.rows = CompactRows(conn)
             with self._lock:
                 self._connections.append(conn)
         return conn
+
+    @property
+    def _rows(self) -> CompactRows:
+        """This thread's compact rows (on its connection)."""
+        return self._conn and self._local.rows
 
     def close(self) -> None:
         """Close every connection this index opened."""
@@ -176,6 +209,9 @@ class CatalogIndex:
                 conn.close()
             self._connections.clear()
         self._local = threading.local()
+        if self._copy is not None and self._file != self.path:  # the upgraded copy
+            shutil.rmtree(self._copy, ignore_errors=True)
+            self._copy = None
 
     def __enter__(self) -> CatalogIndex:
         return self
@@ -207,20 +243,22 @@ class CatalogIndex:
         if who:
             rows = item_rows([as_item_dict(item) for item in items], who)
             return user_items.put(rows, **self._users)
-        conn, written, span = self._conn, 0, 0
+        conn, compact, written, span = self._conn, self._rows, 0, 0
         stats: dict[tuple[str, str], list[Any]] = {}
         with self._write:
             conn.execute(f"PRAGMA cache_size=-{_WRITE_CACHE_KIB}")
             conn.execute("BEGIN IMMEDIATE")
+            compact.begin_write()
             try:
                 (next_id,) = conn.execute("SELECT coalesce(max(rowid), 0) + 1 "
                                           "FROM items").fetchone()
                 for chunk in _chunks(items):
-                    rows, rtree, bodies = [], [], []
-                    seen: dict[tuple[str, str], int] = {}
-                    for row in item_rows([as_item_dict(item) for item in chunk], who):
-                        key = (row[0], row[1])
-                        rowid = seen.get(key) or existing(conn, row[0], row[1], who)
+                    rows = []
+                    chunk_rows = item_rows([as_item_dict(item) for item in chunk], who)
+                    seen: dict[tuple[int, str], int] = {}
+                    for row, new in zip(chunk_rows, compact.encode(chunk_rows), strict=True):
+                        key = (new[1], row[1])
+                        rowid = seen.get(key) or existing(conn, new[0], new[1], row[1])
                         if rowid is None:
                             rowid, next_id = next_id, next_id + 1
                             merge_stats(stats, row, 1)
@@ -228,16 +266,9 @@ class CatalogIndex:
                             merge_stats(stats, row, 0)
                         seen[key] = rowid
                         span = max(span, row[5] - row[4])
-                        rows.append((rowid, *row[:-1]))
-                        bodies.append((rowid, row[-1]))
-                        cloud = -0.1 if row[6] is None else row[6] / _CLOUD_UNIT
-                        rtree.append((rowid, row[7], row[9], row[8], row[10],
-                                      row[4] / _TIME_UNIT, row[5] / _TIME_UNIT, cloud, cloud))
+                        rows.append((rowid, *new))
                     conn.executemany("INSERT OR REPLACE INTO items VALUES "
-                                     "(?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-                    conn.executemany("INSERT OR REPLACE INTO bodies VALUES (?,?)", bodies)
-                    conn.executemany("INSERT OR REPLACE INTO items_rtree VALUES "
-                                     "(?,?,?,?,?,?,?,?,?)", rtree)
+                                     "(?,?,?,?,?,?,?,?,?,?,?)", rows)
                     written += len(rows)
                 conn.executemany(STATS_MERGE, [(*key, *value) for key, value in stats.items()])
                 conn.execute("INSERT INTO meta VALUES ('max_span', ?) ON CONFLICT (key) DO "
@@ -245,6 +276,7 @@ class CatalogIndex:
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
+                compact.forget()
                 raise
             finally:
                 conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
@@ -268,25 +300,29 @@ class CatalogIndex:
         who, conn = _owner(owner), self._conn
         if who:
             return user_items.remove(who, item_id, collection=collection, **self._users)
-        where, args = "owner = ?", [who]
+        where, args = "1", []
         if item_id is not None:
-            where, args = where + " AND id = ?", [*args, item_id]
-        if collection is not None:
-            where, args = where + " AND collection = ?", [*args, collection]
+            where, args = "key = ? AND id = ?", [key_of(item_id), item_id]
         with self._write:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                hits = conn.execute(f"SELECT rowid, collection FROM items WHERE {where}",
+                codes = self._rows.names()
+                if collection is not None:
+                    where += f" AND coll IN ({','.join(map(str, self._rows.codes([collection])))})"
+                hits = conn.execute(f"SELECT rowid, coll FROM items WHERE {where}",
                                     args).fetchall()
-                for table, column in (("items", "rowid"), ("bodies", "rowid"),
-                                      ("items_rtree", "rid")):
-                    conn.executemany(f"DELETE FROM {table} WHERE {column} = ?",
-                                     [(rowid,) for rowid, _ in hits])
-                for name in {name for _, name in hits}:
-                    recount(conn, name, who)
+                conn.executemany("DELETE FROM items WHERE rowid = ?",
+                                 [(rowid,) for rowid, _ in hits])
+                for code in {code for _, code in hits}:
+                    recount(conn, codes[code], code)
+                if item_id is None and hits:  # footprints no item uses any more
+                    for table, column in (("shapes_rtree", "rid"), ("shapes", "rowid")):
+                        conn.execute(f"DELETE FROM {table} WHERE {column} NOT IN "
+                                     "(SELECT shape FROM items)")
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
+                self._rows.forget()
                 raise
         return len(hits)
 
@@ -303,10 +339,7 @@ class CatalogIndex:
         """
         page = list(itertools.islice(self._matches(query), query.offset,
                                      query.offset + query.limit))
-        rowids = [found for _, _, found in page if isinstance(found, int)]
-        bodies = dict(self._conn.execute(f"SELECT rowid, body FROM bodies WHERE rowid IN "
-                                         f"({','.join(map(str, rowids))})").fetchall()) \
-            if rowids else {}
+        bodies = self._rows.bodies([found for _, _, found in page if isinstance(found, int)])
         # a public item by its rowid; a user's own item comes with its JSON
         return [bodies[found] if isinstance(found, int) else found for _, _, found in page]
 
@@ -332,13 +365,13 @@ class CatalogIndex:
             body = user_items.lookup(who, item_id, collection=collection, **self._users)
             if body is not None:
                 return json.loads(body), who
-        sql = ("SELECT b.body FROM items i JOIN bodies b ON b.rowid = i.rowid "
-               "WHERE i.id = ? AND i.owner = ''")
-        args: list[Any] = [item_id]
+        sql = ("SELECT i.rowid, i.coll, i.shape, i.codec, i.id, i.body FROM items i JOIN "
+               "collections c ON c.code = i.coll WHERE i.key = ? AND i.id = ?")
+        args: list[Any] = [key_of(item_id), item_id]
         if collection is not None:
-            sql, args = sql + " AND i.collection = ?", [*args, collection]
-        row = self._conn.execute(sql + " ORDER BY i.collection LIMIT 1", args).fetchone()
-        return None if row is None else (json.loads(row[0]), None)
+            sql, args = sql + " AND c.name = ?", [*args, collection]
+        row = self._conn.execute(sql + " ORDER BY c.name LIMIT 1", args).fetchone()
+        return None if row is None else (json.loads(self._rows.texts([row])[0]), None)
 
     def collections(self, owner: str | None = None) -> list[dict[str, Any]]:
         """Return the collections: id, item count and extent (public plus ``owner``'s own).
@@ -356,7 +389,7 @@ class CatalogIndex:
 
     def __len__(self) -> int:
         """How many public items the file holds (users' own items are not counted)."""
-        return self._conn.execute("SELECT count(*) FROM items WHERE owner = ''").fetchone()[0]
+        return self._conn.execute("SELECT count(*) FROM items").fetchone()[0]
 
     def __bool__(self) -> bool:
         return True  # an empty index is still an index (``index or default`` must not skip it)
@@ -378,14 +411,16 @@ class CatalogIndex:
         """Yield ``(dt, id, rowid)`` of all matching public items in sort order."""
         t0 = micros(query.start) if query.start else -_FAR
         t1 = micros(query.end) if query.end else _FAR
-        where = ["i.t0 <= ?", "i.t1 >= ?", "i.owner = ''"]
+        where = ["coalesce(i.t0, i.dt) <= ?", "coalesce(i.t1, i.dt) >= ?"]
         args: list[Any] = [t1, t0]
         if query.max_cloud is not None:
             where.append("(i.cloud IS NULL OR i.cloud <= ?)")
             args.append(query.max_cloud)
         if query.collections:
-            where.append(f"i.collection IN ({','.join('?' * len(query.collections))})")
-            args.extend(query.collections)
+            codes = self._rows.codes(query.collections)
+            if not codes:
+                return
+            where.append(f"i.coll IN ({','.join(map(str, codes))})")
         conn = self._conn
         span = conn.execute("SELECT value FROM meta WHERE key = 'max_span'").fetchone()
         span = span[0] if span else 0
@@ -400,33 +435,52 @@ class CatalogIndex:
             return
         area = shapely.from_wkb(shapely.to_wkb(query.geometry))  # prepared below: a copy
         x0, y0, x1, y1 = area.bounds
-        box = ["i.minx <= ?", "i.maxx >= ?", "i.miny <= ?", "i.maxy >= ?"]
-        box_args = [x1, x0, y1, y0]
-        cloud = 1e9 if query.max_cloud is None else query.max_cloud
-        rtree = ("r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ? AND r.mint <= ? "
-                 "AND r.maxt >= ? AND r.minc <= ?")
-        rtree_args = [*box_args, t1 / _TIME_UNIT, t0 / _TIME_UNIT, cloud / _CLOUD_UNIT]
-        rowids = [rowid for (rowid,) in conn.execute(
-            f"SELECT rid FROM items_rtree r WHERE {rtree} LIMIT {_PROBE + 1}", rtree_args)]
-        if not rowids:
+        candidates = [rid for (rid,) in conn.execute(
+            "SELECT rid FROM shapes_rtree WHERE minx <= ? AND maxx >= ? AND miny <= ? AND "
+            f"maxy >= ? AND mint <= ? AND maxt >= ? LIMIT {_PROBE + 1}",
+            [x1, x0, y1, y0, t1 / TIME_UNIT, t0 / TIME_UNIT])]
+        if not candidates:
             return
-        if len(rowids) <= _PROBE:
-            sql = (f"SELECT i.dt, i.id, i.rowid, i.geom FROM items i NOT INDEXED WHERE i.rowid IN "
-                   f"({','.join(map(str, rowids))}) AND {' AND '.join(where)} "
-                   "ORDER BY i.dt DESC, i.id")
-            cursor = conn.execute(sql, args)
-        else:
-            sql = (f"SELECT i.dt, i.id, i.rowid, i.geom FROM items i INDEXED BY items_by_time "
-                   f"WHERE {' AND '.join(box + ordered)} ORDER BY i.dt DESC, i.id")
-            cursor = conn.execute(sql, [*box_args, *ordered_args])
         shapely.prepare(area)
+        hits: dict[int, bool] = {}  # by footprint: many items share one
+        if len(candidates) <= _PROBE:
+            hits = self._hits(area, candidates)
+            found = [rowid for rowid, hit in hits.items() if hit]
+            if not found:
+                return
+            (uses,) = conn.execute(f"SELECT sum(uses) FROM shapes WHERE rowid IN "
+                                   f"({','.join(map(str, found))})").fetchone()
+            if uses <= _PROBE:  # few items: their footprints' index, then sort them
+                yield from conn.execute(
+                    f"SELECT i.dt, i.id, i.rowid FROM items i INDEXED BY items_by_shape WHERE "
+                    f"i.shape IN ({','.join(map(str, found))}) AND {' AND '.join(ordered)} "
+                    "ORDER BY i.dt DESC, i.id", ordered_args)
+                return
+        # many items: the time index in sort order, each footprint tested once
+        cursor = conn.execute(
+            f"SELECT i.dt, i.id, i.rowid, i.shape FROM items i INDEXED BY items_by_time "
+            f"WHERE {' AND '.join(ordered)} ORDER BY i.dt DESC, i.id", ordered_args)
         size = 64
         while rows := cursor.fetchmany(size):
-            geoms = shapely.from_wkb([row[3] for row in rows])
-            for row, hit in zip(rows, shapely.intersects(area, geoms), strict=True):
-                if hit:
+            new = {row[3] for row in rows} - hits.keys()
+            if new:
+                hits.update(self._hits(area, list(new)))
+            for row in rows:
+                if hits[row[3]]:
                     yield row[0], row[1], row[2]
             size = min(size * 4, 4096)
+
+    def _hits(self, area: shapely.Geometry, shapes: list[int]) -> dict[int, bool]:
+        """Whether each of these footprints meets the (prepared) ``area``."""
+        x0, y0, x1, y1 = area.bounds
+        known = self._rows.shapes(shapes)
+        near = [rowid for rowid in shapes if known[rowid][0] <= x1 and known[rowid][2] >= x0
+                and known[rowid][1] <= y1 and known[rowid][3] >= y0]
+        hits = dict.fromkeys(shapes, False)
+        if near:
+            geoms = shapely.from_wkb([known[rowid][4] for rowid in near])
+            hits.update(zip(near, shapely.intersects(area, geoms).tolist(), strict=True))
+        return hits
 
 
 def _owner(owner: str | None) -> str:
