@@ -1,4 +1,4 @@
-"""Seeded inputs of ``processing.py``: a 4-band uint16 image and a huge VRT of one tile.
+"""Seeded inputs of ``processing.py``: a 4-band uint16 image and a big 4-band uint8 image.
 
 The image looks like a 10 m red/green/blue/NIR scene of digital numbers in UTM zone 50N
 (EPSG:32650, the North China Plain near 117.5°E 40.6°N): per band a smooth field (waves of
@@ -7,14 +7,14 @@ so NDVI varies. It is written twice: a plain tiled GeoTIFF (512-pixel tiles, DEF
 predictor: what a terralab tool writes) and a COG made from it with GDAL's COG driver (DEFLATE
 with predictor, 512-pixel tiles, overviews).
 
-The huge raster is a VRT of ``size × size`` pixels that repeats one ``tile × tile`` uncompressed
-GeoTIFF (cut from the image) on a grid of ``SimpleSource``s: no pixel is stored twice, every
-block GDAL reads is a real read of the (cached) tile file.
+The big image (part 4) is a real file: ``size × size`` pixels (default 50,000²), 4 bands of
+uint8 (red, green, blue, NIR), the same kind of smooth fields with uniform pixel noise, written
+strip by strip as a tiled DEFLATE GeoTIFF with the horizontal predictor (BigTIFF), so it stays
+under the 5 GB upload rule (~3 GB at 50,000²) while every block is different.
 """
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
@@ -60,46 +60,32 @@ def make_image(plain: Path, cog: Path, size: int, seed: int) -> None:
              overview_resampling="average", num_threads="ALL_CPUS", BIGTIFF="IF_SAFER")
 
 
-def make_tile(image: Path, tile_path: Path, tile: int) -> None:
-    """Cut the top-left ``tile × tile`` pixels of ``image`` into an uncompressed GeoTIFF."""
+_BIG_LEVELS = ((60, 25), (70, 25), (80, 30), (150, 60))  # uint8 (mean, amplitude) per band
+_BIG_NOISE = 6  # uniform noise of ±6 digital numbers
+
+
+def make_big_image(path: Path, size: int, seed: int) -> None:
+    """Write the ``size × size`` 4-band uint8 image, 512 rows at a time (bounded memory)."""
     import rasterio
+    from rasterio.transform import from_origin
     from rasterio.windows import Window
 
-    with rasterio.open(image) as src:
-        data = src.read(window=Window(0, 0, tile, tile))
-        profile = {"driver": "GTiff", "count": src.count, "width": tile, "height": tile,
-                   "dtype": "uint16", "crs": src.crs, "transform": src.transform,
-                   "tiled": True, "blockxsize": 512, "blockysize": 512,
-                   "photometric": "MINISBLACK"}
-    with rasterio.open(tile_path, "w", **profile) as dst:
-        dst.write(data)
-
-
-def make_vrt(tile_path: Path, vrt: Path, size: int, tile: int) -> int:
-    """Write a ``size × size`` 4-band VRT repeating ``tile_path``; return the source count."""
-    import rasterio
-
-    with rasterio.open(tile_path) as src:
-        crs = src.crs.to_wkt()
-    root = ET.Element("VRTDataset", rasterXSize=str(size), rasterYSize=str(size))
-    ET.SubElement(root, "SRS").text = crs
-    ET.SubElement(root, "GeoTransform").text = (
-        f"{ORIGIN[0]!r}, {PIXEL!r}, 0.0, {ORIGIN[1]!r}, 0.0, {-PIXEL!r}")
-    steps = range(0, size, tile)
-    sources = 0
-    for band in range(1, 5):
-        element = ET.SubElement(root, "VRTRasterBand", dataType="UInt16", band=str(band),
-                                blockXSize="512", blockYSize="512")
-        for row in steps:
-            for col in steps:
-                width, height = min(tile, size - col), min(tile, size - row)
-                source = ET.SubElement(element, "SimpleSource")
-                ET.SubElement(source, "SourceFilename", relativeToVRT="0").text = str(tile_path)
-                ET.SubElement(source, "SourceBand").text = str(band)
-                ET.SubElement(source, "SrcRect", xOff="0", yOff="0", xSize=str(width),
-                              ySize=str(height))
-                ET.SubElement(source, "DstRect", xOff=str(col), yOff=str(row),
-                              xSize=str(width), ySize=str(height))
-                sources += 1
-    vrt.write_bytes(ET.tostring(root))
-    return sources
+    rng = np.random.default_rng(seed)
+    profile = {"driver": "GTiff", "count": 4, "width": size, "height": size,
+               "dtype": "uint8", "crs": CRS, "transform": from_origin(*ORIGIN, PIXEL, PIXEL),
+               "tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "DEFLATE",
+               "predictor": 2, "photometric": "MINISBLACK", "BIGTIFF": "YES",
+               "num_threads": "ALL_CPUS"}
+    x = np.arange(size, dtype=np.float32)[None, :]
+    with rasterio.open(path, "w", **profile) as dst:
+        for row in range(0, size, 512):
+            rows = min(512, size - row)
+            y = np.arange(row, row + rows, dtype=np.float32)[:, None]
+            strip = np.empty((4, rows, size), np.uint8)
+            for band, (mean, amplitude) in enumerate(_BIG_LEVELS):
+                wave = np.sin(x / (170.0 + 23 * band)) * np.cos(y / (230.0 - 17 * band))
+                field = mean + amplitude * wave + rng.integers(
+                    -_BIG_NOISE, _BIG_NOISE + 1, (rows, size), dtype=np.int16)
+                strip[band] = np.clip(field, 1, 255)
+            dst.write(strip, window=Window(0, row, size, rows))
+        dst.descriptions = ("red", "green", "blue", "nir")

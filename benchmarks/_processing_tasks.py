@@ -148,6 +148,37 @@ def task_tool(a: dict[str, Any]) -> dict[str, Any]:
     return {"stages": stages.rows, "baseline_rss": stages.baseline, **info}
 
 
+def task_big(a: dict[str, Any]) -> dict[str, Any]:
+    """NDVI with saving (tool, GeoTIFF, publishing), its results deleted, then the upload of
+    the input image, one after the other in this one process."""
+    from terralab.mydata.library import delete_item
+    from terralab.mydata.results import publish_result
+    from terralab.mydata.uploads import upload_file
+    from terralab.tools.outputs import write_output
+    from terralab.tools.runner import run_tool
+
+    home, out = Path(a["home"]), Path(a["out"])
+    _instrument_publish()
+    stages = Stages()
+    result = stages.run("tool", lambda: run_tool("index", user=USER, home=home, save=False,
+                                                 **a["params"]))
+    path = stages.run("write", lambda: write_output(result.output, out))
+    info: dict[str, Any] = {"ndvi_bytes": path.stat().st_size}
+    record = stages.run("publish", lambda: publish_result(USER, path, tool="index",
+                                                          title="bench", home=home))
+    info["ndvi_cog_bytes"] = Path(record.item["assets"]["data"]["href"]).stat().st_size
+    info["publish_parts"] = dict(TIMES)
+    delete_item(USER, record.id, home=home)
+    path.unlink()
+    TIMES.clear()
+    upload = stages.run("upload", lambda: upload_file(a["src"], owner=USER, title="big",
+                                                      home=home))
+    info["upload_cog_bytes"] = Path(upload.item["assets"]["data"]["href"]).stat().st_size
+    info["upload_parts"] = dict(TIMES)
+    delete_item(USER, upload.id, home=home)
+    return {"stages": stages.rows, "baseline_rss": stages.baseline, **info}
+
+
 def task_publish(a: dict[str, Any]) -> dict[str, Any]:
     """``publish_raster`` of a plain tiled GeoTIFF into a folder."""
     from terralab.mydata.raster_publish import publish_raster
@@ -252,7 +283,7 @@ def task_compare(a: dict[str, Any]) -> dict[str, Any]:
             "zero_mismatch": zero_mismatch}
 
 
-TASKS = {"tool": task_tool, "publish": task_publish, "rio_cog": task_rio_cog,
+TASKS = {"tool": task_tool, "big": task_big, "publish": task_publish, "rio_cog": task_rio_cog,
          "ndvi_loop": task_ndvi_loop, "memcopy": task_memcopy, "compare": task_compare}
 
 
