@@ -117,11 +117,13 @@ postgres:
 # Debian's GDAL command-line tools, the peer of benchmarks/processing.py (installed when
 # missing and we are root; not part of `make test`).
 bench-deps: install-test
-	@if ! command -v gdalwarp >/dev/null 2>&1 || ! command -v gdal_translate >/dev/null 2>&1; then \
+	@if ! command -v gdalwarp >/dev/null 2>&1 || ! command -v gdal_translate >/dev/null 2>&1 \
+			|| ! command -v gdal_calc.py >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gdal-bin; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				gdal-bin python3-gdal; \
 		else \
-			echo "gdalwarp is missing: install Debian's gdal-bin (apt-get install gdal-bin)" >&2; \
+			echo "GDAL's tools are missing: apt-get install gdal-bin python3-gdal" >&2; \
 			exit 1; \
 		fi; \
 	fi

@@ -210,8 +210,8 @@ def _ndvi_loop(src_path: str, out_path: str) -> int:
         profile = {"driver": "GTiff", "width": src.width, "height": src.height, "count": 1,
                    "dtype": "float32", "crs": src.crs, "transform": src.transform,
                    "nodata": float("nan"), "tiled": True, "blockxsize": 512,
-                   "blockysize": 512, "compress": "DEFLATE", "BIGTIFF": "IF_SAFER",
-                   "photometric": "MINISBLACK"}
+                   "blockysize": 512, "compress": "DEFLATE", "predictor": 3,
+                   "BIGTIFF": "IF_SAFER", "photometric": "MINISBLACK"}  # terralab's codec
         with rasterio.open(out_path, "w", **profile) as dst:
             count = 0
             for _, window in dst.block_windows(1):

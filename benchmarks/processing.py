@@ -55,8 +55,11 @@ from _processing_data import make_big_image, make_image  # noqa: E402
 MIB = 2**20
 COG_OPTIONS = ["COMPRESS=DEFLATE", "PREDICTOR=YES", "OVERVIEW_RESAMPLING=AVERAGE",
                "BLOCKSIZE=512", "BIGTIFF=IF_SAFER", "NUM_THREADS=ALL_CPUS"]
+# what terralab writes a uint16 result with (terralab.raster_codecs: DEFLATE, predictor 2, on
+# every core), so the peer writes the same codec, level, predictor and block size
 TIFF_OPTIONS = ["TILED=YES", "BLOCKXSIZE=512", "BLOCKYSIZE=512", "COMPRESS=DEFLATE",
-                "BIGTIFF=IF_SAFER", "PHOTOMETRIC=MINISBLACK"]
+                "PREDICTOR=2", "NUM_THREADS=ALL_CPUS", "BIGTIFF=IF_SAFER",
+                "PHOTOMETRIC=MINISBLACK"]
 
 
 def _peak_while(pid: int, stop: threading.Event, peak: list[int]) -> None:
