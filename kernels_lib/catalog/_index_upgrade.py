@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 2
 _BATCH = 5_000
 _SAMPLES = 1_000  # items per collection its dictionary is trained on
+_WAIT_MS = 30 * 60 * 1000  # how long to wait for another process's upgrade of the file
 _COLUMNS = ("i.collection, i.id, i.owner, i.dt, i.t0, i.t1, i.cloud, i.minx, i.miny, i.maxx, "
             "i.maxy, i.geom, b.body")
 
@@ -35,7 +36,12 @@ def upgrade(conn: sqlite3.Connection) -> int:
         How many items were rewritten (0 when another process upgraded the file first).
     """
     rows = CompactRows(conn)
-    conn.execute("BEGIN IMMEDIATE")
+    (timeout,) = conn.execute("PRAGMA busy_timeout").fetchone()
+    conn.execute(f"PRAGMA busy_timeout = {_WAIT_MS}")  # another process may be upgrading it
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {timeout}")
     try:
         (version,) = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
         if version != 1:

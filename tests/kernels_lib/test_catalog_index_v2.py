@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -110,3 +111,27 @@ def test_removing_keeps_the_other_items_and_the_counts(v1) -> None:
         assert "sentinel-2-l2a" not in counts and counts["awkward"] == 4
         for name in left:
             assert index.get(name) == json.loads(texts[name])
+
+
+def test_two_processes_opening_it_at_once_upgrade_it_once(v1) -> None:
+    """The second waits for the first's upgrade (one write transaction) and finds it done."""
+    path, pages, texts = v1
+    opened: list[CatalogIndex] = []
+    errors: list[BaseException] = []
+
+    def open_index() -> None:
+        try:
+            opened.append(CatalogIndex(path))
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=open_index) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and len(opened) == 2
+    for index in opened:
+        assert_same_pages(index, pages, texts)
+        index.close()
+    assert schema(path)[0] == 2
