@@ -28,10 +28,9 @@ from __future__ import annotations
 import asyncio
 import http.cookiejar
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-import httpx
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import iostream, web
@@ -40,6 +39,9 @@ from terralab.mydata.limits import UploadLimits
 from terralab.service.endpoint import RequestError
 from terralab.service.error_table import ERRORS, ServiceUnavailable
 from terralab.settings import settings
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["BRIDGE_PATH", "ServiceBridgeHandler", "bridge_routes", "service_path"]
 
@@ -54,7 +56,7 @@ _RESPONSE_HEADERS = ("Content-Type", "Content-Length", "Content-Disposition", "C
 _BODY_METHODS = ("POST", "PUT", "PATCH")
 _QUEUED_CHUNKS = 4
 _DRAIN_BYTES = 64 * 1024**2
-_TIMEOUT = httpx.Timeout(connect=10.0, read=3600.0, write=600.0, pool=60.0)
+_TIMEOUT = {"connect": 10.0, "read": 3600.0, "write": 600.0, "pool": 60.0}
 _CLIENTS: dict[int, httpx.AsyncClient] = {}
 
 
@@ -69,11 +71,19 @@ class _NoCookies(http.cookiejar.CookieJar):
 
 
 def _client() -> httpx.AsyncClient:
-    """This event loop's HTTP client of the hub service (kept, so connections are reused)."""
+    """This event loop's HTTP client of the hub service (kept, so connections are reused).
+
+    httpx is imported here, on the first forwarded request, not with the extension: its
+    import (with its command-line interface's ``rich``) costs ~0.2 s of every user server's
+    start (benchmarks/hub.py).
+    """
+    import httpx
+
     loop = id(asyncio.get_running_loop())
     if loop not in _CLIENTS:
-        _CLIENTS[loop] = httpx.AsyncClient(timeout=_TIMEOUT, follow_redirects=False,
-                                           trust_env=False, cookies=_NoCookies())
+        _CLIENTS[loop] = httpx.AsyncClient(timeout=httpx.Timeout(**_TIMEOUT),
+                                           follow_redirects=False, trust_env=False,
+                                           cookies=_NoCookies())
     return _CLIENTS[loop]
 
 
@@ -216,6 +226,8 @@ class ServiceBridgeHandler(APIHandler):
 
     async def _forward(self, url: str, headers: dict[str, str], service: str) -> None:
         """Send the request to the service; stream its answer back to the browser."""
+        import httpx  # loaded by _client() already
+
         client = _client()
         content = self._body() if self._has_body() else None
         request = client.build_request(self.request.method or "GET", url, headers=headers,

@@ -227,7 +227,8 @@ class TerralabHub(AuthSettings, CatalogSettings, DaskSettings, QueueSettings, Qu
         else:
             c.JupyterHub.spawner_class = "terralab.hub.spawners.WorkshopSpawner"
             c.WorkshopSpawner.home_dir_template = str(home / "users" / "{username}")
-        c.Spawner.cmd = [str(Path(sys.prefix) / "bin" / "jupyterhub-singleuser")]
+        # jupyterhub-singleuser, with terralab's start-up hook (terralab.hub.singleuser)
+        c.Spawner.cmd = [sys.executable, "-m", "terralab.hub.singleuser"]
         c.Spawner.default_url = "/lab"
         c.Spawner.http_timeout = 120
         c.Spawner.start_timeout = 120

@@ -7,25 +7,80 @@
   user (``jupyter-<name>``, created on first start, TLJH-style) whose workspace is mode
   0700, so one user cannot read another's files.
 
+Both wait for the server they start to answer before handing it to the hub
+(:class:`ReadyWaitSpawner`), so the hub need not find it with its own, backing-off poll.
+
 DockerSpawner and KubeSpawner are the production choices (see ``hub_config/README.md``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pwd
 import subprocess
+import time
 from pathlib import Path
 
 from jupyterhub.spawner import LocalProcessSpawner, SimpleLocalProcessSpawner, set_user_setuid
-from traitlets import Unicode
+from jupyterhub.utils import url_path_join
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+from traitlets import Float, Unicode
 
 from terralab.hub.material import provision_workspace
 
-__all__ = ["SystemUserSpawner", "WorkshopSpawner"]
+__all__ = ["ReadyWaitSpawner", "SystemUserSpawner", "WorkshopSpawner"]
 
 
-class WorkshopSpawner(SimpleLocalProcessSpawner):
+class ReadyWaitSpawner(LocalProcessSpawner):
+    """Return from ``start`` once the server answers, polling it at a short fixed interval.
+
+    JupyterHub checks a started server with an exponential back-off with random jitter
+    (waits drawn from 0–0.2 s, 0–0.4 s, 0–0.8 s, … up to 0–5 s), so a server that answers
+    after 3 s is often noticed one to four seconds later (``benchmarks/hub.py``). Waiting here,
+    every ``ready_poll_interval`` seconds, for the same answer the hub waits for (any answer
+    but a 5xx from ``<server>/api``) makes the hub's first check succeed at once. If the
+    process exits, or nothing answers within ``http_timeout``, the wait ends and the hub
+    handles it exactly as before.
+    """
+
+    ready_poll_interval = Float(
+        0.05,
+        config=True,
+        help="""Seconds between checks that a started server answers, before the server is
+        handed to the hub. 0: do not wait (the hub's own back-off only).""",
+    )
+
+    async def start(self):
+        """Start the server (the parent's ``start``), then wait until it answers."""
+        ip, port = await super().start()
+        await self.wait_until_answering(ip, port)
+        return ip, port
+
+    async def wait_until_answering(self, ip: str, port: int) -> bool:
+        """Poll ``http://ip:port<base_url>api``; True once it answers, False if it did not."""
+        if self.ready_poll_interval <= 0 or self.internal_ssl or self.server is None:
+            return False
+        url = url_path_join(f"http://{ip}:{port}{self.server.base_url}", "api")
+        client = AsyncHTTPClient()
+        deadline = time.monotonic() + self.http_timeout
+        while time.monotonic() < deadline:
+            if await self.poll() is not None:  # exited: the hub reports it as before
+                return False
+            try:
+                await client.fetch(url, follow_redirects=False, connect_timeout=1,
+                                   request_timeout=5)
+                return True
+            except HTTPClientError as error:
+                if error.code < 500:  # 403 and the like: the server is up
+                    return True
+            except OSError:  # not listening yet
+                pass
+            await asyncio.sleep(self.ready_poll_interval)
+        return False
+
+
+class WorkshopSpawner(ReadyWaitSpawner, SimpleLocalProcessSpawner):
     """Run each user's server as the hub's Unix user in ``<home>/users/<name>``."""
 
     def get_args(self) -> list[str]:
@@ -41,7 +96,7 @@ class WorkshopSpawner(SimpleLocalProcessSpawner):
         return await super().start()
 
 
-class SystemUserSpawner(LocalProcessSpawner):
+class SystemUserSpawner(ReadyWaitSpawner, LocalProcessSpawner):
     """Run each user's server as a system user of its own, created when missing (root only)."""
 
     system_username_template = Unicode(

@@ -94,7 +94,7 @@ def _server_environment(user: str) -> dict[str, str]:
         except OSError:
             continue
         env = dict(pair.split("=", 1) for pair in pairs if "=" in pair)
-        if b"jupyterhub-singleuser" in command and env.get("JUPYTERHUB_USER") == user:
+        if b"terralab.hub.singleuser" in command and env.get("JUPYTERHUB_USER") == user:
             return env
     raise LookupError(f"no running server of {user}")
 

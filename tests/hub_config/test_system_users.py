@@ -69,7 +69,7 @@ def test_each_user_gets_a_private_system_user(system_hub):
                           headers={"Authorization": f"token {token}"}, timeout=30)
     assert status.status_code == 200
     servers = [p for p in Path("/proc").iterdir() if p.name.isdigit()
-               and b"jupyterhub-singleuser" in _read(p / "cmdline")
+               and b"terralab.hub.singleuser" in _read(p / "cmdline")
                and b"JUPYTERHUB_USER=demo" in _read(p / "environ").split(b"\0")]
     assert servers and all(p.stat().st_uid == demo.pw_uid for p in servers)
 

@@ -57,7 +57,7 @@ def test_up_prints_logins_and_ctrl_c_stops_everything(tmp_path):
     commands = {pid: (Path("/proc") / str(pid) / "cmdline").read_bytes() for pid in started}
     joined = b" ".join(commands.values())
     for part in (b"jupyterhub", b"configurable-http-proxy", b"terralab.hub.service",
-                 b"jupyterhub-singleuser"):
+                 b"terralab.hub.singleuser"):  # jupyterhub-singleuser, by terralab
         assert part in joined, f"{part!r} not among {commands}"
 
     process.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal sends
