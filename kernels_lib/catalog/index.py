@@ -435,22 +435,22 @@ class CatalogIndex:
             return
         area = shapely.from_wkb(shapely.to_wkb(query.geometry))  # prepared below: a copy
         x0, y0, x1, y1 = area.bounds
-        candidates = [rid for (rid,) in conn.execute(
-            "SELECT rid FROM shapes_rtree WHERE minx <= ? AND maxx >= ? AND miny <= ? AND "
-            f"maxy >= ? AND mint <= ? AND maxt >= ? LIMIT {_PROBE + 1}",
-            [x1, x0, y1, y0, t1 / TIME_UNIT, t0 / TIME_UNIT])]
-        if not candidates:
+        spans = {rid: (mint, maxt) for rid, mint, maxt in conn.execute(
+            "SELECT rid, mint, maxt FROM shapes_rtree WHERE minx <= ? AND maxx >= ? AND "
+            f"miny <= ? AND maxy >= ? AND mint <= ? AND maxt >= ? LIMIT {_PROBE + 1}",
+            [x1, x0, y1, y0, t1 / TIME_UNIT, t0 / TIME_UNIT])}
+        if not spans:
             return
         shapely.prepare(area)
         hits: dict[int, bool] = {}  # by footprint: many items share one
-        if len(candidates) <= _PROBE:
-            hits = self._hits(area, candidates)
+        if len(spans) <= _PROBE:
+            hits = self._hits(area, list(spans))
             found = [rowid for rowid, hit in hits.items() if hit]
             if not found:
                 return
-            (uses,) = conn.execute(f"SELECT sum(uses) FROM shapes WHERE rowid IN "
-                                   f"({','.join(map(str, found))})").fetchone()
-            if uses <= _PROBE:  # few items: their footprints' index, then sort them
+            window = ((t0 - span) / TIME_UNIT, (t1 + span) / TIME_UNIT)
+            if _expected(conn, found, spans, window) <= _PROBE:
+                # few items: their footprints' index, then sort them
                 yield from conn.execute(
                     f"SELECT i.dt, i.id, i.rowid FROM items i INDEXED BY items_by_shape WHERE "
                     f"i.shape IN ({','.join(map(str, found))}) AND {' AND '.join(ordered)} "
@@ -481,6 +481,24 @@ class CatalogIndex:
             geoms = shapely.from_wkb([known[rowid][4] for rowid in near])
             hits.update(zip(near, shapely.intersects(area, geoms).tolist(), strict=True))
         return hits
+
+
+def _expected(conn: sqlite3.Connection, shapes: list[int],
+              spans: dict[int, tuple[float, float]], window: tuple[float, float]) -> float:
+    """About how many items of these footprints fall in the time ``window`` (R*Tree units).
+
+    Each footprint's item count times the share of its time span inside the window (a plan
+    choice only: both plans give the same items).
+    """
+    uses = conn.execute(f"SELECT rowid, uses FROM shapes WHERE rowid IN "
+                        f"({','.join(map(str, shapes))})").fetchall()
+    total = 0.0
+    for rowid, count in uses:
+        start, end = spans[rowid]
+        inside = min(end, window[1]) - max(start, window[0])
+        total += count * min(1.0, max(inside, 0.0) / max(end - start, 1e-9)) \
+            if end > start else count
+    return total
 
 
 def _owner(owner: str | None) -> str:

@@ -74,11 +74,15 @@ def test_an_index_of_the_previous_schema_is_upgraded_on_open(v1) -> None:
         assert_same_pages(index, pages, texts)
 
 
-def test_a_new_index_of_the_same_items_gives_the_same_pages(v1, tmp_path: Path) -> None:
+def test_a_new_index_of_the_same_items_gives_the_same_pages(
+        v1, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _, pages, texts = v1
     with CatalogIndex(tmp_path / "fresh" / "index.sqlite") as index:
         index.add_items(json.loads(text) for text in texts.values())
         assert_same_pages(index, pages, texts)
+        monkeypatch.setattr(index_module, "_PROBE", 1)  # the time index's scan, every time
+        assert_same_pages(index, pages, texts)
+        monkeypatch.undo()
         # added again (an upsert): still one row each, the same texts
         index.add_items(json.loads(text) for text in texts.values())
         assert len(index) == 617
