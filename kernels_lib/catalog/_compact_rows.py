@@ -59,9 +59,7 @@ class CompactRows:
         """Drop every cache (after a rollback: its new footprints are gone)."""
         self._known.clear()
         self._spans.clear()
-        self._shapes.clear()
-        self._texts.clear()
-        self._bboxes.clear()
+        self._drop_decoded()
 
     # -- collections -----------------------------------------------------------------------
 
@@ -116,15 +114,17 @@ class CompactRows:
         if known is not None:
             return known
         key = key_of(wkb + struct.pack("<4d", minx, miny, maxx, maxy))
-        for rowid, *stored in self.conn.execute(
-                "SELECT rowid, minx, miny, maxx, maxy, wkb FROM shapes WHERE key = ?", (key,)):
-            if tuple(stored) == shape:
-                self._known[shape] = int(rowid)
-                return int(rowid)
-        rowid = int(self.conn.execute(
-            "INSERT INTO shapes (key, minx, miny, maxx, maxy, uses, wkb) "
-            "VALUES (?, ?, ?, ?, ?, 0, ?)", (key, *shape[:4], wkb)).lastrowid)
+        rowid = next((int(rowid) for rowid, *stored in self.conn.execute(
+            "SELECT rowid, minx, miny, maxx, maxy, wkb FROM shapes WHERE key = ?", (key,))
+            if tuple(stored) == shape), None)
+        if rowid is None:
+            rowid = int(self.conn.execute(
+                "INSERT INTO shapes (key, minx, miny, maxx, maxy, uses, wkb) "
+                "VALUES (?, ?, ?, ?, ?, 0, ?)", (key, *shape[:4], wkb)).lastrowid)
         self._known[shape] = rowid
+        if len(self._shapes) >= _CACHE:
+            self._drop_decoded()
+        self._shapes[rowid] = shape
         return rowid
 
     def shapes(self, rowids: Iterable[int]) -> dict[int, Shape]:
@@ -133,9 +133,7 @@ class CompactRows:
         missing = [rowid for rowid in set(rowids) if rowid not in self._shapes]
         if missing:
             if len(self._shapes) + len(missing) > _CACHE:
-                self._shapes.clear()
-                self._texts.clear()
-                self._bboxes.clear()
+                self._drop_decoded()
             for start in range(0, len(missing), 30_000):
                 part = missing[start:start + 30_000]
                 for rowid, *shape in self.conn.execute(
@@ -143,6 +141,11 @@ class CompactRows:
                         f"({','.join(map(str, part))})"):
                     self._shapes[rowid] = tuple(shape)  # type: ignore[assignment]
         return {rowid: self._shapes[rowid] for rowid in rowids}
+
+    def _drop_decoded(self) -> None:
+        self._shapes.clear()
+        self._texts.clear()
+        self._bboxes.clear()
 
     def _geometry_text(self, rowid: int, shape: Shape) -> str | None:
         if rowid not in self._texts:
