@@ -134,6 +134,7 @@ class CompactRows:
         if missing:
             if len(self._shapes) + len(missing) > _CACHE:
                 self._drop_decoded()
+                missing = list(set(rowids))
             for start in range(0, len(missing), 30_000):
                 part = missing[start:start + 30_000]
                 for rowid, *shape in self.conn.execute(

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from terralab.catalog import _compact_rows as compact_rows
 from terralab.catalog import index as index_module
 from terralab.catalog.index import CatalogIndex
 from tests.kernels_lib.data.make_index_v1 import query
@@ -139,3 +140,13 @@ def test_two_processes_opening_it_at_once_upgrade_it_once(v1) -> None:
         assert_same_pages(index, pages, texts)
         index.close()
     assert schema(path)[0] == 2
+
+
+def test_more_footprints_than_a_connection_keeps_decoded(v1, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The decoded footprints are dropped when there are too many; searches still work."""
+    _, pages, texts = v1
+    monkeypatch.setattr(compact_rows, "_CACHE", 7)
+    with CatalogIndex(tmp_path / "small-cache" / "index.sqlite") as index:
+        index.add_items(json.loads(text) for text in texts.values())
+        assert_same_pages(index, pages, texts)
