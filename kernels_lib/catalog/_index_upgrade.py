@@ -15,7 +15,7 @@ import sqlite3
 from terralab.catalog._compact_rows import CompactRows
 from terralab.catalog._index_sql import SCHEMA
 
-__all__ = ["SCHEMA_VERSION", "upgrade"]
+__all__ = ["SCHEMA_VERSION", "drop_leftovers", "upgrade"]
 
 log = logging.getLogger(__name__)
 SCHEMA_VERSION = 2
@@ -24,6 +24,17 @@ _SAMPLES = 1_000  # items per collection its dictionary is trained on
 _WAIT_MS = 30 * 60 * 1000  # how long to wait for another process's upgrade of the file
 _COLUMNS = ("i.collection, i.id, i.owner, i.dt, i.t0, i.t1, i.cloud, i.minx, i.miny, i.maxx, "
             "i.maxy, i.geom, b.body")
+
+
+def drop_leftovers(conn: sqlite3.Connection) -> None:
+    """Drop the tables of schema 1 an upgrade left behind.
+
+    Each goes in a transaction of its own: dropped inside the upgrade's transaction they took
+    memory in proportion to their size.
+    """
+    for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND "
+                                 "name IN ('items_v1', 'bodies')").fetchall():
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def upgrade(conn: sqlite3.Connection) -> int:
@@ -69,18 +80,21 @@ def upgrade(conn: sqlite3.Connection) -> int:
             conn.executemany("INSERT INTO items VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                              [(row[0], *new) for row, new in zip(batch, encoded, strict=True)])
             done += len(batch)
-        conn.execute("DROP TABLE items_v1")
-        conn.execute("DROP TABLE bodies")
         conn.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    drop_leftovers(conn)
+    (store,) = conn.execute("PRAGMA temp_store").fetchone()
+    conn.execute("PRAGMA temp_store = FILE")  # VACUUM's copy on disk, not in memory
     try:
         conn.execute("VACUUM")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     except sqlite3.OperationalError as error:  # another process reads it: later
         log.warning("catalog index upgraded to schema %s; not vacuumed (%s)", SCHEMA_VERSION,
                     error)
+    finally:
+        conn.execute(f"PRAGMA temp_store = {store}")
     log.info("catalog index upgraded to schema %s: %d items", SCHEMA_VERSION, done)
     return done

@@ -65,7 +65,7 @@ from terralab.catalog._index_sql import (
     move_users_rows,
     recount,
 )
-from terralab.catalog._index_upgrade import SCHEMA_VERSION, upgrade
+from terralab.catalog._index_upgrade import SCHEMA_VERSION, drop_leftovers, upgrade
 from terralab.catalog._item_codec import key_of
 from terralab.catalog._item_rows import (
     absolute_hrefs,
@@ -143,6 +143,8 @@ class CatalogIndex:
         self.moved = self._move_users_items()
         if version == 1:
             self._upgrade()
+        elif os.access(self._file, os.W_OK):
+            drop_leftovers(self._conn)  # an upgrade that stopped before dropping them
 
     def _upgrade(self) -> None:
         """Rewrite a schema-1 file as schema 2.
