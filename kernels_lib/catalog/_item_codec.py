@@ -19,6 +19,7 @@ import json
 from collections.abc import Sequence
 from hashlib import blake2b
 
+import numpy as np
 import shapely
 import zstandard
 
@@ -56,11 +57,19 @@ def geometry_text(geometry: shapely.Geometry) -> str | None:
         return None
     if shapely.has_z(geometry):
         return None
-    polygons = [[shapely.get_coordinates(ring).tolist()
-                 for ring in (part.exterior, *part.interiors)] for part in parts]
+    polygons = []
+    for part in parts:
+        rings = []
+        for ring in (part.exterior, *part.interiors):
+            xy = shapely.get_coordinates(ring)
+            if not np.isfinite(xy).all():
+                return None
+            # what json.dumps writes for lists of floats (repr), without its machinery
+            rings.append("[" + ",".join([f"[{x!r},{y!r}]" for x, y in xy.tolist()]) + "]")
+        polygons.append("[" + ",".join(rings) + "]")
     if kind == 3:
-        return _dumps({"type": "Polygon", "coordinates": polygons[0]})
-    return _dumps({"type": "MultiPolygon", "coordinates": polygons})
+        return '{"type":"Polygon","coordinates":' + polygons[0] + "}"
+    return '{"type":"MultiPolygon","coordinates":[' + ",".join(polygons) + "]}"
 
 
 def bbox_text(bbox: Sequence[float]) -> str:

@@ -29,12 +29,13 @@ may write it opens it, see :mod:`terralab.catalog._index_upgrade`):
   (extents only grow on an upsert) and recomputed on remove.
 - ``meta``: the schema version, the longest item interval (``max_span``) and ``users_items``.
 
-A search with an area takes the R*Tree's footprints, tests each against the prepared area
-(shapely) once, and then, when those footprints were used by at most ``_PROBE`` items, reads
-their items through the ``(shape, dt)`` index, applies the exact time, cloud and collection
-tests in SQL and sorts them (datetime descending, then id). Otherwise (an area covering much of
-the index) it scans the time index in sort order, keeping the items whose footprint meets the
-area, which fills a page sooner. Searches without an area always scan the time index.
+A search with an area takes the R*Tree's footprints (a few are tested against the prepared
+area at once) and, when about ``_PROBE`` items or fewer of them fall in the query's time
+window, reads their items through the ``(shape, dt)`` index with the exact time, cloud and
+collection tests in SQL, sorted (datetime descending, then id). Otherwise (an area covering
+much of the index) it scans the time index in sort order. Either way each footprint is
+tested (shapely) once, when its first item comes up, and reading stops when the page is
+full. Searches without an area always scan the time index.
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ __all__ = ["CatalogIndex", "absolute_hrefs", "default_index_path", "item_interva
 _US = 1_000_000
 _FAR = 2**62
 _PROBE = 20_000  # above this many candidate items, scan the time index instead
+_EAGER = 64  # up to this many candidate footprints, all are tested before reading items
 _BATCH = 5_000
 _CACHE_KIB = 65_536  # page cache of each connection
 _WRITE_CACHE_KIB = 1_048_576  # while adding items: random index inserts need a big cache
@@ -445,24 +447,26 @@ class CatalogIndex:
             return
         shapely.prepare(area)
         hits: dict[int, bool] = {}  # by footprint: many items share one
+        cursor = None
         if len(spans) <= _PROBE:
-            hits = self._hits(area, list(spans))
-            found = [rowid for rowid, hit in hits.items() if hit]
-            if not found:
-                return
+            shapes = list(spans)
+            if len(shapes) <= _EAGER:  # a few footprints: test them all now, read fewer items
+                hits = self._hits(area, shapes)
+                shapes = [rowid for rowid, hit in hits.items() if hit]
+                if not shapes:
+                    return
             window = ((t0 - span) / TIME_UNIT, (t1 + span) / TIME_UNIT)
-            if _expected(conn, found, spans, window) <= _PROBE:
-                # few items: their footprints' index, then sort them
-                yield from conn.execute(
-                    f"SELECT i.dt, i.id, i.rowid FROM items i INDEXED BY items_by_shape WHERE "
-                    f"i.shape IN ({','.join(map(str, found))}) AND {' AND '.join(ordered)} "
-                    "ORDER BY i.dt DESC, i.id", ordered_args)
-                return
-        # many items: the time index in sort order, each footprint tested once
-        cursor = conn.execute(
-            f"SELECT i.dt, i.id, i.rowid, i.shape FROM items i INDEXED BY items_by_time "
-            f"WHERE {' AND '.join(ordered)} ORDER BY i.dt DESC, i.id", ordered_args)
-        size = 64
+            if _expected(conn, shapes, spans, window) <= _PROBE:
+                # few items: through their footprints' index, sorted
+                cursor = conn.execute(
+                    f"SELECT i.dt, i.id, i.rowid, i.shape FROM items i INDEXED BY "
+                    f"items_by_shape WHERE i.shape IN ({','.join(map(str, shapes))}) AND "
+                    f"{' AND '.join(ordered)} ORDER BY i.dt DESC, i.id", ordered_args)
+        if cursor is None:  # many items: the time index in sort order
+            cursor = conn.execute(
+                f"SELECT i.dt, i.id, i.rowid, i.shape FROM items i INDEXED BY items_by_time "
+                f"WHERE {' AND '.join(ordered)} ORDER BY i.dt DESC, i.id", ordered_args)
+        size = 64  # each footprint tested once, when its first item comes up
         while rows := cursor.fetchmany(size):
             new = {row[3] for row in rows} - hits.keys()
             if new:
