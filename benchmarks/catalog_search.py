@@ -19,7 +19,6 @@ import dataclasses
 import datetime as dt
 import gc
 import hashlib
-import os
 import platform
 import resource
 import shutil
@@ -37,6 +36,7 @@ import numpy as np
 from _items import Catalog, build_catalog
 from _peer import GeoParquetPeer, write_geoparquet
 from _queries import county_queries
+from _run import hardware
 
 from terralab.catalog.query import SearchQuery
 
@@ -54,15 +54,8 @@ Search = Callable[[SearchQuery], list[dict[str, Any]]]
 
 
 def _machine() -> str:
-    try:
-        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        model = next((line.split(":", 1)[1].strip() for line in lscpu.splitlines()
-                      if line.startswith("Model name")), platform.processor())
-    except OSError:
-        model = platform.processor()
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (f"{model}, {os.cpu_count()} cores, {mem:.1f} GiB; Python {platform.python_version()}"
-            f", SQLite {sqlite3.sqlite_version}, DuckDB {duckdb.__version__}")
+    return (f"{hardware()}; Python {platform.python_version()}, SQLite "
+            f"{sqlite3.sqlite_version}, DuckDB {duckdb.__version__}")
 
 
 def _version() -> str:

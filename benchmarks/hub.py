@@ -36,16 +36,15 @@ import itertools
 import os
 import platform
 import re
-import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import requests
+from _run import hardware, header, work_folder
 
 USER = "demo"
 PASSWORD = "demo-pass-123"
@@ -65,22 +64,15 @@ IMPORT_SUSPECTS = ["jupyterhub.singleuser", "jupyter_server.serverapp", "jupyter
 
 
 def _machine() -> str:
-    try:
-        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        model = next((line.split(":", 1)[1].strip() for line in lscpu.splitlines()
-                      if line.startswith("Model name")), platform.processor())
-    except OSError:
-        model = platform.processor()
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     import jupyter_server
     import jupyterhub
     import jupyterlab
     import voila
 
-    return (f"{model}, {os.cpu_count()} cores, {mem:.1f} GiB; load average "
-            f"{os.getloadavg()[0]:.2f}; Python {platform.python_version()}, JupyterHub "
-            f"{jupyterhub.__version__}, jupyter_server {jupyter_server.__version__}, "
-            f"JupyterLab {jupyterlab.__version__}, Voilà {voila.__version__}")
+    return (f"{hardware()}; load average {os.getloadavg()[0]:.2f}; Python "
+            f"{platform.python_version()}, JupyterHub {jupyterhub.__version__}, "
+            f"jupyter_server {jupyter_server.__version__}, JupyterLab {jupyterlab.__version__}, "
+            f"Voilà {voila.__version__}")
 
 
 def start_hub(home: Path, port: int, config: list[str]) -> subprocess.Popen:
@@ -278,18 +270,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-imports", action="store_true",
                         help="skip the import profile of the user server's process")
     args = parser.parse_args(argv)
-    temporary = args.workdir is None
-    workdir = Path(tempfile.mkdtemp(prefix="terralab-hub-")) if temporary else args.workdir
-    print(f"terralab hub start benchmark, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
-    print(f"machine: {_machine()}")
-    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
-    try:
+    header("terralab hub start benchmark", _machine())
+    with work_folder(args.workdir, keep=args.keep, prefix="terralab-hub-") as workdir:
+        if args.keep:
+            print(f"keeping {workdir} (hub log: {workdir / 'hub' / 'jupyterhub.log'})")
         return _bench(args, workdir)
-    finally:
-        if temporary and not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-        elif args.keep:
-            print(f"kept {workdir} (hub log: {workdir / 'hub' / 'jupyterhub.log'})")
 
 
 def _bench(args: argparse.Namespace, workdir: Path) -> int:

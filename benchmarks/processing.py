@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import platform
 import shutil
 import subprocess
@@ -51,6 +50,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _processing_data import make_big_image, make_image  # noqa: E402
+from _run import hardware  # noqa: E402
 
 MIB = 2**20
 COG_OPTIONS = ["COMPRESS=DEFLATE", "PREDICTOR=YES", "OVERVIEW_RESAMPLING=AVERAGE",
@@ -117,17 +117,13 @@ def _versions() -> str:
     import rioxarray
     import xarray
 
-    lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-    model = next((line.split(":", 1)[1].strip() for line in lscpu.splitlines()
-                  if line.startswith("Model name")), platform.processor())
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     gdal_cli = subprocess.run(["gdalinfo", "--version"], capture_output=True, text=True,
                               check=False).stdout.strip() or "gdal-bin missing"
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, check=False, cwd=HERE).stdout.strip()
     dirty = subprocess.run(["git", "status", "--porcelain", "kernels_lib"],
                            capture_output=True, text=True, check=False, cwd=HERE).stdout
-    return (f"{model}, {os.cpu_count()} cores, {mem:.1f} GiB; Python "
+    return (f"{hardware()}; Python "
             f"{platform.python_version()}, numpy {numpy.__version__}, dask {dask.__version__}, "
             f"xarray {xarray.__version__}, rioxarray {rioxarray.__version__}, rasterio "
             f"{rasterio.__version__} (wheel GDAL {rasterio.__gdal_version__}); CLI: "

@@ -25,14 +25,11 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import http.client
 import os
 import platform
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import warnings
@@ -41,6 +38,7 @@ from urllib.parse import quote
 
 import morecantile
 import numpy as np
+from _run import hardware, header, work_folder
 
 TOKEN = "bench-token"
 USER = "bench"
@@ -48,22 +46,14 @@ TMS = morecantile.tms.get("WebMercatorQuad")
 
 
 def _machine() -> str:
-    try:
-        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        model = next((line.split(":", 1)[1].strip() for line in lscpu.splitlines()
-                      if line.startswith("Model name")), platform.processor())
-    except OSError:
-        model = platform.processor()
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     import rasterio
     import rio_tiler
     import titiler.core
     import uvicorn
 
-    return (f"{model}, {os.cpu_count()} cores, {mem:.1f} GiB; Python "
-            f"{platform.python_version()}, GDAL {rasterio.__gdal_version__}, rio-tiler "
-            f"{rio_tiler.__version__}, titiler.core {titiler.core.__version__}, uvicorn "
-            f"{uvicorn.__version__}")
+    return (f"{hardware()}; Python {platform.python_version()}, GDAL "
+            f"{rasterio.__gdal_version__}, rio-tiler {rio_tiler.__version__}, titiler.core "
+            f"{titiler.core.__version__}, uvicorn {uvicorn.__version__}")
 
 
 def make_cog(path: Path, size: int, seed: int) -> None:
@@ -263,16 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve_titiler:
         serve_titiler(args.serve_titiler)
         return 0
-    temporary = args.workdir is None
-    workdir = Path(tempfile.mkdtemp(prefix="terralab-tiles-")) if temporary else args.workdir
-    print(f"terralab tile benchmark, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
-    print(f"machine: {_machine()}")
-    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
-    try:
+    header("terralab tile benchmark", _machine())
+    with work_folder(args.workdir, keep=args.keep, prefix="terralab-tiles-") as workdir:
         return _bench(args, workdir)
-    finally:
-        if temporary and not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _bench(args: argparse.Namespace, workdir: Path) -> int:
