@@ -128,8 +128,11 @@ def test_all_platform_state_goes_to_postgresql(pg_home: Path, tmp_path: Path) ->
     for name, tables in files_found.items():
         assert not tables & platform, f"{name} holds platform tables {tables & platform}"
     with CatalogIndex(default_index_path(home)) as index:  # and no user's row in the index
-        assert index._conn.execute("SELECT count(*) FROM items WHERE owner != ''").fetchone() \
-            == (0,)
+        columns = {row[1] for row in index._conn.execute("PRAGMA table_info(items)")}
+        assert "owner" not in columns  # schema 2: the file holds public items only
+        assert index._conn.execute("SELECT count(*) FROM items WHERE id = ?",
+                                   (record.id,)).fetchone() == (0,)
+        assert index.get(record.id) is None and index.get(record.id, owner=user) is not None
 
 
 def test_storage_reservations_race_free_on_postgresql(pg_home: Path) -> None:
