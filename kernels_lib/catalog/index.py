@@ -196,7 +196,6 @@ class CatalogIndex:
                            "temp_store=MEMORY"):
                 conn.execute(f"PRAGMA {pragma}")
             self._local.conn = conn
-            self._local.rows = CompactRows(conn)
             with self._lock:
                 self._connections.append(conn)
         return conn
@@ -204,7 +203,10 @@ class CatalogIndex:
     @property
     def _rows(self) -> CompactRows:
         """This thread's compact rows (on its connection)."""
-        return self._conn and self._local.rows
+        rows = getattr(self._local, "rows", None)
+        if rows is None:
+            rows = self._local.rows = CompactRows(self._conn)
+        return rows
 
     def close(self) -> None:
         """Close every connection this index opened."""
